@@ -1,0 +1,1 @@
+"""rhev-operator: keeps RHEV-M / oVirt in the state Kubernetes resources declare."""

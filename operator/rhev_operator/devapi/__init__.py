@@ -1,0 +1,1 @@
+"""A local Kubernetes API server (kmock-based) for tests and the demo."""
