@@ -1,1 +1,120 @@
+"""The RHEV-M REST client (API v4 XML over requests + lxml); knows nothing of Kubernetes.
 
+from rhev_operator.rhevm import RhevmClient, ConnectionConfig, errors
+client = RhevmClient(ConnectionConfig(url=..., username=..., password=...))
+dc = client.datacenters.find("Default")
+"""
+
+from __future__ import annotations
+
+from rhev_operator.rhevm import errors
+from rhev_operator.rhevm._base import ActionResult, new_correlation_id
+from rhev_operator.rhevm.client import ApiInfo, RhevmClient
+from rhev_operator.rhevm.cluster import Cluster, ClusterCreate, ClusterUpdate
+from rhev_operator.rhevm.datacenter import DataCenter, DataCenterCreate, DataCenterUpdate
+from rhev_operator.rhevm.disk import Disk, DiskCreate, DiskUpdate
+from rhev_operator.rhevm.event import Event
+from rhev_operator.rhevm.hypervisor import (
+    BondSpec,
+    FenceAgent,
+    FenceAgentCreate,
+    FenceAgentUpdate,
+    Host,
+    HostCreate,
+    HostNic,
+    HostUpdate,
+    IpAssignment,
+    NetworkAttachment,
+    NetworkAttachmentSpec,
+)
+from rhev_operator.rhevm.job import Job, jobs_state
+from rhev_operator.rhevm.network import (
+    ClusterNetworkAttach,
+    ClusterNetworkUpdate,
+    Network,
+    NetworkCreate,
+    NetworkUpdate,
+    VnicProfile,
+    VnicProfileCreate,
+    VnicProfileUpdate,
+)
+from rhev_operator.rhevm.session import ConnectionConfig, mask_secrets
+from rhev_operator.rhevm.storagedomain import (
+    StorageDomain,
+    StorageDomainCreate,
+    StorageDomainUpdate,
+)
+from rhev_operator.rhevm.virtualmachine import (
+    DiskAttachment,
+    DiskAttachmentCreate,
+    DiskAttachmentUpdate,
+    Vm,
+    VmCreate,
+    VmNic,
+    VmNicCreate,
+    VmNicUpdate,
+    VmUpdate,
+)
+from rhev_operator.rhevm.vmtemplate import (
+    BLANK_TEMPLATE_ID,
+    Template,
+    TemplateCreate,
+    TemplateUpdate,
+)
+
+__all__ = [
+    "BLANK_TEMPLATE_ID",
+    "ActionResult",
+    "ApiInfo",
+    "BondSpec",
+    "Cluster",
+    "ClusterCreate",
+    "ClusterNetworkAttach",
+    "ClusterNetworkUpdate",
+    "ClusterUpdate",
+    "ConnectionConfig",
+    "DataCenter",
+    "DataCenterCreate",
+    "DataCenterUpdate",
+    "Disk",
+    "DiskAttachment",
+    "DiskAttachmentCreate",
+    "DiskAttachmentUpdate",
+    "DiskCreate",
+    "DiskUpdate",
+    "Event",
+    "FenceAgent",
+    "FenceAgentCreate",
+    "FenceAgentUpdate",
+    "Host",
+    "HostCreate",
+    "HostNic",
+    "HostUpdate",
+    "IpAssignment",
+    "Job",
+    "Network",
+    "NetworkAttachment",
+    "NetworkAttachmentSpec",
+    "NetworkCreate",
+    "NetworkUpdate",
+    "RhevmClient",
+    "StorageDomain",
+    "StorageDomainCreate",
+    "StorageDomainUpdate",
+    "Template",
+    "TemplateCreate",
+    "TemplateUpdate",
+    "Vm",
+    "VmCreate",
+    "VmNic",
+    "VmNicCreate",
+    "VmNicUpdate",
+    "VmUpdate",
+    "VnicProfile",
+    "VnicProfileCreate",
+    "VnicProfileUpdate",
+    "errors",
+    "jobs_state",
+    "mask_secrets",
+    "new_correlation_id",
+]

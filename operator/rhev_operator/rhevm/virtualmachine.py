@@ -1,0 +1,385 @@
+"""Virtual machines: ``/vms``, their disk attachments and NICs, and the actions
+start/stop/shutdown/suspend/reboot/migrate."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from rhev_operator.rhevm import xmlio
+from rhev_operator.rhevm._base import ActionResult, Collection, Frozen, Input, one_of, ref
+from rhev_operator.rhevm.disk import DISK_WRITE, DiskCreate
+
+__all__ = [
+    "DiskAttachment",
+    "DiskAttachmentCreate",
+    "DiskAttachmentUpdate",
+    "DiskAttachments",
+    "Vm",
+    "VmCreate",
+    "VmNic",
+    "VmNicCreate",
+    "VmNicUpdate",
+    "VmNics",
+    "VmUpdate",
+    "Vms",
+]
+
+
+class Vm(Frozen):
+    id: str
+    name: str
+    description: str | None = None
+    comment: str | None = None
+    status: str | None = None
+    status_detail: str | None = None
+    stop_reason: str | None = None
+    type: str | None = None
+    memory: int | None = None
+    memory_guaranteed: int | None = None
+    memory_max: int | None = None
+    cpu_sockets: int | None = None
+    cpu_cores: int | None = None
+    cpu_threads: int | None = None
+    os_type: str | None = None
+    boot_devices: tuple[str, ...] = ()
+    display_type: str | None = None
+    high_availability: bool | None = None
+    stateless: bool | None = None
+    delete_protected: bool | None = None
+    cluster_id: str | None = None
+    template_id: str | None = None
+    original_template_id: str | None = None
+    host_id: str | None = None
+    placement_affinity: str | None = None
+    placement_host_ids: tuple[str, ...] = ()
+    start_time: str | None = None
+    stop_time: str | None = None
+    creation_time: str | None = None
+
+
+_VM_PATHS: dict[str, str] = {
+    "memory_guaranteed": "memory_policy/guaranteed",
+    "memory_max": "memory_policy/max",
+    "cpu_sockets": "cpu/topology/sockets",
+    "cpu_cores": "cpu/topology/cores",
+    "cpu_threads": "cpu/topology/threads",
+    "os_type": "os/type",
+    "boot_devices": "os/boot/devices/device",
+    "display_type": "display/type",
+    "high_availability": "high_availability/enabled",
+    "cluster_id": "cluster/@id",
+    "cluster_name": "cluster/name",
+    "template_id": "template/@id",
+    "template_name": "template/name",
+    "original_template_id": "original_template/@id",
+    "host_id": "host/@id",
+    "placement_affinity": "placement_policy/affinity",
+}
+_VM_READ: xmlio.ReadSpec = {
+    **_VM_PATHS,
+    "boot_devices": xmlio.read_texts("os/boot/devices/device"),
+    "placement_host_ids": xmlio.read_ids("placement_policy/hosts/host"),
+}
+
+BOOT_DEVICES = ("hd", "network", "cdrom")
+AFFINITIES = ("migratable", "user_migratable", "pinned")
+
+
+class _VmFields(Input):
+    description: str | None = None
+    comment: str | None = None
+    type: str | None = None
+    memory: int | None = Field(default=None, gt=0)
+    memory_guaranteed: int | None = Field(default=None, gt=0)
+    memory_max: int | None = Field(default=None, gt=0)
+    cpu_sockets: int | None = Field(default=None, ge=1)
+    cpu_cores: int | None = Field(default=None, ge=1)
+    cpu_threads: int | None = Field(default=None, ge=1)
+    os_type: str | None = None
+    boot_devices: tuple[str, ...] | None = None
+    display_type: str | None = None
+    high_availability: bool | None = None
+    stateless: bool | None = None
+    delete_protected: bool | None = None
+    placement_affinity: str | None = None
+    placement_host_ids: tuple[str, ...] | None = None
+    placement_host_names: tuple[str, ...] | None = None
+
+    @model_validator(mode="after")
+    def _enums(self) -> _VmFields:
+        for dev in self.boot_devices or ():
+            if dev not in BOOT_DEVICES:
+                raise ValueError(f"boot_devices: {dev!r} is not one of {', '.join(BOOT_DEVICES)}")
+        if self.placement_affinity not in (None, *AFFINITIES):
+            raise ValueError(
+                f"placement_affinity: must be one of {', '.join(AFFINITIES)}, "
+                f"got {self.placement_affinity!r}"
+            )
+        one_of(
+            "placement_host_ids",
+            self.placement_host_ids,
+            "placement_host_names",
+            self.placement_host_names,
+            required=False,
+        )
+        return self
+
+
+def _placement_ref(attr: str) -> xmlio.WriteSpec:
+    def writer(el: xmlio.Element, values: tuple[str, ...]) -> None:
+        holder = el.find("placement_policy")
+        if holder is None:
+            holder = xmlio.new("placement_policy")
+            el.append(holder)
+        hosts = xmlio.new("hosts")
+        for value in values:
+            host = ref("host", value, None) if attr == "id" else ref("host", None, value)
+            if host is not None:
+                hosts.append(host)
+        holder.append(hosts)
+
+    return {f"placement_host_{attr}s": writer}
+
+
+_VM_WRITE: xmlio.WriteSpec = {**_VM_PATHS, **_placement_ref("id"), **_placement_ref("name")}
+
+
+class VmCreate(_VmFields):
+    name: str = Field(min_length=1)
+    cluster_id: str | None = None
+    cluster_name: str | None = None
+    template_id: str | None = None
+    template_name: str | None = None
+
+    @model_validator(mode="after")
+    def _refs(self) -> VmCreate:
+        one_of("cluster_id", self.cluster_id, "cluster_name", self.cluster_name)
+        one_of("template_id", self.template_id, "template_name", self.template_name)
+        return self
+
+
+class VmUpdate(_VmFields):
+    name: str | None = Field(default=None, min_length=1)
+    cluster_id: str | None = None
+
+
+class DiskAttachment(Frozen):
+    id: str
+    disk_id: str | None = None
+    vm_id: str | None = None
+    bootable: bool | None = None
+    interface: str | None = None
+    active: bool | None = None
+    pass_discard: bool | None = None
+    read_only: bool | None = None
+    logical_name: str | None = None
+
+
+INTERFACES = ("ide", "virtio", "virtio_scsi", "sata", "spapr_vscsi")
+
+
+class DiskAttachmentCreate(Input):
+    """Attach ``disk_id`` (an existing disk) or create ``disk`` and attach it."""
+
+    interface: str
+    bootable: bool | None = None
+    active: bool | None = None
+    pass_discard: bool | None = None
+    read_only: bool | None = None
+    disk_id: str | None = None
+    disk: DiskCreate | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> DiskAttachmentCreate:
+        one_of("disk_id", self.disk_id, "disk", self.disk)
+        if self.interface not in INTERFACES:
+            raise ValueError(
+                f"interface: must be one of {', '.join(INTERFACES)}, got {self.interface!r}"
+            )
+        return self
+
+
+def _write_disk(el: xmlio.Element, disk: DiskCreate) -> None:
+    el.append(xmlio.write_model("disk", disk, DISK_WRITE))
+
+
+class DiskAttachmentUpdate(Input):
+    interface: str | None = None
+    bootable: bool | None = None
+    active: bool | None = None
+    pass_discard: bool | None = None
+    read_only: bool | None = None
+
+
+class DiskAttachments(Collection[DiskAttachment]):
+    """``/vms/{id}/diskattachments``."""
+
+    tag = "disk_attachment"
+    plural = "disk_attachments"
+    model = DiskAttachment
+    read_spec = {"disk_id": "disk/@id", "vm_id": "vm/@id"}
+    write_spec = {"disk_id": "disk/@id", "disk": _write_disk}
+
+    def add(self, data: DiskAttachmentCreate, correlation_id: str | None = None) -> DiskAttachment:
+        return self._add(data, correlation_id)
+
+    def update(
+        self, attachment_id: str, data: DiskAttachmentUpdate, correlation_id: str | None = None
+    ) -> DiskAttachment:
+        return self._update(attachment_id, data, correlation_id)
+
+    def remove(
+        self, attachment_id: str, detach_only: bool = False, correlation_id: str | None = None
+    ) -> None:
+        """Detach (``detach_only``) or detach and delete the disk."""
+        self._remove(attachment_id, correlation_id, {"detach_only": detach_only})
+
+
+class VmNic(Frozen):
+    id: str
+    name: str
+    interface: str | None = None
+    mac: str | None = None
+    linked: bool | None = None
+    plugged: bool | None = None
+    vnic_profile_id: str | None = None
+    vm_id: str | None = None
+
+
+NIC_MODELS = ("virtio", "e1000", "e1000e", "rtl8139", "rtl8139_virtio", "spapr_vlan")
+
+
+class VmNicCreate(Input):
+    name: str = Field(min_length=1)
+    interface: str | None = None
+    vnic_profile_id: str | None = None
+    mac: str | None = None
+    linked: bool | None = None
+    plugged: bool | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> VmNicCreate:
+        if self.interface not in (None, *NIC_MODELS):
+            raise ValueError(
+                f"interface: must be one of {', '.join(NIC_MODELS)}, got {self.interface!r}"
+            )
+        return self
+
+
+class VmNicUpdate(Input):
+    name: str | None = Field(default=None, min_length=1)
+    interface: str | None = None
+    vnic_profile_id: str | None = None
+    mac: str | None = None
+    linked: bool | None = None
+    plugged: bool | None = None
+
+
+_NIC_PATHS: dict[str, str] = {
+    "mac": "mac/address",
+    "vnic_profile_id": "vnic_profile/@id",
+    "vm_id": "vm/@id",
+}
+
+
+class VmNics(Collection[VmNic]):
+    """``/vms/{id}/nics``."""
+
+    tag = "nic"
+    plural = "nics"
+    model = VmNic
+    read_spec = _NIC_PATHS
+    write_spec = _NIC_PATHS
+
+    def add(self, data: VmNicCreate, correlation_id: str | None = None) -> VmNic:
+        return self._add(data, correlation_id)
+
+    def update(self, nic_id: str, data: VmNicUpdate, correlation_id: str | None = None) -> VmNic:
+        return self._update(nic_id, data, correlation_id)
+
+    def remove(self, nic_id: str, correlation_id: str | None = None) -> None:
+        self._remove(nic_id, correlation_id)
+
+
+class Vms(Collection[Vm]):
+    tag = "vm"
+    plural = "vms"
+    model = Vm
+    searchable = True
+    read_spec = _VM_READ
+    write_spec = _VM_WRITE
+
+    def add(
+        self, data: VmCreate, clone: bool | None = None, correlation_id: str | None = None
+    ) -> Vm:
+        return self._add(data, correlation_id, {"clone": clone})
+
+    def update(
+        self,
+        vm_id: str,
+        data: VmUpdate,
+        next_run: bool | None = None,
+        correlation_id: str | None = None,
+    ) -> Vm:
+        """``next_run``: store the change for the next start instead of applying it now."""
+        return self._update(vm_id, data, correlation_id, {"next_run": next_run})
+
+    def remove(
+        self,
+        vm_id: str,
+        force: bool = False,
+        detach_only: bool = False,
+        correlation_id: str | None = None,
+    ) -> None:
+        params = {"force": True if force else None, "detach_only": True if detach_only else None}
+        self._remove(vm_id, correlation_id, params)
+
+    def disk_attachments(self, vm_id: str) -> DiskAttachments:
+        return DiskAttachments(self._s, f"{self._item(vm_id)}/diskattachments")
+
+    def nics(self, vm_id: str) -> VmNics:
+        return VmNics(self._s, f"{self._item(vm_id)}/nics")
+
+    # --- actions ---
+
+    def start(
+        self, vm_id: str, pause: bool | None = None, correlation_id: str | None = None
+    ) -> ActionResult:
+        return self._action(vm_id, "start", correlation_id, xmlio.action(pause=pause))
+
+    def stop(
+        self, vm_id: str, force: bool | None = None, correlation_id: str | None = None
+    ) -> ActionResult:
+        return self._action(vm_id, "stop", correlation_id, xmlio.action(force=force))
+
+    def shutdown(
+        self,
+        vm_id: str,
+        force: bool | None = None,
+        reason: str | None = None,
+        correlation_id: str | None = None,
+    ) -> ActionResult:
+        body = xmlio.action(force=force, reason=reason)
+        return self._action(vm_id, "shutdown", correlation_id, body)
+
+    def suspend(self, vm_id: str, correlation_id: str | None = None) -> ActionResult:
+        return self._action(vm_id, "suspend", correlation_id)
+
+    def reboot(self, vm_id: str, correlation_id: str | None = None) -> ActionResult:
+        return self._action(vm_id, "reboot", correlation_id)
+
+    def migrate(
+        self,
+        vm_id: str,
+        host_id: str | None = None,
+        host_name: str | None = None,
+        force: bool | None = None,
+        correlation_id: str | None = None,
+    ) -> ActionResult:
+        """Migrate to ``host_id``/``host_name``, or let the scheduler choose when neither."""
+        one_of("host_id", host_id, "host_name", host_name, required=False)
+        body = xmlio.action(host=ref("host", host_id, host_name), force=force)
+        return self._action(vm_id, "migrate", correlation_id, body)
+
+    def cancel_migration(self, vm_id: str, correlation_id: str | None = None) -> ActionResult:
+        return self._action(vm_id, "cancelmigration", correlation_id)
