@@ -1,1 +1,118 @@
+"""The resource API (API.md) as pydantic v2 models: the one source of parsing and of the
+CRDs in crds/ and charts/rhev-operator/crds/ (see crdgen.py).
 
+Typical use::
+
+    from rhev_operator.api import parse_resource, SpecError
+    vm = parse_resource("VirtualMachine", body)      # -> VirtualMachine
+    vm.spec.memory                                   # bytes (int)
+    vm.rhev_name                                     # spec.name or metadata.name
+"""
+
+from __future__ import annotations
+
+from rhev_operator.api.cluster import RhevCluster, RhevClusterSpec, RhevClusterStatus
+from rhev_operator.api.common import (
+    API_VERSION,
+    CATEGORY,
+    GROUP,
+    MANAGEMENT_NETWORK,
+    VERSION,
+    CommonSpec,
+    CommonStatus,
+    Condition,
+    FieldError,
+    ObjectMeta,
+    Operation,
+    Resource,
+    SpecError,
+    Timeouts,
+    format_quantity,
+    operation_overdue,
+    parse_quantity,
+    parse_timestamp,
+    start_operation,
+    timestamp,
+)
+from rhev_operator.api.conditions import (
+    conditions_to_wire,
+    get_condition,
+    is_true,
+    ready,
+    reconciling,
+    remove_condition,
+    set_condition,
+    stalled,
+)
+from rhev_operator.api.datacenter import (
+    RhevDataCenter,
+    RhevDataCenterSpec,
+    RhevDataCenterStatus,
+)
+from rhev_operator.api.hypervisor import Hypervisor, HypervisorSpec, HypervisorStatus
+from rhev_operator.api.kinds import KINDS, KindInfo, kind_info, parse_resource, parse_spec
+from rhev_operator.api.network import LogicalNetwork, LogicalNetworkSpec, LogicalNetworkStatus
+from rhev_operator.api.storagedomain import StorageDomain, StorageDomainSpec, StorageDomainStatus
+from rhev_operator.api.virtualmachine import (
+    VirtualMachine,
+    VirtualMachineSpec,
+    VirtualMachineStatus,
+)
+from rhev_operator.api.vmtemplate import VmTemplate, VmTemplateSpec, VmTemplateStatus
+
+__all__ = [
+    "API_VERSION",
+    "CATEGORY",
+    "GROUP",
+    "KINDS",
+    "MANAGEMENT_NETWORK",
+    "VERSION",
+    "CommonSpec",
+    "CommonStatus",
+    "Condition",
+    "FieldError",
+    "Hypervisor",
+    "HypervisorSpec",
+    "HypervisorStatus",
+    "KindInfo",
+    "LogicalNetwork",
+    "LogicalNetworkSpec",
+    "LogicalNetworkStatus",
+    "ObjectMeta",
+    "Operation",
+    "Resource",
+    "RhevCluster",
+    "RhevClusterSpec",
+    "RhevClusterStatus",
+    "RhevDataCenter",
+    "RhevDataCenterSpec",
+    "RhevDataCenterStatus",
+    "SpecError",
+    "StorageDomain",
+    "StorageDomainSpec",
+    "StorageDomainStatus",
+    "Timeouts",
+    "VirtualMachine",
+    "VirtualMachineSpec",
+    "VirtualMachineStatus",
+    "VmTemplate",
+    "VmTemplateSpec",
+    "VmTemplateStatus",
+    "conditions_to_wire",
+    "format_quantity",
+    "get_condition",
+    "is_true",
+    "kind_info",
+    "operation_overdue",
+    "parse_quantity",
+    "parse_resource",
+    "parse_spec",
+    "parse_timestamp",
+    "ready",
+    "reconciling",
+    "remove_condition",
+    "set_condition",
+    "stalled",
+    "start_operation",
+    "timestamp",
+]

@@ -1,0 +1,69 @@
+"""RhevCluster [`cfgve -t cl`]: a cluster of hosts in a RHEV-M data center."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+from pydantic import Field, StringConstraints
+
+from rhev_operator.api.common import (
+    CLUSTER_NAME_MAX,
+    ClusterName,
+    CommonSpec,
+    CommonStatus,
+    Description,
+    ObjectMeta,
+    Reference,
+    Resource,
+    Timeouts,
+)
+
+#: RHEV-M's memory optimisation: 100 (none), 150 (server load), 200 (desktop load) or any
+#: percentage up to this bound.
+MEMORY_OVERCOMMIT_MIN, MEMORY_OVERCOMMIT_MAX = 100, 1000
+
+
+class RhevClusterTimeouts(Timeouts):
+    """How long the operator waits for RHEV-M before it reports Stalled (seconds).
+
+    `operationSeconds` bounds create, update and remove."""
+
+
+class RhevClusterSpec(CommonSpec):
+    """The desired state of a RHEV-M cluster."""
+
+    NAME_MAX: ClassVar[int] = CLUSTER_NAME_MAX
+
+    name: ClusterName | None = None
+    """The cluster's name in RHEV-M (at most 40 characters). Default: metadata.name."""
+    data_center: Reference = "Default"
+    """The RhevDataCenter (or RHEV-M data center) it belongs to [cfgve -d]. Default: Default."""
+    cpu_type: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+    """The CPU family of its hosts, e.g. "Intel Westmere Family". Default: RHEV-M's choice."""
+    description: Description | None = None
+    """Free text shown in RHEV-M."""
+    memory_overcommit: Annotated[int, Field(ge=MEMORY_OVERCOMMIT_MIN, le=MEMORY_OVERCOMMIT_MAX)] = (
+        100
+    )
+    """Memory overcommit in percent (100 .. 1000). Default 100."""
+    memory_hugepages: bool | None = None
+    """Enable transparent huge pages on the cluster's hosts. Default: RHEV-M's."""
+    timeouts: RhevClusterTimeouts = Field(default_factory=RhevClusterTimeouts)
+    """Operation timeouts in seconds."""
+
+
+class RhevClusterStatus(CommonStatus):
+    """The observed state of the cluster."""
+
+    data_center_id: str | None = None
+    """The RHEV-M id of its data center."""
+
+
+class RhevCluster(Resource):
+    """A RHEV-M cluster."""
+
+    KIND: ClassVar[str] = "RhevCluster"
+
+    metadata: ObjectMeta
+    spec: RhevClusterSpec
+    status: RhevClusterStatus = Field(default_factory=RhevClusterStatus)

@@ -1,0 +1,69 @@
+"""RhevDataCenter [`cfgve -t dc`]: a data center in RHEV-M."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, StringConstraints
+
+from rhev_operator.api.common import (
+    DATACENTER_NAME_MAX,
+    VERSION_PATTERN,
+    CommonSpec,
+    CommonStatus,
+    DataCenterName,
+    Description,
+    ObjectMeta,
+    Resource,
+    Timeouts,
+)
+
+StorageType = Literal["nfs", "localfs"]
+
+
+class RhevDataCenterTimeouts(Timeouts):
+    """How long the operator waits for RHEV-M before it reports Stalled (seconds).
+
+    `operationSeconds` bounds create, update and remove; `spmElectionSeconds` bounds the
+    wait for a storage pool manager once the data center has an active master domain."""
+
+    spm_election_seconds: Annotated[int, Field(ge=1)] = 600
+    """Electing an SPM host after the master domain is attached. Default 600."""
+
+
+class RhevDataCenterSpec(CommonSpec):
+    """The desired state of a RHEV-M data center."""
+
+    NAME_MAX: ClassVar[int] = DATACENTER_NAME_MAX
+
+    name: DataCenterName | None = None
+    """The data center's name in RHEV-M (at most 40 characters). Default: metadata.name."""
+    storage_type: StorageType = "nfs"
+    """nfs (shared storage) or localfs (storage local to its one host) [cfgve -k].
+    Default nfs."""
+    description: Description | None = None
+    """Free text shown in RHEV-M."""
+    compatibility_version: (
+        Annotated[str, StringConstraints(pattern=VERSION_PATTERN, max_length=40)] | None
+    ) = None
+    """The compatibility level, major.minor (e.g. "4.7"). Default: RHEV-M's newest."""
+    timeouts: RhevDataCenterTimeouts = Field(default_factory=RhevDataCenterTimeouts)
+    """Operation timeouts in seconds."""
+
+
+class RhevDataCenterStatus(CommonStatus):
+    """The observed state of the data center (state: up, uninitialized, maintenance,
+    problematic, ...)."""
+
+    storage_format: str | None = None
+    """The storage format RHEV-M chose (v1 .. v5)."""
+
+
+class RhevDataCenter(Resource):
+    """A RHEV-M data center."""
+
+    KIND: ClassVar[str] = "RhevDataCenter"
+
+    metadata: ObjectMeta
+    spec: RhevDataCenterSpec
+    status: RhevDataCenterStatus = Field(default_factory=RhevDataCenterStatus)

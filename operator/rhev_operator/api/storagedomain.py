@@ -1,0 +1,151 @@
+"""StorageDomain [`cfgve -t sd`, virtsd table]: an NFS or local storage domain and its
+attachment to a data center."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from rhev_operator.api.common import (
+    STORAGEDOMAIN_NAME_MAX,
+    AbsolutePath,
+    ApiModel,
+    CommonSpec,
+    CommonStatus,
+    HostAddress,
+    ObjectMeta,
+    Reference,
+    Resource,
+    StorageDomainName,
+    Timeouts,
+    field_error,
+)
+
+DomainType = Literal["data", "iso", "export"]
+StorageType = Literal["nfs", "localfs"]
+AttachState = Literal["active", "maintenance", "detached"]
+
+
+class NfsStorage(ApiModel):
+    """An NFS export [virtsd.location]."""
+
+    address: HostAddress
+    """The NFS server: a DNS name or IPv4 address."""
+    path: AbsolutePath
+    """The exported path, e.g. /vfsimg."""
+
+
+class LocalStorage(ApiModel):
+    """A directory on the initialising host."""
+
+    path: AbsolutePath
+    """The directory, e.g. /data/images."""
+
+
+class Removal(ApiModel):
+    """What the operator does on delete [cfgve -r -f]."""
+
+    force: bool = False
+    """Deactivate and detach the domain first when it is still attached."""
+    format: bool = False
+    """Wipe the domain's contents when it is removed."""
+
+
+class StorageDomainTimeouts(Timeouts):
+    """How long the operator waits for RHEV-M before it reports Stalled (seconds).
+
+    `operationSeconds` bounds create, update and remove; `activationSeconds` bounds attach,
+    activate, deactivate and detach; `spmElectionSeconds` the wait for an SPM host, which
+    every storage operation in a data center needs."""
+
+    activation_seconds: Annotated[int, Field(ge=1)] = 900
+    """Attaching, activating, deactivating or detaching the domain. Default 900."""
+    spm_election_seconds: Annotated[int, Field(ge=1)] = 600
+    """Waiting for the data center to have an SPM. Default 600."""
+
+
+class StorageDomainSpec(CommonSpec):
+    """The desired state of a storage domain."""
+
+    NAME_MAX: ClassVar[int] = STORAGEDOMAIN_NAME_MAX
+
+    name: StorageDomainName | None = None
+    """The domain's name in RHEV-M (at most 250 characters). Default: metadata.name."""
+    data_center: Reference = "Default"
+    """The RhevDataCenter (or RHEV-M data center) it is attached to [virtsd.datacenter].
+    Default: Default."""
+    domain_type: DomainType = "data"
+    """data, iso or export [virtsd.sdtype]. Default data."""
+    storage_type: StorageType = "nfs"
+    """nfs or localfs [virtsd.stype]; must match the data center's. Default nfs."""
+    nfs: NfsStorage | None = None
+    """The NFS export; required for storageType nfs."""
+    localfs: LocalStorage | None = None
+    """The local directory; required for storageType localfs."""
+    host: Reference | None = None
+    """The Hypervisor (or RHEV-M host) that initialises the domain [virtsd.host]. Needed to
+    create the domain; any up host of the data center is used when unset."""
+    state: AttachState = "active"
+    """active (attached and activated), maintenance (attached, deactivated [-s]) or detached
+    (not attached to the data center [-b]). Default active."""
+    removal: Removal = Field(default_factory=Removal)
+    """What to do on delete."""
+    timeouts: StorageDomainTimeouts = Field(default_factory=StorageDomainTimeouts)
+    """Operation timeouts in seconds."""
+
+    @model_validator(mode="after")
+    def _storage_block(self) -> StorageDomainSpec:
+        if self.storage_type == "nfs":
+            if self.nfs is None:
+                raise field_error(
+                    "nfs", "is required for storageType nfs: set nfs.address and nfs.path"
+                )
+            if self.localfs is not None:
+                raise field_error(
+                    "localfs", "is not allowed for storageType nfs; use the nfs block"
+                )
+        else:
+            if self.localfs is None:
+                raise field_error(
+                    "localfs", "is required for storageType localfs: set localfs.path"
+                )
+            if self.nfs is not None:
+                raise field_error(
+                    "nfs", "is not allowed for storageType localfs; use the localfs block"
+                )
+            if self.domain_type != "data":
+                raise field_error(
+                    "domainType",
+                    f"{self.domain_type} domains must be on nfs storage; localfs holds "
+                    "only data domains",
+                )
+        return self
+
+
+class StorageDomainStatus(CommonStatus):
+    """The observed state of the domain (state: as seen from its data center, e.g. active,
+    maintenance, unattached, locked)."""
+
+    master: bool | None = None
+    """The domain is its data center's master domain [ismaster]."""
+    available_bytes: int | None = None
+    """Free space in bytes."""
+    used_bytes: int | None = None
+    """Used space in bytes."""
+    committed_bytes: int | None = None
+    """Space promised to disks in bytes."""
+    storage_format: str | None = None
+    """The storage format (v1 .. v5)."""
+    data_center_id: str | None = None
+    """The RHEV-M id of the data center it is attached to."""
+
+
+class StorageDomain(Resource):
+    """A RHEV-M storage domain."""
+
+    KIND: ClassVar[str] = "StorageDomain"
+
+    metadata: ObjectMeta
+    spec: StorageDomainSpec
+    status: StorageDomainStatus = Field(default_factory=StorageDomainStatus)

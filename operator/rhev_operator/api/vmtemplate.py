@@ -1,0 +1,60 @@
+"""VmTemplate [`clonevm -t`]: a template made from a (stopped) VM."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+from pydantic import Field
+
+from rhev_operator.api.common import (
+    TEMPLATE_NAME_MAX,
+    CommonSpec,
+    CommonStatus,
+    Description,
+    ObjectMeta,
+    Reference,
+    Resource,
+    TemplateName,
+    Timeouts,
+)
+
+
+class VmTemplateTimeouts(Timeouts):
+    """How long the operator waits for RHEV-M before it reports Stalled (seconds).
+
+    `operationSeconds` bounds update and remove; `creationSeconds` the template leaving
+    locked (its disks are copied)."""
+
+    creation_seconds: Annotated[int, Field(ge=1)] = 3600
+    """Making the template, until its state is ok. Default 3600."""
+
+
+class VmTemplateSpec(CommonSpec):
+    """The desired state of a template."""
+
+    NAME_MAX: ClassVar[int] = TEMPLATE_NAME_MAX
+
+    name: TemplateName | None = None
+    """The template's name in RHEV-M (at most 255 characters). Default: metadata.name."""
+    source_vm: Reference
+    """The VirtualMachine (or RHEV-M VM) it is made from [clonevm <vm> -t]; it must be down."""
+    cluster: Reference | None = None
+    """The RhevCluster (or RHEV-M cluster). Default: the source VM's."""
+    description: Description | None = None
+    """Free text shown in RHEV-M."""
+    timeouts: VmTemplateTimeouts = Field(default_factory=VmTemplateTimeouts)
+    """Timeouts in seconds."""
+
+
+class VmTemplateStatus(CommonStatus):
+    """The observed state (state: locked while RHEV-M makes it, then ok; Ready only at ok)."""
+
+
+class VmTemplate(Resource):
+    """A RHEV-M template."""
+
+    KIND: ClassVar[str] = "VmTemplate"
+
+    metadata: ObjectMeta
+    spec: VmTemplateSpec
+    status: VmTemplateStatus = Field(default_factory=VmTemplateStatus)
