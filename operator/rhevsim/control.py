@@ -1,0 +1,165 @@
+"""Control endpoints under /sim/ (JSON in and out, no authentication).
+
+GET    /sim/stats                       request counts by "METHOD template", objects by kind
+POST   /sim/faults                      add a rule (or {"rules": [...]}) -> {"ids": [...]}
+GET    /sim/faults                      list rules
+DELETE /sim/faults                      remove all rules
+POST   /sim/api/down   {"mode": "503"|"reset"}   every API request fails
+POST   /sim/api/up
+POST   /sim/clock/advance {"seconds": S}         manual clock only
+GET    /sim/clock                       {"mode", "now", "pending"}
+POST   /sim/auth/expire-tokens          drop all SSO tokens and sessions
+GET    /sim/machines                    physical machines
+GET    /sim/machines/{name}
+POST   /sim/machines/{name}/power {"on": bool}
+POST   /sim/machines/{name}/boot  {"device": "network"|"disk"|"cdrom"|"bios"}
+POST   /sim/hosts/{name}/fail           the host stops answering (hypervisor.py hook)
+POST   /sim/hosts/{name}/heal
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from typing import TYPE_CHECKING, Any
+
+from rhevsim.faults import FaultRuleError
+
+if TYPE_CHECKING:
+    from rhevsim.sim import Answer, Simulator
+
+BOOT_DEVICES = ("network", "disk", "cdrom", "bios", "floppy", "default")
+
+
+class ControlError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Control:
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+
+    def handle(self, method: str, path: str, query: str, body: bytes) -> Answer:
+        from rhevsim.sim import _json
+
+        segs = [urllib.parse.unquote(s) for s in path.split("/") if s][1:]
+        template = "/sim/" + "/".join(
+            "{name}" if i == 1 and segs[0] in ("machines", "hosts") else s
+            for i, s in enumerate(segs)
+        )
+        self.sim._count(method, template)
+        try:
+            data: Any = json.loads(body) if body.strip() else {}
+        except ValueError:
+            return _json(400, {"error": "the body must be JSON"})
+        try:
+            status, result = self._dispatch(method, segs, data)
+        except ControlError as exc:
+            return _json(exc.status, {"error": exc.message})
+        except FaultRuleError as exc:
+            return _json(400, {"error": str(exc)})
+        return _json(status, result)
+
+    def _dispatch(self, method: str, segs: list[str], data: Any) -> tuple[int, Any]:
+        sim = self.sim
+        reg = sim.reg
+        if not isinstance(data, dict) and not (segs == ["faults"] and isinstance(data, list)):
+            raise ControlError(400, "the body must be a JSON object")
+        raw = data
+        data = data if isinstance(data, dict) else {}
+        match (method, segs):
+            case ("GET", ["stats"]):
+                with reg.lock:
+                    objects = reg.counts()
+                with sim._stats_lock:
+                    requests = dict(sim.stats)
+                return 200, {
+                    "requests": requests,
+                    "requests_total": sum(requests.values()),
+                    "objects": objects,
+                    "logins": sim.auth.logins,
+                }
+            case ("POST", ["faults"]):
+                specs = raw if isinstance(raw, list) else data.get("rules", [data])
+                if not isinstance(specs, list):
+                    raise ControlError(400, "rules: expected a list of fault rules")
+                ids = [sim.faults.add(s).id for s in specs]
+                return 201, {"ids": ids}
+            case ("GET", ["faults"]):
+                return 200, {"rules": [r.as_json() for r in sim.faults.rules]}
+            case ("DELETE", ["faults"]):
+                return 200, {"removed": sim.faults.clear()}
+            case ("POST", ["api", "down"]):
+                mode = str(data.get("mode", "503"))
+                if mode not in ("503", "reset"):
+                    raise ControlError(400, 'mode: expected "503" or "reset"')
+                sim.faults.api_down = mode
+                return 200, {"api": "down", "mode": mode}
+            case ("POST", ["api", "up"]):
+                sim.faults.api_down = None
+                return 200, {"api": "up"}
+            case ("GET", ["clock"]):
+                return 200, {
+                    "mode": sim.clock.mode,
+                    "scale": sim.clock.scale,
+                    "now": sim.clock.now(),
+                    "pending": sim.clock.pending(),
+                }
+            case ("POST", ["clock", "advance"]):
+                if not sim.clock.manual:
+                    raise ControlError(409, "the clock is real; advance needs --clock manual")
+                seconds = data.get("seconds")
+                if not isinstance(seconds, int | float) or seconds < 0:
+                    raise ControlError(400, "seconds: expected a number >= 0")
+                ran = sim.advance(float(seconds))
+                return 200, {"now": sim.clock.now(), "ran": ran}
+            case ("POST", ["auth", "expire-tokens"]):
+                with reg.lock:
+                    n = sim.auth.expire_all()
+                return 200, {"expired": n}
+            case ("GET", ["machines"]):
+                with reg.lock:
+                    return 200, {"machines": [m.as_json() for m in reg.machines.values()]}
+            case ("GET", ["machines", name]):
+                with reg.lock:
+                    return 200, self._machine(name).as_json()
+            case ("POST", ["machines", name, "power"]):
+                on = data.get("on")
+                if not isinstance(on, bool):
+                    raise ControlError(400, "on: expected true or false")
+                with reg.lock:
+                    m = self._machine(name)
+                    changed = m.powered_on != on
+                    m.powered_on = on
+                    if changed:
+                        for hook in reg.hooks.machine_power:
+                            hook(reg, m)
+                    return 200, m.as_json()
+            case ("POST", ["machines", name, "boot"]):
+                device = data.get("device")
+                if device not in BOOT_DEVICES:
+                    raise ControlError(400, f"device: expected one of {', '.join(BOOT_DEVICES)}")
+                with reg.lock:
+                    m = self._machine(name)
+                    m.boot_device = str(device)
+                    for hook in reg.hooks.machine_boot:
+                        hook(reg, m)
+                    return 200, m.as_json()
+            case ("POST", ["hosts", name, ("fail" | "heal") as what]):
+                with reg.lock:
+                    host_hook = reg.hooks.host_fail if what == "fail" else reg.hooks.host_heal
+                    if host_hook is None:
+                        raise ControlError(501, "no host module is loaded")
+                    if not host_hook(reg, name):
+                        raise ControlError(404, f"no host named {name!r}")
+                    return 200, {"host": name, "state": "failed" if what == "fail" else "healed"}
+        raise ControlError(404, f"no control endpoint {method} /sim/{'/'.join(segs)}")
+
+    def _machine(self, name: str) -> Any:
+        m = self.sim.reg.machines.get(name)
+        if m is None:
+            raise ControlError(404, f"no machine named {name!r}")
+        return m

@@ -1,0 +1,132 @@
+"""Base class of every simulated entity and the XML rendering context.
+
+An entity is a kw-only dataclass deriving from `Entity`. Class variables name it in the API:
+
+    KIND       registry key and stats name        "datacenter"
+    TAG        element of one object              "data_center"
+    PLURAL     element of a collection            "data_centers"
+    PATH       top-level collection path segment  "datacenters"   (href = /datacenters/{id})
+    TYPE_NAME  word used in engine messages       "Data Center"   ("Cannot remove Data Center. ...")
+    REF_NAME   word used in "Entity not found:"   "DataCenter"
+
+`render(ctx)` returns the lxml element. `search_fields(reg)` returns the values the search
+language may filter on (lower-case keys).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+from lxml import etree
+
+from rhevsim.xmlutil import Element
+
+if TYPE_CHECKING:
+    from rhevsim.registry import Registry
+
+SearchValue = str | int | float | bool | None
+
+
+@dataclass(kw_only=True, eq=False)
+class Entity:
+    KIND: ClassVar[str] = ""
+    TAG: ClassVar[str] = ""
+    PLURAL: ClassVar[str] = ""
+    PATH: ClassVar[str] = ""
+    TYPE_NAME: ClassVar[str] = ""
+    REF_NAME: ClassVar[str] = ""
+
+    id: str
+    name: str = ""
+    description: str | None = None
+    comment: str | None = None
+    # Name of the engine command holding this object's lock (None = unlocked). Requests that
+    # need the object while it is locked get 409 "Related operation is currently in progress".
+    lock: str | None = field(default=None, repr=False)
+
+    def href(self) -> str:
+        """Path relative to the API root."""
+        return f"/{self.PATH}/{self.id}"
+
+    def render(self, ctx: Ctx) -> Element:
+        el = ctx.el(self)
+        ctx.common(el, self)
+        return el
+
+    def search_fields(self, reg: Registry) -> dict[str, SearchValue]:
+        return {"name": self.name, "id": self.id}
+
+
+class Ctx:
+    """Per-request rendering context: API root path, follow and all_content flags."""
+
+    def __init__(
+        self,
+        reg: Registry,
+        base: str = "/ovirt-engine/api",
+        follow: Iterable[str] = (),
+        all_content: bool = False,
+    ) -> None:
+        self.reg = reg
+        self.base = base
+        self.follow = {f.strip() for f in follow if f.strip()}
+        self.all_content = all_content
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def el(self, obj: Entity, tag: str | None = None) -> Element:
+        """The object's element with id and absolute href."""
+        return etree.Element(tag or obj.TAG, {"href": self.base + obj.href(), "id": obj.id})
+
+    def common(self, el: Element, obj: Entity) -> None:
+        """name, description, comment in engine order (BaseResource)."""
+        if obj.name:
+            etree.SubElement(el, "name").text = obj.name
+        if obj.description is not None:
+            etree.SubElement(el, "description").text = obj.description
+        if obj.comment is not None:
+            etree.SubElement(el, "comment").text = obj.comment
+
+    def ref(self, parent: Element, tag: str, obj: Entity | None) -> None:
+        """A reference `<cluster id=".." href=".."/>`; nothing when obj is None."""
+        if obj is not None:
+            etree.SubElement(parent, tag, {"href": self.base + obj.href(), "id": obj.id})
+
+    def ref_id(self, parent: Element, tag: str, path: str, ident: str | None) -> None:
+        if ident:
+            etree.SubElement(parent, tag, {"href": f"{self.base}/{path}/{ident}", "id": ident})
+
+    def actions(self, el: Element, obj: Entity, verbs: Iterable[str]) -> None:
+        acts = etree.SubElement(el, "actions")
+        prefix = self.base + obj.href()
+        for v in verbs:
+            etree.SubElement(acts, "link", {"href": f"{prefix}/{v}", "rel": v})
+
+    def link(self, el: Element, obj: Entity, rel: str, path: str | None = None) -> None:
+        etree.SubElement(el, "link", {"href": f"{self.base}{obj.href()}/{path or rel}", "rel": rel})
+
+    def sub_collection(
+        self,
+        el: Element,
+        obj: Entity,
+        rel: str,
+        plural: str,
+        items: Callable[[], Iterable[Entity]],
+        path: str | None = None,
+    ) -> None:
+        """A `<link rel=..>` to a sub-collection, inlined as `<plural>..</plural>` when followed."""
+        self.link(el, obj, rel, path)
+        if rel in self.follow:
+            coll = etree.SubElement(el, plural)
+            inner = self.nested(rel)
+            for item in items():
+                coll.append(item.render(inner))
+
+    def nested(self, rel: str) -> Ctx:
+        """The context for objects inlined under `rel` (follow=a.b applies b to a's objects)."""
+        pre = rel + "."
+        rest = [f[len(pre) :] for f in self.follow if f.startswith(pre)]
+        return Ctx(self.reg, self.base, rest, self.all_content)
