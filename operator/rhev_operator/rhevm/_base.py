@@ -84,8 +84,10 @@ class Collection(Generic[T]):
             )
         return f"{self.path}/{entity_id}"
 
-    def parse(self, el: xmlio.Element) -> T:
-        return xmlio.read_model(el, self.model, self.read_spec)
+    @classmethod
+    def parse(cls, el: xmlio.Element) -> T:
+        """The read model of one ``<tag>`` element."""
+        return xmlio.read_model(el, cls.model, cls.read_spec)
 
     def _parse_one(self, reply: Reply, what: str) -> T:
         root = reply.root
@@ -98,8 +100,10 @@ class Collection(Generic[T]):
             )
         return self.parse(root)
 
-    def body(self, data: BaseModel) -> xmlio.Element:
-        return xmlio.write_model(self.tag, data, self.write_spec)
+    @classmethod
+    def body(cls, data: BaseModel) -> xmlio.Element:
+        """The ``<tag>`` request body for a create/update model (unset fields omitted)."""
+        return xmlio.write_model(cls.tag, data, cls.write_spec)
 
     @staticmethod
     def _cid(correlation_id: str | None) -> str:

@@ -235,7 +235,11 @@ def write_model(tag: str, model: BaseModel, spec: WriteSpec | None = None) -> El
     """The ``<tag>`` element carrying every field of ``model`` that is not None."""
     spec = spec or {}
     root = new(tag)
-    for field in type(model).model_fields:
+    fields = list(type(model).model_fields)
+    if "name" in fields:  # name first, as the engine writes it; easier to read in traces
+        fields.remove("name")
+        fields.insert(0, "name")
+    for field in fields:
         value = getattr(model, field)
         if value is None:
             continue
