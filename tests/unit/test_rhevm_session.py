@@ -269,7 +269,7 @@ def test_post_never_retried(canned: tuple[Canned, str]) -> None:
     c.on("POST", API + "/datacenters/d1/cleanfinishedtasks", "reset")
     client = make(base)
     with pytest.raises(errors.Unavailable):
-        client.datacenters.add(DataCenterCreate(name="Default"))
+        client.datacenters.add(DataCenterCreate(name="Default", local=False))
     assert len(c.calls("POST", API + "/datacenters")) == 1
     with pytest.raises(errors.Unavailable):
         client.datacenters._action("d1", "cleanfinishedtasks", None)

@@ -446,7 +446,7 @@ def test_action_body_skips_none_and_embeds_refs() -> None:
             lambda: HostCreate(name="h", address="a", cluster_id="c", spm_priority=11),
             "spm_priority",
         ),
-        (lambda: DataCenterCreate(name="d", version="4"), "version"),
+        (lambda: DataCenterCreate(name="d", local=False, version="4"), "version"),
         (
             lambda: StorageDomainCreate(name="s", type="data", storage_type="nfs", host_id="h"),
             "path",

@@ -36,10 +36,12 @@ def _supported_versions(el: xmlio.Element) -> tuple[str, ...]:
 
 
 class DataCenterCreate(Input):
+    """``local`` is mandatory for the engine (``DataCenter [local] required for add``)."""
+
     name: str = Field(min_length=1)
+    local: bool
     description: str | None = None
     comment: str | None = None
-    local: bool | None = None
     storage_format: str | None = None
     version: str | None = Field(default=None, pattern=VERSION_PATTERN)
     quota_mode: str | None = None

@@ -37,7 +37,8 @@ class Jobs(Collection[Job]):
             raise ValueError("correlation_id: must not be empty")
         plain = re.fullmatch(r"[A-Za-z0-9_.-]+", correlation_id)
         search = f"correlation_id={correlation_id if plain else quote_search(correlation_id)}"
-        return self.list(search=search)
+        # The engine's <job> does not carry the id; record the one searched for.
+        return [j.model_copy(update={"correlation_id": correlation_id}) for j in self.list(search)]
 
 
 def jobs_state(jobs: Iterable[Job]) -> str:

@@ -151,6 +151,7 @@ class Session:
         )
         self._http.mount("http://", adapter)
         self._http.mount("https://", adapter)
+        self._http.headers["User-Agent"] = "rhev-operator"
         self._http.trust_env = False  # no proxies or netrc credentials from the environment
         self._ca_file: str | None = None
         self._verify: bool | str = True
@@ -422,9 +423,7 @@ class Session:
     def _retry_wait(self, method: str, path: str, attempt: int, err: errors.RhevmError) -> None:
         delay = self._backoff(attempt)
         self.log.warning(
-            "%s %s: %s; retry %d/%d in %.2f s",
-            method,
-            path,
+            "%s; retry %d/%d in %.2f s",
             err,
             attempt + 1,
             self.config.max_retries,
