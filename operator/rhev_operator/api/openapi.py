@@ -157,6 +157,8 @@ def _at(path: str) -> str:
 
 
 def _validate(schema: Mapping[str, Any], value: Any, path: str, out: Validation) -> None:
+    if value is None and schema.get("nullable") is True:
+        return
     if schema.get("x-kubernetes-int-or-string") is True:
         if not (isinstance(value, str) or _type_ok("integer", value)):
             out.errors.append(f"{_at(path)}: Invalid value: must be an integer or a string")
