@@ -31,6 +31,8 @@ class Cluster(Frozen):
     fencing_enabled: bool | None = None
     scheduling_policy_id: str | None = None
     mac_pool_id: str | None = None
+    ksm_enabled: bool | None = None
+    management_network_id: str | None = None
 
 
 _PATHS = {
@@ -46,6 +48,7 @@ _PATHS = {
     "management_network_id": "management_network/@id",
     "management_network_name": "management_network/name",
     "mac_pool_id": "mac_pool/@id",
+    "ksm_enabled": "ksm/enabled",
 }
 
 
@@ -65,6 +68,7 @@ class _ClusterFields(Input):
     on_error: str | None = None
     fencing_enabled: bool | None = None
     scheduling_policy_id: str | None = None
+    ksm_enabled: bool | None = None
 
 
 class ClusterCreate(_ClusterFields):
