@@ -15,6 +15,7 @@ from rhev_operator.api import (
     reconciling,
     set_condition,
     stalled,
+    stalled_status,
     start_operation,
     timestamp,
 )
@@ -144,3 +145,39 @@ def test_timestamps_are_utc_rfc3339_and_round_trip() -> None:
     assert timestamp(local) == "2024-05-01T12:00:00Z"
     assert parse_timestamp("2024-05-01T12:00:00Z") == T0
     assert timestamp(dt.datetime(2024, 5, 1, 12)) == "2024-05-01T12:00:00Z"  # naive is UTC
+
+
+def test_long_messages_are_cut_to_what_the_api_server_takes() -> None:
+    out = stalled([], reason="RhevmRefused", message="x" * 40000, observed_generation=1, now=T0)
+    assert all(len(c.message) <= 32768 for c in out)
+    assert out[0].message.endswith("...")
+
+
+def test_stalled_status_for_an_unparseable_body_skips_unreadable_conditions() -> None:
+    raw = {
+        "conditions": [
+            {
+                "type": "Ready",
+                "status": "True",
+                "reason": "Ready",
+                "lastTransitionTime": "2024-01-01T00:00:00Z",
+            },
+            {"type": "Broken"},
+        ],
+        "id": "keep-me",
+    }
+    patch = stalled_status(
+        raw,
+        reason="InvalidSpec",
+        message="spec.vlan: must be <= 4094",
+        observed_generation=5,
+        now=T0,
+    )
+    assert patch["observedGeneration"] == 5
+    types = {c["type"]: c for c in patch["conditions"]}
+    assert set(types) == {"Ready", "Stalled"}
+    assert types["Ready"]["status"] == "False" and types["Ready"]["reason"] == "InvalidSpec"
+    assert types["Stalled"]["message"] == "spec.vlan: must be <= 4094"
+    assert stalled_status(None, reason="R", message="m", observed_generation=None, now=T0)[
+        "conditions"
+    ][0]["type"] in {"Ready", "Stalled"}

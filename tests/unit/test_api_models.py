@@ -340,6 +340,8 @@ def test_every_kind_has_its_models_and_a_resource_class() -> None:
         ("1Ki", 1024),
         ("1k", 1000),
         ("1Ti", 2**40),
+        ("1E", 10**18),
+        ("2E3", 2000),
         ("0.5", 1),  # fractions of a byte round up, as in Kubernetes
         ("1048576", 2**20),
         (4096, 4096),
@@ -611,3 +613,13 @@ def test_timeouts_have_defaults_and_must_be_positive() -> None:
         "VirtualMachine", body("VirtualMachine", {"timeouts": {"migrationSeconds": 60}})
     )
     assert isinstance(vm, VirtualMachine) and vm.spec.timeouts.migration_seconds == 60
+
+
+def test_each_resource_class_parses_its_own_body_with_field_errors() -> None:
+    vm = VirtualMachine.parse(body("VirtualMachine", {"memory": "4Gi"}))
+    assert vm.spec.memory == 4 * GIB and vm.metadata.generation == 3
+    with pytest.raises(SpecError) as caught:
+        LogicalNetwork.parse(body("LogicalNetwork", {"vlan": 9999}))
+    assert caught.value.field_path == "spec.vlan"
+    with pytest.raises(SpecError):
+        VirtualMachine.parse([])  # type: ignore[arg-type]

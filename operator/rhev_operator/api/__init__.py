@@ -43,6 +43,7 @@ from rhev_operator.api.conditions import (
     remove_condition,
     set_condition,
     stalled,
+    stalled_status,
 )
 from rhev_operator.api.datacenter import (
     RhevDataCenter,
@@ -113,6 +114,7 @@ __all__ = [
     "remove_condition",
     "set_condition",
     "stalled",
+    "stalled_status",
     "start_operation",
     "timestamp",
 ]

@@ -26,6 +26,9 @@ from rhev_operator.api.common import (
 
 ConditionLike = Condition | Mapping[str, Any]
 
+#: metav1.Condition's limit on `message`.
+MESSAGE_MAX = 32768
+
 
 def _as_condition(item: ConditionLike) -> Condition:
     return item if isinstance(item, Condition) else Condition.model_validate(item)
@@ -68,6 +71,9 @@ def set_condition(
     `lastTransitionTime` is `now` for a new condition or a changed status, and is kept
     otherwise. The input is not modified."""
     text = _status_text(status)
+    if len(message) > MESSAGE_MAX:
+        # RHEV-M fault texts can be long; the API server refuses a longer message.
+        message = message[: MESSAGE_MAX - 3] + "..."
     out: list[Condition] = []
     found = False
     for item in conditions:
@@ -155,3 +161,34 @@ def conditions_to_wire(conditions: Iterable[ConditionLike]) -> list[dict[str, An
         _as_condition(c).model_dump(by_alias=True, exclude_none=True, mode="json")
         for c in conditions
     ]
+
+
+def stalled_status(
+    raw_status: Mapping[str, Any] | None,
+    *,
+    reason: str,
+    message: str,
+    observed_generation: int | None,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """A status patch (camelCase) marking an object Stalled when even its body could not be
+    parsed (InvalidSpec, MissingSecret): conditions of `raw_status` that cannot be read are
+    dropped rather than failing again."""
+    readable: list[Condition] = []
+    for item in (raw_status or {}).get("conditions") or []:
+        try:
+            readable.append(_as_condition(item))
+        except ValueError:
+            continue
+    conditions = stalled(
+        readable,
+        reason=reason,
+        message=message,
+        observed_generation=observed_generation,
+        now=now,
+    )
+    return {
+        "observedGeneration": observed_generation,
+        "conditions": conditions_to_wire(conditions),
+        "message": message,
+    }
