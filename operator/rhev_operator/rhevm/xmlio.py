@@ -143,15 +143,47 @@ def read_options(path: str) -> Callable[[Element], dict[str, str]]:
     return reader
 
 
+_SKIP = frozenset({"link", "actions"})
+
+
+def _flatten(el: Element, prefix: str, out: dict[str, str], depth: int) -> None:
+    # First occurrence wins, as with findtext(); links and actions are never read.
+    for child in el:
+        tag = child.tag
+        if not isinstance(tag, str) or tag in _SKIP:
+            continue
+        key = prefix + tag
+        if key not in out:
+            text = child.text
+            out[key] = text.strip() if text else ""
+            out[key + "/@id"] = child.get("id") or ""
+        if depth < 5 and len(child):
+            _flatten(child, key + "/", out, depth + 1)
+
+
+def flatten(el: Element) -> dict[str, str]:
+    """Every text below ``el`` by path (``cpu/topology/sockets``), plus ``path/@id``:
+    one walk of the element instead of one search per field."""
+    out: dict[str, str] = {"@id": el.get("id") or ""}
+    _flatten(el, "", out, 0)
+    return out
+
+
 def read_model(el: Element, model: type[M], spec: ReadSpec | None = None) -> M:
     """Build the frozen read model ``model`` from ``el`` (``id`` comes from the attribute)."""
     spec = spec or {}
+    flat = flatten(el)
     values: dict[str, Any] = {}
     for field in model.model_fields:
         where = spec.get(field)
         if where is None:
             where = "@id" if field == "id" else field
-        value = where(el) if callable(where) else get(el, where)
+        if callable(where):
+            value = where(el)
+        elif "@" in where and not where.endswith("@id"):
+            value = get(el, where)
+        else:
+            value = flat.get(where) or None
         if value is not None:
             values[field] = value
     try:
