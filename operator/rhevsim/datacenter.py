@@ -53,7 +53,7 @@ class DataCenter(Entity):
     PLURAL = "data_centers"
     PATH = "datacenters"
     TYPE_NAME = "Data Center"
-    REF_NAME = "DataCenter"
+    REF_NAME = "Datacenter"  # "Entity not found: Datacenter: name=X"
 
     local: bool = False
     storage_format: str = "v5"
@@ -259,6 +259,7 @@ def get_datacenter(req: Request) -> Response:
 def add_datacenter(req: Request) -> Response:
     body = req.body
     require(body, "DataCenter", "add", "name")
+    require(body, "DataCenter", "add", "local")
     name = text(body, "name") or ""
     _check_name(name)
     if _name_taken(req.reg, name):
@@ -336,18 +337,28 @@ def remove_datacenter(req: Request) -> Response:
     force = req.query_bool("force")
     reg = req.reg
     attached = _attached_domains(reg, dc)
-    if not force:
-        if any(getattr(sd, "dc_status", "") not in ("maintenance",) for sd in attached):
-            raise errors.conflict(
-                "Cannot remove Data Center which contains Storage Domains that are not in "
-                "Maintenance status.\n-Please deactivate all domains and wait for tasks to "
-                "finish before removing the Data Center."
-            )
+    # RemoveStoragePoolCommand.validate, in the engine's order.
+    if dc.status == "up":
+        raise errors.conflict("Cannot remove an active Data Center.")
+    if any(getattr(sd, "dc_status", "") != "maintenance" for sd in attached):
+        raise errors.conflict(
+            "Cannot remove Data Center which contains Storage Domains that are not in "
+            "Maintenance status.\n-Please deactivate all domains and wait for tasks to "
+            "finish before removing the Data Center."
+        )
+    if not force and len(attached) > 1:
+        raise errors.conflict(
+            "Cannot remove Data Center when more than one Storage Domain is attached."
+        )
+    if force:
         cluster_ids = {c.id for c in clusters_of(reg, dc)}
-        if any(getattr(h, "cluster_id", None) in cluster_ids for h in reg.iter_kind("host")):
+        if any(
+            getattr(h, "cluster_id", None) in cluster_ids
+            and getattr(h, "status", None) != "maintenance"
+            for h in reg.iter_kind("host")
+        ):
             raise errors.conflict(
-                "Cannot remove Data Center. There are Hosts in the Data Center. "
-                "Please move them to another Data Center or remove them first."
+                "Cannot remove Data Center while there are Hosts that are not in Maintenance mode."
             )
     job = reg.start_job(f"Removing Data Center {dc.name}", req.correlation_id)
     from rhevsim.storagedomain import forget_attachment
@@ -356,9 +367,9 @@ def remove_datacenter(req: Request) -> Response:
         forget_attachment(reg, sd)  # force: domains go back to unattached
     for c in clusters_of(reg, dc):
         c.data_center_id = None  # type: ignore[attr-defined]
-    for n in _networks_of(reg, dc):
-        from rhevsim.network import delete_network
+    from rhevsim.network import delete_network, networks_in
 
+    for n in networks_in(reg, dc.id):
         delete_network(reg, n, job.correlation_id)
     reg.remove(dc)
     reg.event(

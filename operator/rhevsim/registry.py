@@ -31,7 +31,6 @@ DEFAULT_TIMINGS: dict[str, float] = {
     "storagedomain.activate": 5.0,  # activating -> active
     "storagedomain.deactivate": 5.0,  # preparing_for_maintenance -> maintenance
     "storagedomain.detach": 5.0,  # detaching -> unattached
-    "network.attach": 1.0,  # cluster network non_operational -> operational
 }
 
 
@@ -47,6 +46,8 @@ class Hooks:
     machine_power / machine_boot: called after /sim/machines/{name}/power|boot changed a
         machine (hypervisor.py makes it install/register or go non_responsive).
     active_hosts: hosts that count as Up in a data center (for attach/"no active host").
+    host_has_network: whether an Up host carries a network (per-cluster network status,
+        see network.recompute_cluster_status); None = every host has every network.
     """
 
     dc_status_listeners: list[Callable[[Registry, Entity], None]] = field(default_factory=list)
@@ -55,6 +56,7 @@ class Hooks:
     machine_power: list[Callable[[Registry, Machine], None]] = field(default_factory=list)
     machine_boot: list[Callable[[Registry, Machine], None]] = field(default_factory=list)
     active_hosts: Callable[[Registry, str], list[Entity]] | None = None
+    host_has_network: Callable[[Registry, Entity, Entity], bool] | None = None
 
 
 @dataclass
