@@ -18,6 +18,7 @@ log = logging.getLogger("rhevsim")
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes
     server: SimHTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:
