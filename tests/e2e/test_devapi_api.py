@@ -84,9 +84,13 @@ def test_generate_name(api: ApiHandle) -> None:
 def test_resource_version_bumps_on_every_write_generation_on_spec_only(api: ApiHandle) -> None:
     obj = create(api, widget())
     rv0 = int(obj["metadata"]["resourceVersion"])
-    _, obj = api.request("PATCH", f"{WIDGETS}/w1", {"metadata": {"labels": {"x": "y"}}}, content_type=MERGE)
+    _, obj = api.request(
+        "PATCH", f"{WIDGETS}/w1", {"metadata": {"labels": {"x": "y"}}}, content_type=MERGE
+    )
     assert int(obj["metadata"]["resourceVersion"]) > rv0 and obj["metadata"]["generation"] == 1
-    _, obj = api.request("PATCH", f"{WIDGETS}/w1/status", {"status": {"phase": "Ok"}}, content_type=MERGE)
+    _, obj = api.request(
+        "PATCH", f"{WIDGETS}/w1/status", {"status": {"phase": "Ok"}}, content_type=MERGE
+    )
     assert obj["metadata"]["generation"] == 1 and obj["status"] == {"phase": "Ok"}
     _, obj = api.request("PATCH", f"{WIDGETS}/w1", {"spec": {"size": 4}}, content_type=MERGE)
     assert obj["metadata"]["generation"] == 2
@@ -98,8 +102,17 @@ def test_resource_version_bumps_on_every_write_generation_on_spec_only(api: ApiH
 
 def test_generation_counts_status_without_the_subresource(api: ApiHandle) -> None:
     gadgets = "/apis/test.rhev.io/v1/gadgets"
-    create(api, {"apiVersion": "test.rhev.io/v1", "kind": "Gadget", "metadata": {"name": "g"},
-                 "spec": {"a": 1}, "status": {"s": 1}}, gadgets)
+    create(
+        api,
+        {
+            "apiVersion": "test.rhev.io/v1",
+            "kind": "Gadget",
+            "metadata": {"name": "g"},
+            "spec": {"a": 1},
+            "status": {"s": 1},
+        },
+        gadgets,
+    )
     _, obj = api.request("PATCH", f"{gadgets}/g", {"status": {"s": 2}}, content_type=MERGE)
     assert obj["status"] == {"s": 2} and obj["metadata"]["generation"] == 2
     status, _ = api.request("GET", f"{gadgets}/g/status")
@@ -118,7 +131,9 @@ def test_optimistic_concurrency(api: ApiHandle) -> None:
         "please apply your changes to the latest version and try again"
     )
     status, error = api.request(
-        "PATCH", f"{WIDGETS}/w1", {"metadata": {"resourceVersion": stale}, "spec": {"size": 7}},
+        "PATCH",
+        f"{WIDGETS}/w1",
+        {"metadata": {"resourceVersion": stale}, "spec": {"size": 7}},
         content_type=MERGE,
     )
     assert status == 409 and error["code"] == 409
@@ -130,23 +145,32 @@ def test_optimistic_concurrency(api: ApiHandle) -> None:
 def test_json_patch_and_failed_test_is_422(api: ApiHandle) -> None:
     obj = create(api, widget())
     rv = obj["metadata"]["resourceVersion"]
-    ops = [{"op": "test", "path": "/metadata/resourceVersion", "value": rv},
-           {"op": "add", "path": "/metadata/finalizers", "value": ["x/y"]}]
+    ops = [
+        {"op": "test", "path": "/metadata/resourceVersion", "value": rv},
+        {"op": "add", "path": "/metadata/finalizers", "value": ["x/y"]},
+    ]
     status, patched = api.request("PATCH", f"{WIDGETS}/w1", ops, content_type=JSON_PATCH)
     assert status == 200 and patched["metadata"]["finalizers"] == ["x/y"]
     status, error = api.request("PATCH", f"{WIDGETS}/w1", ops, content_type=JSON_PATCH)
     assert status == 422 and error["reason"] == "Invalid"
-    status, error = api.request("PATCH", f"{WIDGETS}/w1", [{"op": "remove", "path": "/spec/nope"}],
-                                content_type=JSON_PATCH)
+    status, error = api.request(
+        "PATCH", f"{WIDGETS}/w1", [{"op": "remove", "path": "/spec/nope"}], content_type=JSON_PATCH
+    )
     assert status == 422
 
 
 def test_merge_strategic_put_and_unsupported_patch_types(api: ApiHandle) -> None:
     obj = create(api, {**widget(), "spec": {"storageType": "nfs", "size": 2, "tags": ["a"]}})
-    _, obj = api.request("PATCH", f"{WIDGETS}/w1", {"spec": {"tags": None, "size": 3}}, content_type=MERGE)
+    _, obj = api.request(
+        "PATCH", f"{WIDGETS}/w1", {"spec": {"tags": None, "size": 3}}, content_type=MERGE
+    )
     assert obj["spec"] == {"storageType": "nfs", "size": 3}
-    _, obj = api.request("PATCH", f"{WIDGETS}/w1", {"spec": {"label": "ab"}},
-                         content_type="application/strategic-merge-patch+json")
+    _, obj = api.request(
+        "PATCH",
+        f"{WIDGETS}/w1",
+        {"spec": {"label": "ab"}},
+        content_type="application/strategic-merge-patch+json",
+    )
     assert obj["spec"]["label"] == "ab"
     obj["spec"] = {"storageType": "localfs"}
     status, obj = api.request("PUT", f"{WIDGETS}/w1", obj)
@@ -160,8 +184,11 @@ def test_status_subresource_semantics(api: ApiHandle) -> None:
     body["status"] = {"phase": "Forged"}
     obj = create(api, body)
     assert "status" not in obj  # create cannot set status
-    _, obj = api.request("PUT", f"{WIDGETS}/w1/status", {**obj, "status": {"phase": "Ok"},
-                                                         "spec": {"storageType": "localfs"}})
+    _, obj = api.request(
+        "PUT",
+        f"{WIDGETS}/w1/status",
+        {**obj, "status": {"phase": "Ok"}, "spec": {"storageType": "localfs"}},
+    )
     assert obj["status"] == {"phase": "Ok"} and obj["spec"]["storageType"] == "nfs"
     obj["status"] = {"phase": "Changed"}
     obj["spec"]["size"] = 9
@@ -172,16 +199,25 @@ def test_status_subresource_semantics(api: ApiHandle) -> None:
 def test_finalizers_and_deletion_events(api: ApiHandle) -> None:
     create(api, {**widget(), "metadata": {"name": "w1", "finalizers": ["x/y"]}})
     _, listing = api.request("GET", WIDGETS)
-    watch = Watch(api, f"{WIDGETS}?watch=true&resourceVersion={listing['metadata']['resourceVersion']}")
+    watch = Watch(
+        api, f"{WIDGETS}?watch=true&resourceVersion={listing['metadata']['resourceVersion']}"
+    )
     try:
         status, obj = api.request("DELETE", f"{WIDGETS}/w1")
         assert status == 200 and obj["metadata"]["deletionTimestamp"]
         status, again = api.request("DELETE", f"{WIDGETS}/w1")
-        assert status == 200 and again["metadata"]["resourceVersion"] == obj["metadata"]["resourceVersion"]
+        assert (
+            status == 200
+            and again["metadata"]["resourceVersion"] == obj["metadata"]["resourceVersion"]
+        )
         event = watch.next()
         assert event["type"] == "MODIFIED" and event["object"]["metadata"]["deletionTimestamp"]
-        status, error = api.request("PATCH", f"{WIDGETS}/w1", {"metadata": {"finalizers": ["x/y", "new"]}},
-                                    content_type=MERGE)
+        status, error = api.request(
+            "PATCH",
+            f"{WIDGETS}/w1",
+            {"metadata": {"finalizers": ["x/y", "new"]}},
+            content_type=MERGE,
+        )
         assert status == 422 and "no new finalizers can be added" in error["message"]
         api.request("PATCH", f"{WIDGETS}/w1", {"metadata": {"finalizers": []}}, content_type=MERGE)
         event = watch.next()
@@ -194,7 +230,7 @@ def test_finalizers_and_deletion_events(api: ApiHandle) -> None:
 def test_lists_have_kind_version_and_pages(api: ApiHandle) -> None:
     for i in range(5):
         create(api, widget(f"w{i}"))
-    status, listing = api.request("GET", f"{WIDGETS}?limit=2")
+    _, listing = api.request("GET", f"{WIDGETS}?limit=2")
     assert listing["kind"] == "WidgetList" and listing["apiVersion"] == "test.rhev.io/v1"
     assert listing["metadata"]["resourceVersion"].isdigit()
     names = [o["metadata"]["name"] for o in listing["items"]]
@@ -252,9 +288,13 @@ def test_watch_with_selector_sees_objects_enter_and_leave(api: ApiHandle) -> Non
     watch = Watch(api, f"{WIDGETS}?watch=true&labelSelector=app%3Dx")
     try:
         assert watch.next()["type"] == "ADDED"
-        api.request("PATCH", f"{WIDGETS}/w1", {"metadata": {"labels": {"app": "y"}}}, content_type=MERGE)
+        api.request(
+            "PATCH", f"{WIDGETS}/w1", {"metadata": {"labels": {"app": "y"}}}, content_type=MERGE
+        )
         assert watch.next()["type"] == "DELETED"  # left the selection
-        api.request("PATCH", f"{WIDGETS}/w1", {"metadata": {"labels": {"app": "x"}}}, content_type=MERGE)
+        api.request(
+            "PATCH", f"{WIDGETS}/w1", {"metadata": {"labels": {"app": "x"}}}, content_type=MERGE
+        )
         assert watch.next()["type"] == "ADDED"
     finally:
         watch.close()
@@ -263,14 +303,19 @@ def test_watch_with_selector_sees_objects_enter_and_leave(api: ApiHandle) -> Non
 def test_send_initial_events_ends_with_a_bookmark(api: ApiHandle) -> None:
     create(api, widget("w1"))
     create(api, widget("w2"))
-    watch = Watch(api, f"{WIDGETS}?watch=true&sendInitialEvents=true&allowWatchBookmarks=true"
-                       "&resourceVersionMatch=NotOlderThan&fieldSelector=metadata.name%3Dw2")
+    watch = Watch(
+        api,
+        f"{WIDGETS}?watch=true&sendInitialEvents=true&allowWatchBookmarks=true"
+        "&resourceVersionMatch=NotOlderThan&fieldSelector=metadata.name%3Dw2",
+    )
     try:
         first = watch.next()
         assert first["type"] == "ADDED" and first["object"]["metadata"]["name"] == "w2"
         bookmark = watch.next()
         assert bookmark["type"] == "BOOKMARK"
-        assert bookmark["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+        assert bookmark["object"]["metadata"]["annotations"] == {
+            "k8s.io/initial-events-end": "true"
+        }
     finally:
         watch.close()
 
@@ -280,8 +325,11 @@ def test_too_old_resource_version_is_gone() -> None:
 
     with running_apiserver(history_size=3) as small:
         for name in ("a", "b", "c", "d", "e"):
-            small.request("POST", "/api/v1/namespaces/default/configmaps",
-                          {"metadata": {"name": name}, "data": {}})
+            small.request(
+                "POST",
+                "/api/v1/namespaces/default/configmaps",
+                {"metadata": {"name": name}, "data": {}},
+            )
         watch = Watch(small, "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=2")
         try:
             event = watch.next()
@@ -295,7 +343,9 @@ def test_crd_registration_feeds_discovery(kube_api: ApiHandle) -> None:
     status, _ = kube_api.request("GET", "/apis/test.rhev.io/v1")
     assert status == 404
     status, crd = kube_api.request(
-        "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", yaml.safe_load(WIDGET_CRD)
+        "POST",
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+        yaml.safe_load(WIDGET_CRD),
     )
     assert status == 201
     conditions = {c["type"]: c["status"] for c in crd["status"]["conditions"]}
@@ -304,13 +354,16 @@ def test_crd_registration_feeds_discovery(kube_api: ApiHandle) -> None:
     assert "test.rhev.io" in [g["name"] for g in groups["groups"]]
     _, resources = kube_api.request("GET", "/apis/test.rhev.io/v1")
     entries = {r["name"]: r for r in resources["resources"]}
-    assert entries["widgets"]["shortNames"] == ["wd"] and entries["widgets"]["categories"] == ["gizmos"]
+    assert entries["widgets"]["shortNames"] == ["wd"] and entries["widgets"]["categories"] == [
+        "gizmos"
+    ]
     assert entries["widgets"]["kind"] == "Widget" and entries["widgets"]["namespaced"] is True
     assert "widgets/status" in entries and "shortNames" not in entries["widgets/status"]
     # deleting the CRD removes the resource and its objects
     create(kube_api, widget())
-    status, _ = kube_api.request("DELETE", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
-                                           "widgets.test.rhev.io")
+    status, _ = kube_api.request(
+        "DELETE", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.test.rhev.io"
+    )
     assert status == 200
     assert kube_api.request("GET", "/apis/test.rhev.io/v1")[0] == 404
 
@@ -318,7 +371,9 @@ def test_crd_registration_feeds_discovery(kube_api: ApiHandle) -> None:
 def test_bad_crd_is_refused(kube_api: ApiHandle) -> None:
     crd = yaml.safe_load(WIDGET_CRD)
     crd["metadata"]["name"] = "wrong.test.rhev.io"
-    status, error = kube_api.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+    status, error = kube_api.request(
+        "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd
+    )
     assert status == 422 and 'must be spec.names.plural+"."+spec.group' in error["message"]
 
 
@@ -338,8 +393,9 @@ def test_core_discovery_and_version(kube_api: ApiHandle) -> None:
 def test_namespaces(kube_api: ApiHandle) -> None:
     _, listing = kube_api.request("GET", "/api/v1/namespaces")
     assert {"default", "kube-system"} <= {n["metadata"]["name"] for n in listing["items"]}
-    status, error = kube_api.request("POST", "/api/v1/namespaces/nowhere/configmaps",
-                                     {"metadata": {"name": "c"}})
+    status, error = kube_api.request(
+        "POST", "/api/v1/namespaces/nowhere/configmaps", {"metadata": {"name": "c"}}
+    )
     assert status == 404 and error["message"] == 'namespaces "nowhere" not found'
     status, ns = kube_api.request("POST", "/api/v1/namespaces", {"metadata": {"name": "team"}})
     assert status == 201 and ns["status"]["phase"] == "Active"
@@ -351,8 +407,13 @@ def test_namespaces(kube_api: ApiHandle) -> None:
 
 
 def test_events_with_generate_name(kube_api: ApiHandle) -> None:
-    event = {"metadata": {"generateName": "kopf-event-"}, "reason": "Created", "message": "m",
-             "type": "Normal", "involvedObject": {"kind": "Widget", "name": "w1", "namespace": "default"}}
+    event = {
+        "metadata": {"generateName": "kopf-event-"},
+        "reason": "Created",
+        "message": "m",
+        "type": "Normal",
+        "involvedObject": {"kind": "Widget", "name": "w1", "namespace": "default"},
+    }
     for _ in range(3):
         status, created = kube_api.request("POST", "/api/v1/namespaces/default/events", event)
         assert status == 201, created
@@ -364,11 +425,20 @@ def test_events_with_generate_name(kube_api: ApiHandle) -> None:
 
 def test_secrets_fold_string_data_and_check_base64(kube_api: ApiHandle) -> None:
     secrets = "/api/v1/namespaces/default/secrets"
-    status, secret = kube_api.request("POST", secrets, {"metadata": {"name": "s"},
-                                                        "data": {"a": "eA=="}, "stringData": {"b": "y"}})
-    assert status == 201 and secret["data"] == {"a": "eA==", "b": "eQ=="} and secret["type"] == "Opaque"
+    status, secret = kube_api.request(
+        "POST",
+        secrets,
+        {"metadata": {"name": "s"}, "data": {"a": "eA=="}, "stringData": {"b": "y"}},
+    )
+    assert (
+        status == 201
+        and secret["data"] == {"a": "eA==", "b": "eQ=="}
+        and secret["type"] == "Opaque"
+    )
     assert "stringData" not in secret
-    status, error = kube_api.request("POST", secrets, {"metadata": {"name": "t"}, "data": {"a": "%%%"}})
+    status, error = kube_api.request(
+        "POST", secrets, {"metadata": {"name": "t"}, "data": {"a": "%%%"}}
+    )
     assert status == 400 and "illegal base64" in error["message"]
 
 
@@ -378,31 +448,58 @@ def test_validation_answers_422_with_a_status_body(api: ApiHandle) -> None:
     status, error = api.request("POST", WIDGETS, body)
     assert status == 422
     assert error["kind"] == "Status" and error["reason"] == "Invalid" and error["code"] == 422
-    assert error["message"] == ('Widget.test.rhev.io "x" is invalid: spec.storageType: Unsupported value: '
-                                '"foo": supported values: "nfs", "localfs"')
+    assert error["message"] == (
+        'Widget.test.rhev.io "x" is invalid: spec.storageType: Unsupported value: '
+        '"foo": supported values: "nfs", "localfs"'
+    )
     assert error["details"]["causes"][0]["field"] == "spec.storageType"
     create(api, widget("ok"))
     status, error = api.request("PATCH", f"{WIDGETS}/ok", {"spec": {"size": 0}}, content_type=MERGE)
-    assert status == 422 and "spec.size in body should be greater than or equal to 1" in error["message"]
+    assert (
+        status == 422
+        and "spec.size in body should be greater than or equal to 1" in error["message"]
+    )
     # unknown fields: pruned by default, refused with fieldValidation=Strict, warned with Warn
-    status, obj = api.request("POST", WIDGETS, {**widget("p"), "spec": {"storageType": "nfs", "zz": 1}})
+    status, obj = api.request(
+        "POST", WIDGETS, {**widget("p"), "spec": {"storageType": "nfs", "zz": 1}}
+    )
     assert status == 201 and "zz" not in obj["spec"]
-    status, error = api.request("POST", f"{WIDGETS}?fieldValidation=Strict",
-                                {**widget("q"), "spec": {"storageType": "nfs", "zz": 1}})
+    status, error = api.request(
+        "POST",
+        f"{WIDGETS}?fieldValidation=Strict",
+        {**widget("q"), "spec": {"storageType": "nfs", "zz": 1}},
+    )
     assert status == 400 and 'unknown field "spec.zz"' in error["message"]
 
 
 def test_table_output_with_printer_columns(api: ApiHandle) -> None:
     create(api, widget("w1"))
-    api.request("PATCH", f"{WIDGETS}/w1/status",
-                {"status": {"phase": "Ok", "conditions": [{"type": "Other", "status": "False"},
-                                                          {"type": "Ready", "status": "True"}]}},
-                content_type=MERGE)
+    api.request(
+        "PATCH",
+        f"{WIDGETS}/w1/status",
+        {
+            "status": {
+                "phase": "Ok",
+                "conditions": [
+                    {"type": "Other", "status": "False"},
+                    {"type": "Ready", "status": "True"},
+                ],
+            }
+        },
+        content_type=MERGE,
+    )
     accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
     _, table = api.request("GET", WIDGETS, headers={"Accept": accept})
     assert table["kind"] == "Table"
     columns = [(c["name"], c["priority"]) for c in table["columnDefinitions"]]
-    assert columns == [("Name", 0), ("Storage", 0), ("Size", 0), ("Ready", 0), ("Phase", 1), ("Age", 0)]
+    assert columns == [
+        ("Name", 0),
+        ("Storage", 0),
+        ("Size", 0),
+        ("Ready", 0),
+        ("Phase", 1),
+        ("Age", 0),
+    ]
     cells = table["rows"][0]["cells"]
     assert cells[:5] == ["w1", "nfs", 3, "True", "Ok"] and re.fullmatch(r"\d+s", cells[5])
     assert table["rows"][0]["object"]["kind"] == "PartialObjectMetadata"
@@ -410,7 +507,11 @@ def test_table_output_with_printer_columns(api: ApiHandle) -> None:
 
 def test_error_reasons(api: ApiHandle) -> None:
     status, error = api.request("GET", f"{WIDGETS}/nope")
-    assert (status, error["reason"], error["message"]) == (404, "NotFound", 'widgets.test.rhev.io "nope" not found')
+    assert (status, error["reason"], error["message"]) == (
+        404,
+        "NotFound",
+        'widgets.test.rhev.io "nope" not found',
+    )
     create(api, widget())
     status, error = api.request("POST", WIDGETS, widget())
     assert (status, error["reason"]) == (409, "AlreadyExists")
@@ -425,7 +526,11 @@ def test_openapi_v3_declares_field_validation(api: ApiHandle) -> None:
     url = root["paths"]["apis/test.rhev.io/v1"]["serverRelativeURL"]
     _, doc = api.request("GET", url)
     patch = doc["paths"]["/apis/test.rhev.io/v1/namespaces/{namespace}/widgets/{name}"]["patch"]
-    assert patch["x-kubernetes-group-version-kind"] == {"group": "test.rhev.io", "version": "v1", "kind": "Widget"}
+    assert patch["x-kubernetes-group-version-kind"] == {
+        "group": "test.rhev.io",
+        "version": "v1",
+        "kind": "Widget",
+    }
     assert "fieldValidation" in [p["name"] for p in patch["parameters"]]
     schema = doc["components"]["schemas"]["io.rhev.test.v1.Widget"]
     assert schema["properties"]["spec"]["properties"]["storageType"]["enum"] == ["nfs", "localfs"]
@@ -433,20 +538,40 @@ def test_openapi_v3_declares_field_validation(api: ApiHandle) -> None:
 
 def test_kopf_peering_crds_work_generically(kube_api: ApiHandle) -> None:
     crd = {
-        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
         "metadata": {"name": "kopfpeerings.kopf.dev"},
-        "spec": {"group": "kopf.dev", "scope": "Namespaced",
-                 "names": {"plural": "kopfpeerings", "singular": "kopfpeering", "kind": "KopfPeering"},
-                 "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
-                     "type": "object", "properties": {"status": {"type": "object",
-                                                                 "x-kubernetes-preserve-unknown-fields": True}}}}}]},
+        "spec": {
+            "group": "kopf.dev",
+            "scope": "Namespaced",
+            "names": {"plural": "kopfpeerings", "singular": "kopfpeering", "kind": "KopfPeering"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "properties": {
+                                "status": {
+                                    "type": "object",
+                                    "x-kubernetes-preserve-unknown-fields": True,
+                                }
+                            },
+                        }
+                    },
+                }
+            ],
+        },
     }
     kube_api.register_crd(crd)
     path = "/apis/kopf.dev/v1/namespaces/default/kopfpeerings"
     status, _ = kube_api.request("POST", path, {"metadata": {"name": "default"}})
     assert status == 201
-    _, peering = kube_api.request("PATCH", f"{path}/default", {"status": {"op-1": {"priority": 0}}},
-                                  content_type=MERGE)
+    _, peering = kube_api.request(
+        "PATCH", f"{path}/default", {"status": {"op-1": {"priority": 0}}}, content_type=MERGE
+    )
     assert peering["status"] == {"op-1": {"priority": 0}}
 
 

@@ -71,37 +71,54 @@ def test_kopf_operator_runs_against_the_local_api(kube_api: ApiHandle) -> None:
         status, body = kube_api.request(
             "POST",
             WIDGETS,
-            {"apiVersion": "test.rhev.io/v1", "kind": "Widget",
-             "metadata": {"name": "w1"}, "spec": {"storageType": "nfs", "size": 1}},
+            {
+                "apiVersion": "test.rhev.io/v1",
+                "kind": "Widget",
+                "metadata": {"name": "w1"},
+                "spec": {"storageType": "nfs", "size": 1},
+            },
         )
         assert status == 201, body
-        obj = wait_for("the create handler", lambda: (w := widget()) and
-                       (w.get("status") or {}).get("phase") == "Created" and w)
+        obj = wait_for(
+            "the create handler",
+            lambda: (w := widget()) and (w.get("status") or {}).get("phase") == "Created" and w,
+        )
         assert "test.rhev.io/finalizer" in obj["metadata"]["finalizers"]
 
-        events = wait_for("the Created event", lambda: [
-            e for e in kube_api.list("v1", "events", "default")
-            if e["reason"] == "Created" and e["involvedObject"]["name"] == "w1"
-        ])
+        events = wait_for(
+            "the Created event",
+            lambda: [
+                e
+                for e in kube_api.list("v1", "events", "default")
+                if e["reason"] == "Created" and e["involvedObject"]["name"] == "w1"
+            ],
+        )
         assert events[0]["message"] == "widget of size 1"
 
         status, body = kube_api.request(
-            "PATCH", f"{WIDGETS}/w1", {"spec": {"size": 2}},
+            "PATCH",
+            f"{WIDGETS}/w1",
+            {"spec": {"size": 2}},
             content_type="application/merge-patch+json",
         )
         assert status == 200 and body["metadata"]["generation"] == 2
-        wait_for("the update handler", lambda: (w := widget()) and
-                 (w.get("status") or {}).get("phase") == "Updated to 2")
+        wait_for(
+            "the update handler",
+            lambda: (w := widget()) and (w.get("status") or {}).get("phase") == "Updated to 2",
+        )
 
         status, body = kube_api.request("DELETE", f"{WIDGETS}/w1")
         assert status == 200 and body["metadata"]["deletionTimestamp"]
         wait_for("the object to go", lambda: widget() is None)
         assert DELETED == ["w1"]
 
-        status_patches = kube_api.call(lambda: [
-            r for r in kube_api.api._requests
-            if r.method == "PATCH" and str(r.url.path).endswith("/w1/status")
-        ])
+        status_patches = kube_api.call(
+            lambda: [
+                r
+                for r in kube_api.api._requests
+                if r.method == "PATCH" and str(r.url.path).endswith("/w1/status")
+            ]
+        )
         assert status_patches, "kopf should write status through the /status subresource"
 
     assert runner.exit_code == 0

@@ -40,7 +40,9 @@ def table(output: str) -> list[list[str]]:
     starts = [m.start() for m in re.finditer(r"(?:^|(?<=\s\s))\S", header)]
     rows = []
     for line in lines:
-        cells = [line[a:b].strip() for a, b in zip(starts, [*starts[1:], len(line) + 1], strict=True)]
+        cells = [
+            line[a:b].strip() for a, b in zip(starts, [*starts[1:], len(line) + 1], strict=True)
+        ]
         rows.append(cells)
     return rows
 
@@ -79,13 +81,23 @@ def test_apply_again_unchanged_then_configured(widgets: Kubectl) -> None:
     apply_widget(widgets)
     assert apply_widget(widgets).strip() == "widget.test.rhev.io/w1 unchanged"
     assert apply_widget(widgets, size=4).strip() == "widget.test.rhev.io/w1 configured"
-    assert ok(widgets("get", "wd", "w1", "-o", "jsonpath={.spec.size} {.metadata.generation}")) == "4 2"
+    assert (
+        ok(widgets("get", "wd", "w1", "-o", "jsonpath={.spec.size} {.metadata.generation}"))
+        == "4 2"
+    )
 
 
 def test_category_lists_every_kind_of_it(widgets: Kubectl) -> None:
     apply_widget(widgets)
-    ok(widgets("apply", "-f", "-", input="apiVersion: test.rhev.io/v1\nkind: Gadget\n"
-                                         "metadata: {name: g1}\nspec: {any: thing}\n"))
+    ok(
+        widgets(
+            "apply",
+            "-f",
+            "-",
+            input="apiVersion: test.rhev.io/v1\nkind: Gadget\n"
+            "metadata: {name: g1}\nspec: {any: thing}\n",
+        )
+    )
     out = ok(widgets("get", "gizmos"))
     assert "widget.test.rhev.io/w1" in out and "gadget.test.rhev.io/g1" in out
     assert ok(widgets("get", "gd", "-o", "name")).strip() == "gadget.test.rhev.io/g1"
@@ -101,21 +113,34 @@ def test_patch_merge_and_status_subresource(widgets: Kubectl, kube_api: ApiHandl
     assert rows[1][:5] == ["w1", "nfs", "5", "True", "Ok"]
     # a main-resource patch cannot change status; a status patch cannot change spec
     ok(widgets("patch", "wd", "w1", "--type", "merge", "-p", '{"status":{"phase":"Hacked"}}'))
-    ok(widgets("patch", "wd", "w1", "--subresource=status", "--type", "merge",
-               "-p", '{"spec":{"size":9}}'))
+    ok(
+        widgets(
+            "patch",
+            "wd",
+            "w1",
+            "--subresource=status",
+            "--type",
+            "merge",
+            "-p",
+            '{"spec":{"size":9}}',
+        )
+    )
     obj = kube_api.get("test.rhev.io/v1", "widgets", "default", "w1")
     assert obj is not None
     assert obj["status"]["phase"] == "Ok" and obj["spec"]["size"] == 5
     assert obj["metadata"]["generation"] == 2  # spec changed once after creation
 
 
-def test_wait_for_condition_returns_when_status_is_patched(widgets: Kubectl, kube_api: ApiHandle) -> None:
+def test_wait_for_condition_returns_when_status_is_patched(
+    widgets: Kubectl, kube_api: ApiHandle
+) -> None:
     apply_widget(widgets)
 
     def make_ready() -> None:
         time.sleep(1.0)
         kube_api.request(
-            "PATCH", f"{WIDGETS}/w1/status",
+            "PATCH",
+            f"{WIDGETS}/w1/status",
             {"status": {"conditions": [{"type": "Ready", "status": "True"}]}},
             content_type="application/merge-patch+json",
         )
@@ -135,23 +160,43 @@ def test_wait_for_condition_returns_when_status_is_patched(widgets: Kubectl, kub
 
 def test_delete_with_finalizer_marks_then_removes(widgets: Kubectl, kube_api: ApiHandle) -> None:
     apply_widget(widgets)
-    ok(widgets("patch", "wd", "w1", "--type", "merge", "-p",
-               '{"metadata":{"finalizers":["test.rhev.io/hold"]}}'))
+    ok(
+        widgets(
+            "patch",
+            "wd",
+            "w1",
+            "--type",
+            "merge",
+            "-p",
+            '{"metadata":{"finalizers":["test.rhev.io/hold"]}}',
+        )
+    )
     out = ok(widgets("delete", "wd", "w1", "--wait=false"))
     assert 'widget.test.rhev.io "w1" deleted' in out
     stamp = ok(widgets("get", "wd", "w1", "-o", "jsonpath={.metadata.deletionTimestamp}"))
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", stamp)
 
-    adding = widgets("patch", "wd", "w1", "--type", "merge", "-p",
-                     '{"metadata":{"finalizers":["test.rhev.io/hold","late/one"]}}')
+    adding = widgets(
+        "patch",
+        "wd",
+        "w1",
+        "--type",
+        "merge",
+        "-p",
+        '{"metadata":{"finalizers":["test.rhev.io/hold","late/one"]}}',
+    )
     assert adding.returncode == 1
     assert "no new finalizers can be added if the object is being deleted" in adding.stderr
 
     # a waiting delete returns once another client removes the finalizer
     def release() -> None:
         time.sleep(1.0)
-        kube_api.request("PATCH", f"{WIDGETS}/w1", {"metadata": {"finalizers": None}},
-                         content_type="application/merge-patch+json")
+        kube_api.request(
+            "PATCH",
+            f"{WIDGETS}/w1",
+            {"metadata": {"finalizers": None}},
+            content_type="application/merge-patch+json",
+        )
 
     thread = threading.Thread(target=release)
     thread.start()
@@ -165,12 +210,20 @@ def test_delete_with_finalizer_marks_then_removes(widgets: Kubectl, kube_api: Ap
 
 
 def test_bad_manifest_is_refused_naming_the_fields(widgets: Kubectl) -> None:
-    bad = WIDGET.format(name="bad", size=20, app="x").replace("storageType: nfs", "storageType: foo")
+    bad = WIDGET.format(name="bad", size=20, app="x").replace(
+        "storageType: nfs", "storageType: foo"
+    )
     result = widgets("apply", "-f", "-", input=bad)
     assert result.returncode == 1
     assert 'The Widget "bad" is invalid' in result.stderr
-    assert 'spec.storageType: Unsupported value: "foo": supported values: "nfs", "localfs"' in result.stderr
-    assert "spec.size: Invalid value: 20: spec.size in body should be less than or equal to 10" in result.stderr
+    assert (
+        'spec.storageType: Unsupported value: "foo": supported values: "nfs", "localfs"'
+        in result.stderr
+    )
+    assert (
+        "spec.size: Invalid value: 20: spec.size in body should be less than or equal to 10"
+        in result.stderr
+    )
 
     unknown = WIDGET.format(name="unk", size=1, app="x") + "  bogus: 1\n"
     result = widgets("apply", "-f", "-", input=unknown)
@@ -182,15 +235,25 @@ def test_bad_manifest_is_refused_naming_the_fields(widgets: Kubectl) -> None:
 def test_label_selectors(widgets: Kubectl) -> None:
     apply_widget(widgets, "a1", app="alpha")
     apply_widget(widgets, "b1", app="beta")
-    ok(widgets("apply", "-f", "-", input="apiVersion: test.rhev.io/v1\nkind: Widget\n"
-                                         "metadata: {name: n1}\nspec: {storageType: localfs}\n"))
+    ok(
+        widgets(
+            "apply",
+            "-f",
+            "-",
+            input="apiVersion: test.rhev.io/v1\nkind: Widget\n"
+            "metadata: {name: n1}\nspec: {storageType: localfs}\n",
+        )
+    )
 
     def names(*selector: str) -> list[str]:
         return ok(widgets("get", "wd", "-o", "name", *selector)).split()
 
     assert names("-l", "app=alpha") == ["widget.test.rhev.io/a1"]
     assert names("-l", "app!=alpha") == ["widget.test.rhev.io/b1", "widget.test.rhev.io/n1"]
-    assert names("-l", "app in (alpha,beta)") == ["widget.test.rhev.io/a1", "widget.test.rhev.io/b1"]
+    assert names("-l", "app in (alpha,beta)") == [
+        "widget.test.rhev.io/a1",
+        "widget.test.rhev.io/b1",
+    ]
     assert names("-l", "app notin (alpha)") == ["widget.test.rhev.io/b1", "widget.test.rhev.io/n1"]
     assert names("-l", "!app") == ["widget.test.rhev.io/n1"]
     assert names("-l", "app") == ["widget.test.rhev.io/a1", "widget.test.rhev.io/b1"]
@@ -198,12 +261,16 @@ def test_label_selectors(widgets: Kubectl) -> None:
 
 
 def test_secrets_and_namespaces(kubectl: Kubectl) -> None:
-    secret = ("apiVersion: v1\nkind: Secret\nmetadata: {name: conn}\n"
-              "stringData: {username: admin@internal, password: one}\n")
+    secret = (
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: conn}\n"
+        "stringData: {username: admin@internal, password: one}\n"
+    )
     assert ok(kubectl("apply", "-f", "-", input=secret)).strip() == "secret/conn created"
     changed = secret.replace("password: one", "password: two")
     assert ok(kubectl("apply", "-f", "-", input=changed)).strip() == "secret/conn configured"
-    assert ok(kubectl("get", "secret", "conn", "-o", "jsonpath={.data.password}")) == "dHdv"  # "two"
+    assert (
+        ok(kubectl("get", "secret", "conn", "-o", "jsonpath={.data.password}")) == "dHdv"
+    )  # "two"
     rows = table(ok(kubectl("get", "secrets")))
     assert rows[0] == ["NAME", "TYPE", "DATA", "AGE"] and rows[1][:3] == ["conn", "Opaque", "2"]
 
@@ -211,25 +278,40 @@ def test_secrets_and_namespaces(kubectl: Kubectl) -> None:
     assert ok(kubectl("create", "namespace", "team-a")).strip() == "namespace/team-a created"
     out = ok(kubectl("create", "secret", "generic", "s2", "-n", "team-a", "--from-literal=k=v"))
     assert out.strip() == "secret/s2 created"
-    assert ok(kubectl("get", "secret", "s2", "-n", "team-a", "-o", "jsonpath={.type} {.data.k}")) == "Opaque dg=="
+    assert (
+        ok(kubectl("get", "secret", "s2", "-n", "team-a", "-o", "jsonpath={.type} {.data.k}"))
+        == "Opaque dg=="
+    )
     assert "team-a" in ok(kubectl("get", "namespaces", "-o", "name"))
 
 
-def test_get_watch_prints_rows_as_objects_change(widgets: Kubectl, kube_api: ApiHandle, tmp_path: Path) -> None:
+def test_get_watch_prints_rows_as_objects_change(
+    widgets: Kubectl, kube_api: ApiHandle, tmp_path: Path
+) -> None:
     apply_widget(widgets)
     env_kubectl: dict[str, Any] = {}
     proc = subprocess.Popen(
         [str(KUBECTL), "get", "wd", "-w", "--output-watch-events"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={"KUBECONFIG": str(kube_api.kubeconfig), "KUBECACHEDIR": str(tmp_path / "c"),
-             "HOME": str(tmp_path), **env_kubectl},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={
+            "KUBECONFIG": str(kube_api.kubeconfig),
+            "KUBECACHEDIR": str(tmp_path / "c"),
+            "HOME": str(tmp_path),
+            **env_kubectl,
+        },
     )
     try:
         assert proc.stdout is not None
         lines = [proc.stdout.readline()]  # header
         lines.append(proc.stdout.readline())  # the initial row
-        kube_api.request("PATCH", f"{WIDGETS}/w1", {"spec": {"size": 8}},
-                         content_type="application/merge-patch+json")
+        kube_api.request(
+            "PATCH",
+            f"{WIDGETS}/w1",
+            {"spec": {"size": 8}},
+            content_type="application/merge-patch+json",
+        )
         lines.append(proc.stdout.readline())
     finally:
         proc.terminate()
@@ -245,8 +327,15 @@ def test_project_crds_and_samples(kubectl: Kubectl) -> None:
         pytest.skip("crds/ is not generated yet")
     out = ok(kubectl("apply", "-f", str(ROOT / "crds")))
     assert out.count(" created") == 7, out
-    for kind in ("hypervisors", "logicalnetworks", "rhevclusters", "rhevdatacenters",
-                 "storagedomains", "virtualmachines", "vmtemplates"):
+    for kind in (
+        "hypervisors",
+        "logicalnetworks",
+        "rhevclusters",
+        "rhevdatacenters",
+        "storagedomains",
+        "virtualmachines",
+        "vmtemplates",
+    ):
         assert f"customresourcedefinition.apiextensions.k8s.io/{kind}.rhev.io created" in out
     # kubectl caches discovery from before the CRDs existed; a kind lookup refreshes it
     assert "No resources found" in kubectl("get", "rdc").stderr

@@ -22,7 +22,9 @@ CLI = Path(sys.executable).parent / "rhev-operator"
 def start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [str(CLI), "dev-apiserver", "--port", "0", "--kubeconfig", str(tmp_path / "kc"), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     assert proc.stdout is not None
     deadline = time.monotonic() + 20
@@ -50,10 +52,22 @@ def test_serves_kubectl_and_exits_cleanly_with_open_watches(tmp_path: Path, sig:
         assert config["clusters"][0]["cluster"]["server"] == url
         assert config["current-context"] and config["users"][0]["user"]["token"]
 
-        env = {**os.environ, "KUBECONFIG": str(tmp_path / "kc"), "KUBECACHEDIR": str(tmp_path / "cache")}
-        result = subprocess.run([str(KUBECTL), "get", "widgets"], capture_output=True, text=True,
-                                env=env, timeout=30, check=False)
-        assert result.returncode == 0 and "No resources found in default namespace." in result.stderr
+        env = {
+            **os.environ,
+            "KUBECONFIG": str(tmp_path / "kc"),
+            "KUBECACHEDIR": str(tmp_path / "cache"),
+        }
+        result = subprocess.run(
+            [str(KUBECTL), "get", "widgets"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=30,
+            check=False,
+        )
+        assert (
+            result.returncode == 0 and "No resources found in default namespace." in result.stderr
+        )
 
         parts = urllib.parse.urlsplit(url)
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
@@ -72,6 +86,11 @@ def test_serves_kubectl_and_exits_cleanly_with_open_watches(tmp_path: Path, sig:
 
 
 def test_refuses_non_loopback(tmp_path: Path) -> None:
-    result = subprocess.run([str(CLI), "dev-apiserver", "--host", "0.0.0.0", "--port", "0"],
-                            capture_output=True, text=True, timeout=30, check=False)
+    result = subprocess.run(
+        [str(CLI), "dev-apiserver", "--host", "0.0.0.0", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert result.returncode == 2 and "only loopback" in result.stderr

@@ -24,7 +24,12 @@ SCHEMA: dict[str, Any] = {
                 "storageType": {"type": "string", "enum": ["nfs", "localfs"]},
                 "size": {"type": "integer", "minimum": 1, "maximum": 10, "default": 1},
                 "label": {"type": "string", "pattern": "^[a-z]+$", "minLength": 2, "maxLength": 4},
-                "tags": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 2},
+                "tags": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "minItems": 1,
+                    "maxItems": 2,
+                },
                 "port": {"x-kubernetes-int-or-string": True},
                 "note": {"type": "string", "nullable": True},
                 "other": {"type": "string"},
@@ -48,7 +53,10 @@ def errors_of(spec: dict[str, Any]) -> list[str]:
 
 
 def test_valid_object_passes_and_gets_defaults() -> None:
-    obj: dict[str, Any] = {"metadata": {"name": "x"}, "spec": {"storageType": "nfs", "port": "http"}}
+    obj: dict[str, Any] = {
+        "metadata": {"name": "x"},
+        "spec": {"storageType": "nfs", "port": "http"},
+    }
     assert prune(obj, SCHEMA) == []
     assert validate(obj, SCHEMA) == []
     assert obj["spec"]["size"] == 1
@@ -57,19 +65,59 @@ def test_valid_object_passes_and_gets_defaults() -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"storageType": "foo"}, 'spec.storageType: Unsupported value: "foo": supported values: "nfs", "localfs"'),
+        (
+            {"storageType": "foo"},
+            'spec.storageType: Unsupported value: "foo": supported values: "nfs", "localfs"',
+        ),
         ({}, "spec.storageType: Required value"),
-        ({"storageType": "nfs", "size": 0}, "spec.size: Invalid value: 0: spec.size in body should be greater than or equal to 1"),
-        ({"storageType": "nfs", "size": 11}, "spec.size: Invalid value: 11: spec.size in body should be less than or equal to 10"),
-        ({"storageType": "nfs", "size": "big"}, 'spec.size: Invalid value: "string": spec.size in body must be of type integer: "string"'),
-        ({"storageType": "nfs", "label": "AB"}, "spec.label: Invalid value: \"AB\": spec.label in body should match '^[a-z]+$'"),
-        ({"storageType": "nfs", "label": "a"}, 'spec.label: Invalid value: "a": spec.label in body should be at least 2 chars long'),
-        ({"storageType": "nfs", "label": "abcde"}, "spec.label: Too long: may not be more than 4 bytes"),
-        ({"storageType": "nfs", "tags": []}, "spec.tags: Invalid value: 0: spec.tags in body should have at least 1 items"),
-        ({"storageType": "nfs", "tags": ["a", "b", "c"]}, "spec.tags: Too many: 3: must have at most 2 items"),
-        ({"storageType": "nfs", "port": 1.5}, 'spec.port: Invalid value: "number": spec.port in body must be of type integer-or-string: "number"'),
-        ({"storageType": "nfs", "map": {"a": "x"}}, 'spec.map.a: Invalid value: "string": spec.map.a in body must be of type integer: "string"'),
-        ({"storageType": "nfs", "disks": [{"gb": "x"}]}, 'spec.disks[0].gb: Invalid value: "string": spec.disks[0].gb in body must be of type number: "string"'),
+        (
+            {"storageType": "nfs", "size": 0},
+            "spec.size: Invalid value: 0: spec.size in body should be greater than or equal to 1",
+        ),
+        (
+            {"storageType": "nfs", "size": 11},
+            "spec.size: Invalid value: 11: spec.size in body should be less than or equal to 10",
+        ),
+        (
+            {"storageType": "nfs", "size": "big"},
+            'spec.size: Invalid value: "string": spec.size'
+            ' in body must be of type integer: "string"',
+        ),
+        (
+            {"storageType": "nfs", "label": "AB"},
+            "spec.label: Invalid value: \"AB\": spec.label in body should match '^[a-z]+$'",
+        ),
+        (
+            {"storageType": "nfs", "label": "a"},
+            'spec.label: Invalid value: "a": spec.label in body should be at least 2 chars long',
+        ),
+        (
+            {"storageType": "nfs", "label": "abcde"},
+            "spec.label: Too long: may not be more than 4 bytes",
+        ),
+        (
+            {"storageType": "nfs", "tags": []},
+            "spec.tags: Invalid value: 0: spec.tags in body should have at least 1 items",
+        ),
+        (
+            {"storageType": "nfs", "tags": ["a", "b", "c"]},
+            "spec.tags: Too many: 3: must have at most 2 items",
+        ),
+        (
+            {"storageType": "nfs", "port": 1.5},
+            'spec.port: Invalid value: "number": spec.port'
+            ' in body must be of type integer-or-string: "number"',
+        ),
+        (
+            {"storageType": "nfs", "map": {"a": "x"}},
+            'spec.map.a: Invalid value: "string": spec.map.a'
+            ' in body must be of type integer: "string"',
+        ),
+        (
+            {"storageType": "nfs", "disks": [{"gb": "x"}]},
+            'spec.disks[0].gb: Invalid value: "string": spec.disks[0].gb'
+            ' in body must be of type number: "string"',
+        ),
     ],
 )
 def test_validation_messages_read_like_the_api_server(spec: dict[str, Any], message: str) -> None:
@@ -79,8 +127,14 @@ def test_validation_messages_read_like_the_api_server(spec: dict[str, Any], mess
 def test_nullable_kept_other_nulls_dropped_unknown_pruned() -> None:
     obj: dict[str, Any] = {
         "metadata": {"name": "x"},
-        "spec": {"storageType": "nfs", "note": None, "other": None, "bogus": 1,
-                 "extra": {"anything": {"goes": True}}, "disks": [{"gb": 1, "junk": 2}]},
+        "spec": {
+            "storageType": "nfs",
+            "note": None,
+            "other": None,
+            "bogus": 1,
+            "extra": {"anything": {"goes": True}},
+            "disks": [{"gb": 1, "junk": 2}],
+        },
         "junk": 1,
     }
     assert sorted(prune(obj, SCHEMA)) == ["junk", "spec.bogus", "spec.disks[0].junk"]
@@ -98,8 +152,11 @@ def test_invalid_status_body() -> None:
         'supported values: "nfs", "localfs"'
     )
     assert status["details"]["causes"] == [
-        {"reason": "FieldValueNotSupported", "field": "spec.storageType",
-         "message": 'Unsupported value: "foo": supported values: "nfs", "localfs"'}
+        {
+            "reason": "FieldValueNotSupported",
+            "field": "spec.storageType",
+            "message": 'Unsupported value: "foo": supported values: "nfs", "localfs"',
+        }
     ]
 
 
@@ -145,8 +202,12 @@ def test_field_selectors() -> None:
 def test_jsonpath_subset() -> None:
     obj = {
         "metadata": {"labels": {"app.kubernetes.io/name": "w"}},
-        "status": {"conditions": [{"type": "Synced", "status": "False"},
-                                  {"type": "Ready", "status": "True", "n": 3}]},
+        "status": {
+            "conditions": [
+                {"type": "Synced", "status": "False"},
+                {"type": "Ready", "status": "True", "n": 3},
+            ]
+        },
         "spec": {"items": [{"a": 1}, {"a": 2}]},
     }
     assert find(compile_path('.status.conditions[?(@.type=="Ready")].status'), obj) == ["True"]
@@ -165,8 +226,17 @@ def test_jsonpath_subset() -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(5, "5s"), (119, "119s"), (150, "2m30s"), (600, "10m"), (3 * 3600 + 60, "3h1m"),
-     (10 * 3600, "10h"), (3 * 86400 + 3600, "3d1h"), (20 * 86400, "20d"), (3 * 365 * 86400, "3y")],
+    [
+        (5, "5s"),
+        (119, "119s"),
+        (150, "2m30s"),
+        (600, "10m"),
+        (3 * 3600 + 60, "3h1m"),
+        (10 * 3600, "10h"),
+        (3 * 86400 + 3600, "3d1h"),
+        (20 * 86400, "20d"),
+        (3 * 365 * 86400, "3y"),
+    ],
 )
 def test_ages_render_like_kubectl(seconds: int, text: str) -> None:
     assert human_duration(seconds) == text
@@ -182,7 +252,8 @@ def test_protobuf_secret_from_kubectl_create() -> None:
     envelope = _field(1, _field(1, b"v1") + _field(2, b"Secret")) + _field(2, raw)
     obj = decode_object(b"k8s\x00" + envelope)
     assert obj == {
-        "apiVersion": "v1", "kind": "Secret",
+        "apiVersion": "v1",
+        "kind": "Secret",
         "metadata": {"name": "s1", "namespace": "ns", "labels": {"app": "x"}},
         "data": {"k": base64.b64encode(b"\x00\x01").decode()},
     }

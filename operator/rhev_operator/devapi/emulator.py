@@ -19,6 +19,7 @@ import asyncio
 import base64
 import binascii
 import collections
+import contextlib
 import contextvars
 import copy
 import datetime
@@ -30,7 +31,7 @@ import traceback
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp.web
 import jsonpatch
@@ -63,6 +64,7 @@ from rhev_operator.devapi.selectors import Matcher, exact_field, field_selector,
 from rhev_operator.devapi.table import render_table, wants_table
 
 logger = logging.getLogger("rhev_operator.devapi")
+T = TypeVar("T")
 
 Obj = dict[str, Any]
 StoreKey = tuple[str, str]  # (group, plural)
@@ -93,9 +95,9 @@ def now_iso() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def clone(obj: Any) -> Any:
+def clone(obj: T) -> T:
     """A deep copy of JSON data (faster than copy.deepcopy for these trees)."""
-    return json.loads(json.dumps(obj))
+    return json.loads(json.dumps(obj))  # type: ignore[no-any-return]
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -170,7 +172,7 @@ def _parse_path(path: str) -> Any:
     if rest[:1] == ["namespaces"] and len(rest) <= 2:
         group = "" if parts[0] == "api" else parts[1]
         version = parts[1] if parts[0] == "api" else parts[2]
-        return _kmock_parsing.ParsedPath(group, version, "namespaces", None, (rest + [None])[1])
+        return _kmock_parsing.ParsedPath(group, version, "namespaces", None, [*rest, None][1])
     return _original_parse_path(path)
 
 
@@ -191,7 +193,7 @@ def _version_priority(version: str) -> tuple[int, int, int]:
     return (stage, -major, -minor)
 
 
-class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
+class DevApi(kmock.KubernetesEmulator):
     """A local Kubernetes API server on top of kmock's KubernetesEmulator."""
 
     def __init__(
@@ -220,7 +222,10 @@ class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
             self._defs[(resource.group, resource.version, resource.plural)] = resource
         for ns in DEFAULT_NAMESPACES:
             self.create_object(
-                "v1", "namespaces", None, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+                "v1",
+                "namespaces",
+                None,
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
             )
 
     # ---------------------------------------------------------------- kmock integration
@@ -238,7 +243,7 @@ class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
         if self._payloads:
             token = _CURRENT.set(request)
             try:
-                return await kmock.RawHandler._handle(self, request)  # type: ignore[no-any-return]
+                return await kmock.RawHandler._handle(self, request)
             except NotImplementedError:
                 pass  # no user reaction matched: serve the API
             finally:
@@ -251,38 +256,45 @@ class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
             logger.exception("devapi: internal error on %s %s", request.method, request.url)
             return self._error(
                 ApiError(
-                    500, "InternalError", f"Internal error occurred: {exc!r}", {"causes": [
-                        {"message": traceback.format_exc()}
-                    ]}
+                    500,
+                    "InternalError",
+                    f"Internal error occurred: {exc!r}",
+                    {"causes": [{"message": traceback.format_exc()}]},
                 )
             )
 
     # ---------------------------------------------------------------- in-process API
 
-    def resource(self, group_version: str, plural: str) -> ResourceDef:
+    def resource_def(self, group_version: str, plural: str) -> ResourceDef:
         group, _, version = group_version.rpartition("/")
         found = self._defs.get((group, version, plural))
         if found is None:
             raise KeyError(f"{plural} in {group_version} is not served")
         return found
 
-    def get_object(self, group_version: str, plural: str, namespace: str | None, name: str) -> Obj | None:
-        resource = self.resource(group_version, plural)
+    def get_object(
+        self, group_version: str, plural: str, namespace: str | None, name: str
+    ) -> Obj | None:
+        resource = self.resource_def(group_version, plural)
         obj = self._store[resource.store_key].get((namespace or "", name))
         return clone(self._versioned(resource, obj)) if obj is not None else None
 
-    def list_objects(self, group_version: str, plural: str, namespace: str | None = None) -> list[Obj]:
-        resource = self.resource(group_version, plural)
+    def list_objects(
+        self, group_version: str, plural: str, namespace: str | None = None
+    ) -> list[Obj]:
+        resource = self.resource_def(group_version, plural)
         return [clone(self._versioned(resource, o)) for o in self._select(resource, namespace)]
 
-    def create_object(self, group_version: str, plural: str, namespace: str | None, body: Obj) -> Obj:
-        resource = self.resource(group_version, plural)
+    def create_object(
+        self, group_version: str, plural: str, namespace: str | None, body: Obj
+    ) -> Obj:
+        resource = self.resource_def(group_version, plural)
         return clone(self._create(resource, namespace, clone(body), {}))
 
     def register_crd(self, crd: Obj) -> Obj:
         """Create or replace a CustomResourceDefinition (as `kubectl apply` would)."""
         name = (crd.get("metadata") or {}).get("name", "")
-        resource = self.resource("apiextensions.k8s.io/v1", "customresourcedefinitions")
+        resource = self.resource_def("apiextensions.k8s.io/v1", "customresourcedefinitions")
         existing = self._store[resource.store_key].get(("", name))
         if existing is None:
             return clone(self._create(resource, None, clone(crd), {}))
@@ -365,7 +377,9 @@ class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
             raise unknown_url()
         if subresource == "finalize" and plural == "namespaces":
             subresource = None
-        if subresource is not None and not (subresource == "status" and resource.status_subresource):
+        if subresource is not None and not (
+            subresource == "status" and resource.status_subresource
+        ):
             raise unknown_url()
 
         accept = raw.headers.get("Accept", "")
@@ -397,7 +411,9 @@ class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
             if name is None:
                 raise method_not_allowed()
             warnings = []
-            updated = self._replace(resource, namespace, name, subresource, self._body(request), params, warnings)
+            updated = self._replace(
+                resource, namespace, name, subresource, self._body(request), params, warnings
+            )
             return self._json(updated, warnings=warnings)
         if method == "PATCH":
             if name is None:
@@ -449,10 +465,7 @@ class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
             except ValueError as exc:
                 raise unsupported_media_type(f"{content_type} ({exc})") from None
         try:
-            if "yaml" in content_type:
-                data = yaml.safe_load(raw)
-            else:
-                data = json.loads(raw)
+            data = yaml.safe_load(raw) if "yaml" in content_type else json.loads(raw)
         except (ValueError, yaml.YAMLError) as exc:
             raise bad_request(f"couldn't get version/kind; json parse error: {exc}") from None
         if not isinstance(data, (dict, list)):
@@ -592,7 +605,9 @@ class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
                 candidates = [o for (_, n), o in sorted(store.items()) if n == name]
         else:
             candidates = [
-                obj for (ns, _), obj in sorted(store.items()) if namespace is None or ns == namespace
+                obj
+                for (ns, _), obj in sorted(store.items())
+                if namespace is None or ns == namespace
             ]
         return [
             obj
@@ -718,7 +733,9 @@ class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
                 obj = self._versioned(resource, obj)
                 if table:
                     rendered = render_table(
-                        resource, [obj], resource_version=obj["metadata"]["resourceVersion"],
+                        resource,
+                        [obj],
+                        resource_version=obj["metadata"]["resourceVersion"],
                         include_object=include_object,
                     )
                     return encode_event(type_, rendered)
@@ -728,7 +745,9 @@ class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
 
             chunk = [render(t, o) for t, o in start]
             if send_initial:
-                chunk.append(encode_event("BOOKMARK", self._bookmark(resource, start_rv, initial_end=True)))
+                chunk.append(
+                    encode_event("BOOKMARK", self._bookmark(resource, start_rv, initial_end=True))
+                )
             if chunk:
                 await response.write(b"".join(chunk))
             for event in replay:
@@ -751,7 +770,9 @@ class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
                         break
                     if bookmarks and time.monotonic() - last_bookmark >= self.bookmark_interval:
                         last_bookmark = time.monotonic()
-                        await response.write(encode_event("BOOKMARK", self._bookmark(resource, self._rv)))
+                        await response.write(
+                            encode_event("BOOKMARK", self._bookmark(resource, self._rv))
+                        )
                     continue
                 if event_or_none is None:
                     break
@@ -762,10 +783,8 @@ class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
             pass
         finally:
             self._watchers[resource.store_key].discard(watcher)
-        try:
+        with contextlib.suppress(ConnectionError, RuntimeError, aiohttp.ClientConnectionResetError):
             await response.write_eof()
-        except (ConnectionError, RuntimeError, aiohttp.ClientConnectionResetError):
-            pass
         return response
 
     @staticmethod
@@ -782,7 +801,7 @@ class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
             if before:
                 return render("DELETED", event.new, event)  # type: ignore[no-any-return]
             return None
-        return render(event.type, event.new, event) if now else None  # type: ignore[no-any-return]
+        return render(event.type, event.new, event) if now else None
 
     @staticmethod
     def _bookmark(resource: ResourceDef, rv: int, *, initial_end: bool = False) -> Obj:
@@ -818,7 +837,11 @@ class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
             raise bad_request(
                 f"the kind in the data ({kind}) does not match the expected kind ({resource.kind})"
             )
-        if api_version is not None and api_version.split("/")[0] != resource.group_version.split("/")[0] and resource.group:
+        if (
+            api_version is not None
+            and api_version.split("/")[0] != resource.group_version.split("/")[0]
+            and resource.group
+        ):
             raise bad_request(
                 f"the API version in the data ({api_version}) does not match the expected API "
                 f"version ({resource.group_version})"
@@ -835,7 +858,8 @@ class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
             namespace = given or "default"
         elif given and given != namespace:
             raise bad_request(
-                "the namespace of the provided object does not match the namespace sent on the request"
+                "the namespace of the provided object does not match the namespace sent on the "
+                "request"
             )
         meta["namespace"] = namespace
         return namespace
@@ -860,8 +884,14 @@ class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
             raise bad_request("metadata must be an object")
         namespace = self._namespace_for(resource, namespace, meta)
         for server_field in (
-            "uid", "resourceVersion", "creationTimestamp", "deletionTimestamp",
-            "deletionGracePeriodSeconds", "generation", "selfLink", "managedFields",
+            "uid",
+            "resourceVersion",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+            "selfLink",
+            "managedFields",
         ):
             meta.pop(server_field, None)
         store = self._store[resource.store_key]
@@ -872,7 +902,11 @@ class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
                     resource.kind,
                     resource.group,
                     "",
-                    [FieldError("metadata.name", "Required value", "name or generateName is required")],
+                    [
+                        FieldError(
+                            "metadata.name", "Required value", "name or generateName is required"
+                        )
+                    ],
                 )
             for _ in range(100):
                 meta["name"] = prefix + "".join(random.choices(_NAME_CHARS, k=5))
@@ -943,8 +977,8 @@ class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
                     base64.b64decode(str(value), validate=True)
                 except (ValueError, binascii.Error):
                     raise bad_request(
-                        f'Secret in version "v1" cannot be handled as a Secret: illegal base64 data '
-                        f"at key {key!r}"
+                        'Secret in version "v1" cannot be handled as a Secret: '
+                        f"illegal base64 data at key {key!r}"
                     ) from None
             for key, value in (body.pop("stringData", None) or {}).items():
                 data[key] = base64.b64encode(str(value).encode()).decode()
@@ -1008,7 +1042,10 @@ class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
         self._openapi_cache.clear()
 
     def _after_removal(self, resource: ResourceDef, obj: Obj) -> None:
-        if resource.plural == "customresourcedefinitions" and resource.group == "apiextensions.k8s.io":
+        if (
+            resource.plural == "customresourcedefinitions"
+            and resource.group == "apiextensions.k8s.io"
+        ):
             name = obj["metadata"]["name"]
             defs = self._crd_defs.pop(name, [])
             for d in defs:
@@ -1076,7 +1113,8 @@ class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
             )
         if meta.get("name", name) != name:
             raise bad_request(
-                f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})"
+                f"the name of the object ({meta.get('name')}) does not match the name on the URL "
+                f"({name})"
             )
         if subresource == "status":
             result = clone(old)
@@ -1093,14 +1131,25 @@ class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
                 else:
                     new.pop("status", None)
             old_meta = old["metadata"]
-            for fixed in ("uid", "creationTimestamp", "deletionTimestamp",
-                          "deletionGracePeriodSeconds", "generation", "namespace", "name"):
+            for fixed in (
+                "uid",
+                "creationTimestamp",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+                "generation",
+                "namespace",
+                "name",
+            ):
                 if fixed in old_meta:
                     meta[fixed] = old_meta[fixed]
                 else:
                     meta.pop(fixed, None)
             if old_meta.get("deletionTimestamp"):
-                added = [f for f in meta.get("finalizers") or [] if f not in (old_meta.get("finalizers") or [])]
+                added = [
+                    f
+                    for f in meta.get("finalizers") or []
+                    if f not in (old_meta.get("finalizers") or [])
+                ]
                 if added:
                     shown = ", ".join(f'"{f}"' for f in added)
                     raise invalid(
@@ -1192,7 +1241,9 @@ class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
                 ) from None
             except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
                 raise ApiError(
-                    422, "Invalid", f"the server rejected our request: {exc}",
+                    422,
+                    "Invalid",
+                    f"the server rejected our request: {exc}",
                     {"name": name, "group": resource.group, "kind": resource.plural},
                 ) from None
         elif content_type in _MERGE_TYPES:
@@ -1228,14 +1279,18 @@ class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
         if preconditions:
             if preconditions.get("uid") and preconditions["uid"] != old["metadata"]["uid"]:
                 raise conflict(
-                    resource.plural, resource.group, name,
+                    resource.plural,
+                    resource.group,
+                    name,
                     f"Precondition failed: UID in precondition: {preconditions['uid']}, "
                     f"UID in object meta: {old['metadata']['uid']}",
                 )
             rv = preconditions.get("resourceVersion")
             if rv and rv != old["metadata"]["resourceVersion"]:
                 raise conflict(
-                    resource.plural, resource.group, name,
+                    resource.plural,
+                    resource.group,
+                    name,
                     f"Precondition failed: ResourceVersion in precondition: {rv}, "
                     f"ResourceVersion in object meta: {old['metadata']['resourceVersion']}",
                 )
@@ -1277,7 +1332,7 @@ class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
         for resource in list(self._defs.values()):
             if not resource.namespaced or not resource.storage:
                 continue
-            for (ns, name) in [k for k in self._store[resource.store_key] if k[0] == namespace]:
+            for ns, name in [k for k in self._store[resource.store_key] if k[0] == namespace]:
                 if (ns, name) in self._store[resource.store_key]:
                     self._delete(resource, ns, name, {}, {})
 
@@ -1300,7 +1355,9 @@ class DevApi(kmock.KubernetesEmulator):  # type: ignore[misc]
         for obj in selected:
             meta = obj["metadata"]
             result = self._delete(resource, meta.get("namespace"), meta["name"], params, options)
-            items.append(result if result.get("kind") != "Status" else self._versioned(resource, obj))
+            items.append(
+                result if result.get("kind") != "Status" else self._versioned(resource, obj)
+            )
         return {
             "kind": resource.list_kind,
             "apiVersion": resource.group_version,

@@ -64,7 +64,8 @@ def already_exists(plural: str, group: str, name: str) -> ApiError:
 
 def conflict(plural: str, group: str, name: str, why: str | None = None) -> ApiError:
     why = why or (
-        "the object has been modified; please apply your changes to the latest version and try again"
+        "the object has been modified; "
+        "please apply your changes to the latest version and try again"
     )
     return ApiError(
         409,
@@ -95,7 +96,9 @@ def unknown_url() -> ApiError:
 
 def unsupported_media_type(content_type: str) -> ApiError:
     return ApiError(
-        415, "UnsupportedMediaType", f"the body of the request was in an unknown format: {content_type}"
+        415,
+        "UnsupportedMediaType",
+        f"the body of the request was in an unknown format: {content_type}",
     )
 
 
@@ -159,7 +162,11 @@ def invalid(kind: str, group: str, name: str, errors: list[FieldError]) -> ApiEr
     what = f"{kind}.{group}" if group else kind
     joined = str(errors[0]) if len(errors) == 1 else "[" + ", ".join(map(str, errors)) + "]"
     causes = [
-        {"reason": FieldError.REASONS.get(e.kind, "FieldValueInvalid"), "message": e.body, "field": e.field}
+        {
+            "reason": FieldError.REASONS.get(e.kind, "FieldValueInvalid"),
+            "message": e.body,
+            "field": e.field,
+        }
         for e in errors
     ]
     return ApiError(

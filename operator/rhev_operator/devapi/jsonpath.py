@@ -103,7 +103,13 @@ def _filter(expression: str) -> Step:
     right = _literal(literal) if literal is not None else None
 
     def step(node: Any) -> Iterator[Any]:
-        items = node if isinstance(node, list) else list(node.values()) if isinstance(node, dict) else []
+        items = (
+            node
+            if isinstance(node, list)
+            else list(node.values())
+            if isinstance(node, dict)
+            else []
+        )
         for item in items:
             value: Any = item
             for field in fields:

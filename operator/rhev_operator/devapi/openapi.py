@@ -65,7 +65,10 @@ _CORE_SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "ConfigMap": {
         "data": _STR_MAP,
-        "binaryData": {"type": "object", "additionalProperties": {"type": "string", "format": "byte"}},
+        "binaryData": {
+            "type": "object",
+            "additionalProperties": {"type": "string", "format": "byte"},
+        },
         "immutable": {"type": "boolean"},
     },
     "Namespace": {
@@ -104,7 +107,9 @@ def _kind_schema(resource: ResourceDef) -> dict[str, Any]:
 
 
 def _operation(resource: ResourceDef, action: str, verb: str, scope: str) -> dict[str, Any]:
-    group_id = "".join(p.capitalize() for p in resource.group.replace("-", ".").split(".")) or "Core"
+    group_id = (
+        "".join(p.capitalize() for p in resource.group.replace("-", ".").split(".")) or "Core"
+    )
     return {
         "operationId": f"{action}{group_id}{resource.version.capitalize()}{scope}{resource.kind}",
         "tags": [resource.group_version],
@@ -115,7 +120,9 @@ def _operation(resource: ResourceDef, action: str, verb: str, scope: str) -> dic
                 "description": "OK",
                 "content": {
                     "application/json": {
-                        "schema": {"$ref": f"#/components/schemas/{_schema_name(resource, resource.kind)}"}
+                        "schema": {
+                            "$ref": f"#/components/schemas/{_schema_name(resource, resource.kind)}"
+                        }
                     }
                 },
             }
@@ -125,7 +132,12 @@ def _operation(resource: ResourceDef, action: str, verb: str, scope: str) -> dic
 
 def _params(*names: str, query: Iterable[str] = ()) -> list[dict[str, Any]]:
     result: list[dict[str, Any]] = [
-        {"name": n, "in": "path", "required": True, "schema": {"type": "string", "uniqueItems": True}}
+        {
+            "name": n,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "uniqueItems": True},
+        }
         for n in names
     ]
     result.extend(
@@ -134,7 +146,9 @@ def _params(*names: str, query: Iterable[str] = ()) -> list[dict[str, Any]]:
     return result
 
 
-def _ops(resource: ResourceDef, scope: str, params: list[dict[str, Any]], **verbs: str) -> dict[str, Any]:
+def _ops(
+    resource: ResourceDef, scope: str, params: list[dict[str, Any]], **verbs: str
+) -> dict[str, Any]:
     """Operations of one path; kubectl looks for `fieldValidation` in each operation's own
     parameters (path-level parameters are not consulted)."""
     result: dict[str, Any] = {}
@@ -145,8 +159,14 @@ def _ops(resource: ResourceDef, scope: str, params: list[dict[str, Any]], **verb
     return result
 
 
-_ACTIONS = {"list": "list", "create": "post", "read": "get", "replace": "put", "patch": "patch",
-            "delete": "delete"}
+_ACTIONS = {
+    "list": "list",
+    "create": "post",
+    "read": "get",
+    "replace": "put",
+    "patch": "patch",
+    "delete": "delete",
+}
 
 
 def group_version_document(resources: list[ResourceDef]) -> dict[str, Any]:
@@ -182,7 +202,9 @@ def group_version_document(resources: list[ResourceDef]) -> dict[str, Any]:
                 "kind": _STR,
                 "items": {
                     "type": "array",
-                    "items": {"$ref": f"#/components/schemas/{_schema_name(resource, resource.kind)}"},
+                    "items": {
+                        "$ref": f"#/components/schemas/{_schema_name(resource, resource.kind)}"
+                    },
                 },
                 "metadata": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
             },

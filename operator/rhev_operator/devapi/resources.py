@@ -160,7 +160,13 @@ def check_crd(crd: dict[str, Any]) -> list[FieldError]:
         )
     versions = spec.get("versions") or []
     if not versions:
-        errors.append(FieldError("spec.versions", "Invalid value", "null: must have exactly one version marked as storage version"))
+        errors.append(
+            FieldError(
+                "spec.versions",
+                "Invalid value",
+                "null: must have exactly one version marked as storage version",
+            )
+        )
     elif sum(1 for v in versions if v.get("storage")) != 1:
         errors.append(
             FieldError(
@@ -172,7 +178,13 @@ def check_crd(crd: dict[str, Any]) -> list[FieldError]:
     for index, version in enumerate(versions):
         schema = (version.get("schema") or {}).get("openAPIV3Schema")
         if version.get("served", True) and schema is None:
-            errors.append(FieldError(f"spec.versions[{index}].schema.openAPIV3Schema", "Required value", "schemas are required"))
+            errors.append(
+                FieldError(
+                    f"spec.versions[{index}].schema.openAPIV3Schema",
+                    "Required value",
+                    "schemas are required",
+                )
+            )
         for cindex, column in enumerate(version.get("additionalPrinterColumns") or []):
             try:
                 compile_path(column.get("jsonPath", ""))

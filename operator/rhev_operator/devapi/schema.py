@@ -150,8 +150,8 @@ def _validate_value(value: Any, schema: Schema, path: str, errors: list[FieldErr
                 FieldError(
                     path,
                     "Invalid value",
-                    f'{go_repr(_type_name(value))}: {path} in body must be of type '
-                    f'integer-or-string: {go_repr(_type_name(value))}',
+                    f"{go_repr(_type_name(value))}: {path} in body must be of type "
+                    f"integer-or-string: {go_repr(_type_name(value))}",
                 )
             )
             return
@@ -170,7 +170,9 @@ def _validate_value(value: Any, schema: Schema, path: str, errors: list[FieldErr
     if enum is not None and value not in enum:
         supported = ", ".join(go_repr(v) for v in enum)
         errors.append(
-            FieldError(path, "Unsupported value", f"{go_repr(value)}: supported values: {supported}")
+            FieldError(
+                path, "Unsupported value", f"{go_repr(value)}: supported values: {supported}"
+            )
         )
         return
 
@@ -199,7 +201,8 @@ def _validate_value(value: Any, schema: Schema, path: str, errors: list[FieldErr
                 FieldError(
                     path,
                     "Invalid value",
-                    f"{go_repr(value)}: {path} in body must validate {needed} schema ({combinator})",
+                    f"{go_repr(value)}: {path} in body must validate {needed} schema "
+                    f"({combinator})",
                 )
             )
 
@@ -220,7 +223,9 @@ def _validate_string(value: str, schema: Schema, path: str, errors: list[FieldEr
         errors.append(FieldError(path, "Too long", f"may not be more than {max_length} bytes"))
     if pattern is not None and not _regex(pattern).search(value):
         errors.append(
-            FieldError(path, "Invalid value", f"{go_repr(value)}: {path} in body should match '{pattern}'")
+            FieldError(
+                path, "Invalid value", f"{go_repr(value)}: {path} in body should match '{pattern}'"
+            )
         )
     fmt = schema.get("format")
     if fmt == "date-time" and value and not _DATE_TIME.match(value):
@@ -253,7 +258,8 @@ def _validate_number(value: float, schema: Schema, path: str, errors: list[Field
                 FieldError(
                     path,
                     "Invalid value",
-                    f"{_num(value)}: {path} in body should be greater than or equal to {_num(minimum)}",
+                    f"{_num(value)}: {path} in body should be greater than or equal to "
+                    f"{_num(minimum)}",
                 )
             )
     if maximum is not None:
@@ -270,7 +276,8 @@ def _validate_number(value: float, schema: Schema, path: str, errors: list[Field
                 FieldError(
                     path,
                     "Invalid value",
-                    f"{_num(value)}: {path} in body should be less than or equal to {_num(maximum)}",
+                    f"{_num(value)}: {path} in body should be less than or equal to "
+                    f"{_num(maximum)}",
                 )
             )
     multiple = schema.get("multipleOf")
@@ -296,7 +303,9 @@ def _validate_array(value: list[Any], schema: Schema, path: str, errors: list[Fi
             )
         )
     if max_items is not None and len(value) > max_items:
-        errors.append(FieldError(path, "Too many", f"{len(value)}: must have at most {max_items} items"))
+        errors.append(
+            FieldError(path, "Too many", f"{len(value)}: must have at most {max_items} items")
+        )
     items = schema.get("items")
     if isinstance(items, dict):
         for index, item in enumerate(value):
@@ -321,7 +330,9 @@ def _validate_array(value: list[Any], schema: Schema, path: str, errors: list[Fi
             seen_keys.append(key)
 
 
-def _validate_object(value: dict[str, Any], schema: Schema, path: str, errors: list[FieldError]) -> None:
+def _validate_object(
+    value: dict[str, Any], schema: Schema, path: str, errors: list[FieldError]
+) -> None:
     for key in schema.get("required") or []:
         if key not in value:
             errors.append(FieldError(_join(path, key), "Required value", ""))
@@ -391,7 +402,11 @@ def validate_labels(labels: Any) -> list[FieldError]:
     errors: list[FieldError] = []
     for key, value in labels.items():
         prefix, _, name = key.rpartition("/")
-        if (prefix and not _SUBDOMAIN.match(prefix)) or len(name) > 63 or not _QUALIFIED_NAME.match(name):
+        if (
+            (prefix and not _SUBDOMAIN.match(prefix))
+            or len(name) > 63
+            or not _QUALIFIED_NAME.match(name)
+        ):
             errors.append(
                 FieldError(
                     "metadata.labels",

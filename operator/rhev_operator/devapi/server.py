@@ -45,9 +45,7 @@ def write_kubeconfig(path: str | Path, url: str) -> Path:
 
 
 @contextlib.asynccontextmanager
-async def serving(
-    api: DevApi, host: str = "127.0.0.1", port: int = 0
-) -> AsyncIterator[str]:
+async def serving(api: DevApi, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
     """Serve `api` on host:port inside the running loop; yield the base URL."""
     await api.__aenter__()
     server = aiohttp.web.Server(api, access_log=None)

@@ -111,7 +111,9 @@ def _cell(column: dict[str, Any], obj: dict[str, Any], now: datetime.datetime) -
     if kind == "date":
         return age(value, now) if isinstance(value, str) else None
     if kind == "integer":
-        return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        return (
+            int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        )
     if kind == "number":
         return value if isinstance(value, int | float) and not isinstance(value, bool) else None
     if kind == "boolean":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import json
 import tempfile
@@ -41,19 +42,25 @@ class ApiHandle:
         future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self.loop)
         return future.result(timeout)
 
-    def get(self, group_version: str, plural: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+    def get(
+        self, group_version: str, plural: str, namespace: str | None, name: str
+    ) -> dict[str, Any] | None:
         return self.call(lambda: self.api.get_object(group_version, plural, namespace, name))
 
-    def list(self, group_version: str, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
+    def list(
+        self, group_version: str, plural: str, namespace: str | None = None
+    ) -> builtins.list[dict[str, Any]]:
         return self.call(lambda: self.api.list_objects(group_version, plural, namespace))
 
-    def create(self, group_version: str, plural: str, namespace: str | None, body: dict[str, Any]) -> dict[str, Any]:
+    def create(
+        self, group_version: str, plural: str, namespace: str | None, body: dict[str, Any]
+    ) -> dict[str, Any]:
         return self.call(lambda: self.api.create_object(group_version, plural, namespace, body))
 
     def register_crd(self, crd: dict[str, Any]) -> dict[str, Any]:
         return self.call(lambda: self.api.register_crd(crd))
 
-    def load_crds(self, path: str | Path) -> list[str]:
+    def load_crds(self, path: str | Path) -> builtins.list[str]:
         return self.call(lambda: self.api.load_crds(path))
 
     def request(
@@ -67,7 +74,11 @@ class ApiHandle:
         timeout: float = 10,
     ) -> tuple[int, Any]:
         """An HTTP request to the server; returns (status, decoded JSON or text)."""
-        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        data = (
+            None
+            if body is None
+            else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        )
         req = urllib.request.Request(self.url + path, data=data, method=method.upper())
         req.add_header("Content-Type", content_type)
         for key, value in (headers or {}).items():
