@@ -29,7 +29,7 @@ def test_default_cluster_belongs_to_default_data_center(client: RhevmClient) -> 
     dc = client.datacenters.find("Default")
     cl = client.clusters.find("Default")
     assert dc is not None and cl is not None
-    assert cl.data_center_id == dc.id and cl.cpu_type and cl.version
+    assert cl.data_center_id == dc.id and cl.version and cl.management_network_id
     assert cl.memory_overcommit is not None and cl.cpu_architecture
 
 

@@ -53,6 +53,18 @@ def test_409_name_in_use_is_not_retryable() -> None:
     assert isinstance(e, errors.AlreadyExists) and not e.retryable
 
 
+def test_409_network_name_used_is_not_retryable() -> None:
+    e = err(
+        409,
+        fault(
+            "Operation Failed",
+            "[Cannot add Network. The name of the logical network 'rhevm' is already used by "
+            "an existing logical network in the same data-center.]",
+        ),
+    )
+    assert isinstance(e, errors.AlreadyExists) and not e.retryable
+
+
 def test_409_wrong_state_is_conflict() -> None:
     e = err(
         409,

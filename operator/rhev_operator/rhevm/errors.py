@@ -115,9 +115,7 @@ _LOCKED_RE = re.compile(
     r"running tasks",
     re.IGNORECASE,
 )
-_EXISTS_RE = re.compile(
-    r"name is already (?:in )?use|name already (?:in )?use|already exists", re.IGNORECASE
-)
+_EXISTS_RE = re.compile(r"already (?:in use|used by|exists)", re.IGNORECASE)
 
 
 def _fault_fields(body: bytes) -> tuple[str | None, str | None]:
