@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+from typing import Any
+
+DEFAULT_PEERING = "rhev-operator"
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -10,15 +15,100 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     scope.add_argument("--namespace", "-n", action="append", default=[], metavar="NS")
     scope.add_argument("--all-namespaces", "-A", action="store_true")
     peering = parser.add_mutually_exclusive_group()
-    peering.add_argument("--standalone", action="store_true")
-    peering.add_argument("--peering", metavar="NAME")
-    parser.add_argument("--liveness", metavar="URL")
+    peering.add_argument("--standalone", action="store_true", help="act without peering")
+    peering.add_argument("--peering", metavar="NAME", help=f"peering name ({DEFAULT_PEERING})")
+    parser.add_argument("--liveness", metavar="URL", help="e.g. http://0.0.0.0:8080/healthz")
     parser.add_argument("--trace-rest", action="store_true", help="log every REST call")
     parser.add_argument("--log-format", choices=["plain", "json"], default="plain")
-    parser.add_argument("--rhevm-url", help="default RHEV-M connection URL (env RHEVM_URL)")
-    parser.add_argument("--rhevm-secret", help="NAMESPACE/NAME of the default connection Secret")
+    parser.add_argument("--verbose", action="store_true", help="kopf's debug logging")
+    parser.add_argument("--rhevm-url", help="default RHEV-M API URL (env RHEVM_URL)")
+    parser.add_argument(
+        "--rhevm-secret", metavar="NS/NAME", help="Secret holding the default connection"
+    )
     parser.add_argument("--kubeconfig", help="kubeconfig file (default: KUBECONFIG or in-cluster)")
+    parser.add_argument(
+        "--resync-seconds", type=float, default=10.0, help="how often each object is re-checked"
+    )
+    parser.add_argument(
+        "--poll-seconds", type=float, default=5.0, help="how often RHEV-M is listed per connection"
+    )
+
+
+def _configure_logging(fmt: str, verbose: bool) -> None:
+    import kopf
+
+    kopf.configure(
+        verbose=verbose,
+        log_format=kopf.LogFormat.JSON if fmt == "json" else kopf.LogFormat.PLAIN,
+        log_prefix=True,
+    )
+    # The REST trace goes through its own logger so --trace-rest is independent of --verbose.
+    logging.getLogger("rhevm.rest").setLevel(logging.INFO)
 
 
 def run_operator(args: argparse.Namespace) -> int:
-    raise SystemExit("rhev-operator run: not built yet")
+    if args.kubeconfig:
+        # kopf's kubeconfig login and the kubernetes package both read KUBECONFIG.
+        os.environ["KUBECONFIG"] = os.path.abspath(args.kubeconfig)
+
+    import kopf
+
+    from rhev_operator.handlers import register_all
+    from rhev_operator.handlers.runtime import Runtime, default_from_environment
+    from rhev_operator.inventory.connections import Connections
+
+    _configure_logging(args.log_format, args.verbose)
+
+    default_secret = None
+    if args.rhevm_secret:
+        namespace, _, name = args.rhevm_secret.partition("/")
+        if not name:
+            raise SystemExit("--rhevm-secret takes NAMESPACE/NAME")
+        default_secret = (namespace, name)
+    runtime = Runtime(
+        connections=Connections(poll_interval=args.poll_seconds, trace=args.trace_rest),
+        default_secret=default_secret,
+        default_env=default_from_environment(args.rhevm_url),
+    )
+
+    @kopf.on.startup()
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        # Kopf's bookkeeping in annotations under rhev.io/ (never in status: it is pruned).
+        settings.persistence.finalizer = "rhev.io/finalizer"
+        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="rhev.io")
+        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+            prefix="rhev.io", key="last-handled-configuration"
+        )
+        settings.posting.level = logging.INFO
+        settings.watching.server_timeout = 300
+        settings.watching.client_timeout = 330
+        settings.execution.max_workers = 16
+        if not args.peering and not args.standalone:
+            # Peer under our own name when the peering CRD exists; run alone when it does not.
+            settings.peering.name = DEFAULT_PEERING
+            settings.peering.mandatory = False
+
+    @kopf.on.login()
+    def login(**kwargs: Any) -> Any:
+        if os.path.exists("/var/run/secrets/kubernetes.io/serviceaccount/token") and not (
+            args.kubeconfig or os.environ.get("KUBECONFIG")
+        ):
+            return kopf.login_with_service_account(**kwargs)
+        return kopf.login_with_kubeconfig(**kwargs)
+
+    @kopf.on.cleanup()
+    def close_connections(**_: Any) -> None:
+        runtime.connections.close_all()
+
+    register_all(resync_seconds=args.resync_seconds)
+
+    namespaces = list(args.namespace)
+    kopf.run(
+        standalone=bool(args.standalone),
+        peering_name=args.peering,  # given: peering is mandatory
+        liveness_endpoint=args.liveness,
+        clusterwide=not namespaces,
+        namespaces=namespaces,
+        memo=kopf.Memo(runtime=runtime),
+    )
+    return 0
