@@ -227,3 +227,34 @@ def test_counters_agree_with_the_simulator(simulator: SimHandle, client: RhevmCl
     assert counts[("GET", "datacenters")] == 1 and counts[("GET", "datacenters/{id}")] == 2
     assert sim_requests(simulator, "GET /datacenters/{id}") == 2
     assert sim_requests(simulator, "GET /datacenters") == 1
+
+
+def test_threads_share_one_client_and_one_reauthentication(
+    simulator: SimHandle, client: RhevmClient
+) -> None:
+    import threading
+
+    client.api()
+    failures: list[BaseException] = []
+    started = threading.Barrier(9)
+
+    def worker() -> None:
+        started.wait(timeout=10)
+        try:
+            for _ in range(15):
+                assert client.datacenters.find("Default") is not None
+        except BaseException as exc:  # collected and asserted below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    started.wait(timeout=10)
+    simulator.control("POST", "/sim/auth/expire-tokens")
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+    assert failures == []
+    assert client.request_counts[("GET", "datacenters")] >= 8 * 15
+    # one login, then (nearly always exactly) one re-login for all eight threads
+    assert 2 <= client.request_counts[("POST", "sso/token")] <= 3

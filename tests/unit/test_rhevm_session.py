@@ -352,6 +352,11 @@ def test_errors_actions_and_correlation_ids(canned: tuple[Canned, str]) -> None:
 def test_unexpected_content_is_protocol_error(canned: tuple[Canned, str]) -> None:
     c, base = canned
     c.on("POST", "/ovirt-engine/sso/oauth/token", js(200, TOKEN))
+    c.on(
+        "GET",
+        API + "/hosts",
+        (302, "text/html", b"", {"Location": "https://x/ovirt-engine/api/hosts"}),
+    )
     c.on("GET", API + "/datacenters", (200, "text/html", b"hello", {}))
     c.on("GET", API + "/clusters", xml(200, DECL + "<vms/>"))
     client = make(base)
@@ -359,6 +364,9 @@ def test_unexpected_content_is_protocol_error(canned: tuple[Canned, str]) -> Non
         client.datacenters.list()
     with pytest.raises(errors.ProtocolError, match="expected <clusters>"):
         client.clusters.list()
+    with pytest.raises(errors.ProtocolError, match="redirected to https://x/ovirt-engine"):
+        client.hosts.list()
+    assert len(c.calls("GET", API + "/hosts")) == 1
 
 
 def test_trace_logs_calls_with_secrets_masked(

@@ -409,6 +409,15 @@ class Session:
                 self.log.debug("%s %s: 401, authenticating again", method, full_path)
                 self._authenticate(generation)
                 continue
+            if 300 <= status < 400:
+                location = resp.headers.get("Location", "?")
+                raise errors.ProtocolError(
+                    f"{method} {full_path}: HTTP {status}: redirected to {location}; "
+                    "configure the API URL the engine redirects to",
+                    status=status,
+                    method=method,
+                    path=full_path,
+                )
             if status >= 400:
                 err = errors.from_response(
                     status, resp.content, method=method, path=full_path, http_reason=resp.reason
