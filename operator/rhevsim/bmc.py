@@ -59,11 +59,25 @@ CC_UNSPECIFIED = 0xFF
 RMCP_UNAUTHORIZED_NAME = 0x0D
 RMCP_NO_CIPHER_SUITE_MATCH = 0x11
 
-# Boot device names: pyghmi's (on the wire) <-> the simulator's.
-_PYGHMI_TO_SIM = {"network": "network", "hd": "disk", "optical": "cd", "default": "default"}
-_SIM_TO_PYGHMI = {v: k for k, v in _PYGHMI_TO_SIM.items()}
-# Boot device selector bits 5:2 of boot flags data 2 (IPMI 2.0 table 28-14).
-_DEVICE_CODES = {"default": 0x00, "network": 0x04, "hd": 0x08, "optical": 0x14}
+# Boot device names: pyghmi's (on the wire) <-> the simulator's (its /sim/machines vocabulary).
+_PYGHMI_TO_SIM = {
+    "network": "network",
+    "hd": "disk",
+    "optical": "cdrom",
+    "setup": "bios",
+    "floppy": "floppy",
+    "default": "default",
+}
+_SIM_TO_PYGHMI = {v: k for k, v in _PYGHMI_TO_SIM.items()} | {"cd": "optical"}
+# Boot device selector, bits 5:2 of boot flags data 2 (IPMI 2.0 table 28-14).
+_DEVICE_CODES = {
+    "default": 0x00,
+    "network": 0x04,
+    "hd": 0x08,
+    "optical": 0x14,
+    "setup": 0x18,
+    "floppy": 0x3C,
+}
 _CODE_TO_DEVICE = {code >> 2: name for name, code in _DEVICE_CODES.items()}
 
 _BOOT_VALID = 0x80
@@ -137,7 +151,7 @@ class BackendError(Exception):
 
 @dataclass
 class BootSetting:
-    device: str  # pyghmi name: network | hd | optical | default
+    device: str  # pyghmi name: network | hd | optical | setup | floppy | default
     persistent: bool = False
     uefi: bool = False
 
@@ -217,7 +231,8 @@ class SimulatorBackend:
 
     def boot(self) -> BootSetting:
         body = self._get()
-        device = _SIM_TO_PYGHMI.get(str(body.get("bootDevice", "default")), "default")
+        reported = body.get("bootDevice", body.get("boot_device", "default"))
+        device = _SIM_TO_PYGHMI.get(str(reported), "default")
         persistent = body.get("bootPersistent", self._persistent)
         return BootSetting(device, persistent=bool(persistent), uefi=self._uefi)
 
