@@ -347,3 +347,38 @@ def test_project_crds_and_samples(kubectl: Kubectl) -> None:
         assert "rhevdatacenter.rhev.io/" in out
         wide = table(ok(kubectl("get", "hv", "-o", "wide")))
         assert wide[0][0] == "NAME" and len(wide) >= 2
+
+
+def test_events_in_get_and_describe(widgets: Kubectl, kube_api: ApiHandle) -> None:
+    apply_widget(widgets)
+    obj = kube_api.get("test.rhev.io/v1", "widgets", "default", "w1")
+    assert obj is not None
+    ref = {
+        "apiVersion": "test.rhev.io/v1",
+        "kind": "Widget",
+        "name": "w1",
+        "namespace": "default",
+        "uid": obj["metadata"]["uid"],
+    }
+    for message in ("first", "second"):
+        status, _ = kube_api.request(
+            "POST",
+            "/api/v1/namespaces/default/events",
+            {
+                "metadata": {"generateName": "w1-"},
+                "involvedObject": ref,
+                "reason": "Synced",
+                "message": message,
+                "type": "Normal",
+                "count": 1,
+                "firstTimestamp": obj["metadata"]["creationTimestamp"],
+                "lastTimestamp": obj["metadata"]["creationTimestamp"],
+            },
+        )
+        assert status == 201
+    rows = table(ok(widgets("get", "events")))
+    assert rows[0] == ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert sorted(r[4] for r in rows[1:]) == ["first", "second"]
+    assert all(r[1:4] == ["Normal", "Synced", "widget/w1"] for r in rows[1:])
+    described = ok(widgets("describe", "wd", "w1"))
+    assert "Synced" in described and "second" in described

@@ -779,8 +779,8 @@ class DevApi(kmock.KubernetesEmulator):
                 line = self._translate(event_or_none, visible, render)
                 if line:
                     await response.write(line)
-        except (ConnectionError, asyncio.CancelledError, aiohttp.ClientConnectionResetError):
-            pass
+        except (ConnectionError, aiohttp.ClientConnectionResetError):
+            pass  # the client went away
         finally:
             self._watchers[resource.store_key].discard(watcher)
         with contextlib.suppress(ConnectionError, RuntimeError, aiohttp.ClientConnectionResetError):

@@ -28,6 +28,7 @@ class ResourceDef:
     custom: bool = False  # defined by a CRD (strategic merge patch means merge patch)
     storage: bool = True
     crd_name: str | None = None
+    name_column_last: bool = False  # events: Name is a -o wide column at the end
 
     @property
     def group_version(self) -> str:
@@ -77,6 +78,7 @@ def builtin_resources() -> list[ResourceDef]:
                 {"name": "Object", "type": "string", "jsonPath": "_involved"},
                 {"name": "Message", "type": "string", "jsonPath": ".message"},
             ],
+            name_column_last=True,
         ),
         _core(
             "secrets",

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
-from rhev_operator.devapi.jsonpath import JsonPathError, compile_path, find
+from rhev_operator.devapi.jsonpath import JsonPathError, Step, compile_path, find
 from rhev_operator.devapi.resources import ResourceDef
 
 _NAME_COLUMN = {
@@ -91,6 +92,14 @@ def _print_value(value: Any) -> str:
     return str(value)
 
 
+@lru_cache(maxsize=256)
+def _compiled(path: str) -> list[Step] | None:
+    try:
+        return compile_path(path)
+    except JsonPathError:
+        return None
+
+
 def _cell(column: dict[str, Any], obj: dict[str, Any], now: datetime.datetime) -> Any:
     path = column.get("jsonPath", "")
     if path == "_involved":  # Event's OBJECT column: kind/name
@@ -98,10 +107,10 @@ def _cell(column: dict[str, Any], obj: dict[str, Any], now: datetime.datetime) -
         return f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}"
     if path == "_datacount":
         return len(obj.get("data") or {}) + len(obj.get("binaryData") or {})
-    try:
-        results = find(compile_path(path), obj)
-    except JsonPathError:
+    steps = _compiled(path)
+    if steps is None:
         return None
+    results = find(steps, obj)
     if not results or results[0] is None:
         return None
     value = results[0]
@@ -151,21 +160,25 @@ def render_table(
     columns = _columns(resource)
     rows = []
     for obj in objects:
-        cells = [(obj.get("metadata") or {}).get("name", "")]
-        cells.extend(_cell(column, obj, now) for column in columns)
+        name = (obj.get("metadata") or {}).get("name", "")
+        cells = [_cell(column, obj, now) for column in columns]
+        cells = [*cells, name] if resource.name_column_last else [name, *cells]
         row: dict[str, Any] = {"cells": cells}
         if include_object == "Object":
             row["object"] = obj
         elif include_object != "None":
             row["object"] = partial_metadata(obj)
         rows.append(row)
+    definitions = [_column_definition(c) for c in columns]
+    if resource.name_column_last:
+        definitions.append({**_NAME_COLUMN, "priority": 1})
+    else:
+        definitions.insert(0, _NAME_COLUMN)
     table: dict[str, Any] = {
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": {"resourceVersion": resource_version},
-        "columnDefinitions": (
-            [_NAME_COLUMN, *(_column_definition(c) for c in columns)] if include_headers else []
-        ),
+        "columnDefinitions": definitions if include_headers else [],
         "rows": rows,
     }
     return table
