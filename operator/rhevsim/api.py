@@ -176,6 +176,10 @@ class Api:
             if hasattr(mod, "register"):
                 mod.register(self)
             self.modules.append(mod)
+        # Fallback routes that a later module may have served better (see storagedomain).
+        for mod in self.modules:
+            if hasattr(mod, "finalize"):
+                mod.finalize(self)
 
     def call_modules(self, hook: str, *args: Any) -> None:
         """Call `hook(*args)` on every loaded module that defines it (setup, load_inventory)."""
@@ -335,3 +339,18 @@ def ref_from_body(req: Request, cls: type[T], el: Element | None) -> T | None:
     if not ident and not name:
         return None
     return req.reg.resolve(cls, ident, name)
+
+
+def empty_collections(api: Api, parent: type[Entity], template: str, rels: dict[str, str]) -> None:
+    """Serve link-only sub-collections (permissions, quotas, ...) as empty lists, so that
+    every `<link>` the simulator writes answers like the engine's does."""
+
+    def make(plural: str) -> Handler:
+        def handler(req: Request) -> Response:
+            get_or_404(req, parent, "id")
+            return xml_response(etree.Element(plural))
+
+        return handler
+
+    for rel, plural in rels.items():
+        api.route("GET", f"{template}/{rel}", make(plural))

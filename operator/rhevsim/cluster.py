@@ -21,6 +21,7 @@ from rhevsim.api import (
     action_complete,
     created,
     delete_complete,
+    empty_collections,
     get_or_404,
     list_response,
     ref_from_body,
@@ -469,6 +470,21 @@ def register(api: Api) -> None:
     api.action("/clusters/{id}", "resetemulatedmachine", _simple_action("Reset emulated machine"))
     api.action("/clusters/{id}", "syncallnetworks", _simple_action("Sync all networks of Cluster"))
     api.action("/clusters/{id}", "upgrade", _simple_action("Upgrade Cluster"))
+    empty_collections(
+        api,
+        Cluster,
+        "/clusters/{id}",
+        {
+            "affinitygroups": "affinity_groups",
+            "cpuprofiles": "cpu_profiles",
+            "enabledfeatures": "cluster_features",
+            "externalnetworkproviders": "external_providers",
+            "glusterhooks": "gluster_hooks",
+            "glustervolumes": "gluster_volumes",
+            "networkfilters": "network_filters",
+            "permissions": "permissions",
+        },
+    )
 
 
 def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:

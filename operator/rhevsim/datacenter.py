@@ -25,6 +25,7 @@ from rhevsim.api import (
     action_complete,
     created,
     delete_complete,
+    empty_collections,
     get_or_404,
     list_response,
     require,
@@ -396,6 +397,17 @@ def register(api: Api) -> None:
     api.route("PUT", "/datacenters/{id}", update_datacenter)
     api.route("DELETE", "/datacenters/{id}", remove_datacenter)
     api.action("/datacenters/{id}", "cleanfinishedtasks", clean_finished_tasks)
+    empty_collections(
+        api,
+        DataCenter,
+        "/datacenters/{id}",
+        {
+            "permissions": "permissions",
+            "quotas": "quotas",
+            "qoss": "qoss",
+            "iscsibonds": "iscsi_bonds",
+        },
+    )
     # setmaster lives in storagedomain.py (it is about domains).
 
 

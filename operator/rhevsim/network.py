@@ -27,6 +27,7 @@ from rhevsim.api import (
     Response,
     created,
     delete_complete,
+    empty_collections,
     get_or_404,
     list_response,
     ref_from_body,
@@ -613,7 +614,12 @@ def register(api: Api) -> None:
     api.route("GET", "/networks/{id}", lambda req: xml_response(_get_net(req).render(req.ctx)))
     api.route("PUT", "/networks/{id}", _update)
     api.route("DELETE", "/networks/{id}", _remove)
-    api.route("GET", "/networks/{id}/networklabels", lambda req: _empty(req, "network_labels"))
+    empty_collections(
+        api,
+        Network,
+        "/networks/{id}",
+        {"networklabels": "network_labels", "permissions": "permissions"},
+    )
 
     def list_dc(req: Request) -> Response:
         dc = get_or_404(req, DataCenter, "dc")
@@ -638,11 +644,6 @@ def register(api: Api) -> None:
     api.route("GET", "/clusters/{cl}/networks/{id}", _get_in_cluster)
     api.route("PUT", "/clusters/{cl}/networks/{id}", _update_in_cluster)
     api.route("DELETE", "/clusters/{cl}/networks/{id}", _detach)
-
-
-def _empty(req: Request, plural: str) -> Response:
-    get_or_404(req, Network)
-    return xml_response(etree.Element(plural))
 
 
 def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:

@@ -30,6 +30,7 @@ from rhevsim.api import (
     action_complete,
     created,
     delete_complete,
+    empty_collections,
     get_or_404,
     list_response,
     require,
@@ -851,6 +852,46 @@ def register(api: Api) -> None:
     api.action("/datacenters/{dc}/storagedomains/{id}", "activate", _activate)
     api.action("/datacenters/{dc}/storagedomains/{id}", "deactivate", _deactivate)
     api.action("/datacenters/{id}", "setmaster", _set_master)
+    # disks, templates and vms under a domain are served by disk.py / vmtemplate.py /
+    # virtualmachine.py when they exist; the rest are link-only here.
+    empty_collections(
+        api,
+        StorageDomain,
+        "/storagedomains/{id}",
+        {
+            "diskprofiles": "disk_profiles",
+            "disksnapshots": "disk_snapshots",
+            "files": "files",
+            "images": "images",
+            "permissions": "permissions",
+            "storageconnections": "storage_connections",
+        },
+    )
+
+
+def finalize(api: Api) -> None:
+    """/storagedomains/{id}/disks|templates|vms, unless disk.py, vmtemplate.py or
+    virtualmachine.py serve them: objects whose `storage_domain_id` is the domain or whose
+    `storage_domain_ids()` include it."""
+    for rel, kind, plural in (
+        ("disks", "disk", "disks"),
+        ("templates", "template", "templates"),
+        ("vms", "vm", "vms"),
+    ):
+        if api.match("GET", f"/storagedomains/x/{rel}") is not None:
+            continue
+
+        def handler(req: Request, kind: str = kind, plural: str = plural) -> Response:
+            sd = get_or_404(req, StorageDomain)
+            objs = [
+                o
+                for o in req.reg.iter_kind(kind)
+                if getattr(o, "storage_domain_id", None) == sd.id
+                or sd.id in set(getattr(o, "storage_domain_ids", lambda: [])())
+            ]
+            return list_response(req, objs, plural, searchable=False)
+
+        api.route("GET", f"/storagedomains/{{id}}/{rel}", handler)
 
 
 def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from rhevsim.api import (
     Response,
     created,
     delete_complete,
+    empty_collections,
     get_or_404,
     list_response,
     require,
@@ -251,6 +252,7 @@ def register(api: Api) -> None:
         lambda req: xml_response(get_or_404(req, VnicProfile).render(req.ctx)),
     )
     api.route("PUT", "/vnicprofiles/{id}", _update)
+    empty_collections(api, VnicProfile, "/vnicprofiles/{id}", {"permissions": "permissions"})
     api.route("DELETE", "/vnicprofiles/{id}", _remove)
 
     def list_net(req: Request) -> Response:

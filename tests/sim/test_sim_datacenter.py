@@ -238,4 +238,4 @@ def test_crud_writes_events_and_jobs_with_the_correlation_id(
     assert 950 in {e.code for e in events}
     svc.data_center_service(dc.id).remove(headers={"Correlation-Id": "c-43"})
     events = sdk_connection.system_service().events_service().list(search="correlation_id=c-43")
-    assert [e.code for e in events][0] == 954
+    assert next(e.code for e in events) == 954
