@@ -46,7 +46,9 @@ class Watch:
 
     def __init__(self, api: ApiHandle, path: str, timeout: float = 5, **headers: str) -> None:
         url = urllib.parse.urlsplit(api.url)
-        self.conn = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
+        self.conn = http.client.HTTPConnection(
+            url.hostname or "127.0.0.1", url.port, timeout=timeout
+        )
         self.conn.request("GET", path, headers=headers)
         self.response = self.conn.getresponse()
 
@@ -586,3 +588,30 @@ def test_user_reactions_and_a_capped_request_history() -> None:
         for _ in range(30):
             small.request("GET", "/version")
         assert small.call(lambda: len(small.api._requests)) <= 20
+
+
+def test_running_apiserver_registers_the_project_crds() -> None:
+    from pathlib import Path
+
+    from rhev_operator.devapi.testing import running_apiserver
+
+    crds = Path(__file__).resolve().parents[2] / "crds"
+    if len(list(crds.glob("*.yaml"))) < 7:
+        pytest.skip("crds/ is not generated yet")
+    with running_apiserver(crds=crds) as project:
+        _, resources = project.request("GET", "/apis/rhev.io/v1alpha1")
+        kinds = {r["kind"] for r in resources["resources"] if "/" not in r["name"]}
+        assert kinds == {
+            "RhevDataCenter",
+            "RhevCluster",
+            "LogicalNetwork",
+            "StorageDomain",
+            "Hypervisor",
+            "VirtualMachine",
+            "VmTemplate",
+        }
+        assert all(
+            "rhev" in r.get("categories", [])
+            for r in resources["resources"]
+            if "/" not in r["name"]
+        )

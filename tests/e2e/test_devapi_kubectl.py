@@ -7,7 +7,6 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -289,7 +288,6 @@ def test_get_watch_prints_rows_as_objects_change(
     widgets: Kubectl, kube_api: ApiHandle, tmp_path: Path
 ) -> None:
     apply_widget(widgets)
-    env_kubectl: dict[str, Any] = {}
     proc = subprocess.Popen(
         [str(KUBECTL), "get", "wd", "-w", "--output-watch-events"],
         stdout=subprocess.PIPE,
@@ -299,7 +297,6 @@ def test_get_watch_prints_rows_as_objects_change(
             "KUBECONFIG": str(kube_api.kubeconfig),
             "KUBECACHEDIR": str(tmp_path / "c"),
             "HOME": str(tmp_path),
-            **env_kubectl,
         },
     )
     try:

@@ -70,7 +70,7 @@ def test_serves_kubectl_and_exits_cleanly_with_open_watches(tmp_path: Path, sig:
         )
 
         parts = urllib.parse.urlsplit(url)
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
         conn.request("GET", "/apis/test.rhev.io/v1/widgets?watch=true")
         response = conn.getresponse()
         assert response.status == 200
