@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -45,8 +46,11 @@ import pyghmi.ipmi.private.serversession as serversession
 import pyghmi.ipmi.private.session as ipmisession
 import requests
 
+log = logging.getLogger("rhevsim.bmc")
+
 READY_LINE = "rhevsim-bmc listening"
 BIND_ADDRESS = "127.0.0.1"
+LOOP_WAIT = 0.02  # seconds; bounds the delay of pyghmi's lost wake-ups (see serve)
 
 # IPMI completion codes (IPMI 2.0 table 5-2).
 CC_OK = 0x00
@@ -431,7 +435,9 @@ def serve(
     mode = f"simulator {sim_url}" if sim_url else "standalone"
     _log(f"{READY_LINE} ({len(bmcs)} BMCs on {BIND_ADDRESS}: {labels}; {mode})")
     while True:
-        ipmisession.Session.wait_for_rsp(timeout=1.0)
+        # Short waits: pyghmi's IO thread can take a packet just before this loop registers
+        # as a waiter (a lost wake-up), and the packet then sits until the wait times out.
+        ipmisession.Session.wait_for_rsp(timeout=LOOP_WAIT)
         # Exit with the parent: an orphaned BMC would keep its UDP ports.
         if parent_pid is not None and os.getppid() != parent_pid:
             _log("parent gone, exiting")
@@ -577,6 +583,8 @@ def spawn(
         for raw in stdout:
             line = raw.rstrip("\n")
             process.lines.append(line)
+            # Reads are frequent (the operator polls power state): keep them at debug level.
+            log.log(logging.DEBUG if "] get_" in line else logging.INFO, "%s", line)
             if echo:
                 print(line, file=sys.stderr)
             if line.startswith(READY_LINE):
