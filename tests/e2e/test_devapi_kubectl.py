@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import re
 import subprocess
 import threading
@@ -299,23 +300,31 @@ def test_get_watch_prints_rows_as_objects_change(
             "HOME": str(tmp_path),
         },
     )
+    lines: queue.Queue[str] = queue.Queue()
+    assert proc.stdout is not None
+    stdout = proc.stdout
+
+    def read() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
     try:
-        assert proc.stdout is not None
-        lines = [proc.stdout.readline()]  # header
-        lines.append(proc.stdout.readline())  # the initial row
+        header = lines.get(timeout=20)
+        added = lines.get(timeout=20)
         kube_api.request(
             "PATCH",
             f"{WIDGETS}/w1",
             {"spec": {"size": 8}},
             content_type="application/merge-patch+json",
         )
-        lines.append(proc.stdout.readline())
+        modified = lines.get(timeout=20)
     finally:
         proc.terminate()
         proc.wait(10)
-    assert lines[0].split()[:3] == ["EVENT", "NAME", "STORAGE"]
-    assert lines[1].split()[:4] == ["ADDED", "w1", "nfs", "3"]
-    assert lines[2].split()[:4] == ["MODIFIED", "w1", "nfs", "8"]
+    assert header.split()[:3] == ["EVENT", "NAME", "STORAGE"]
+    assert added.split()[:4] == ["ADDED", "w1", "nfs", "3"]
+    assert modified.split()[:4] == ["MODIFIED", "w1", "nfs", "8"]
 
 
 def test_project_crds_and_samples(kubectl: Kubectl) -> None:
