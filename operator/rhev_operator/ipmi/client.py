@@ -77,6 +77,9 @@ _MAX_USERNAME, _MAX_PASSWORD = 16, 20
 # pyghmi's retransmit ceiling (s) for commands on an established session; see _new_command.
 _RETRY_CEILING = 3
 
+# First wait (s) for an answer to a read before pyghmi retransmits; see _raw.
+_READ_FIRST_WAIT = 0.2
+
 # pyghmi's login errors that mean "these credentials are refused".
 _AUTH_MARKERS = ("Incorrect password", "Unauthorized name", "Unauthorized role", "Invalid role")
 # pyghmi's wording when a session has gone (retries exhausted).
@@ -289,7 +292,12 @@ class BmcClient:
             slot.lock.release()
 
     def _raw(self, command: Any, operation: str, cmd: int, data: tuple[int, ...] = ()) -> bytes:
-        response = command.raw_command(netfn=_CHASSIS, command=cmd, data=data)
+        # Reads get a short first wait: pyghmi's IO thread sometimes takes the answer before the
+        # caller is registered as its waiter (a lost wake-up), and the caller then sleeps until
+        # the retransmit timer (0.5-1 s) although the answer is already queued. A read is safe to
+        # resend if the BMC really is slow; a chassis control keeps pyghmi's longer timer.
+        first_wait = _READ_FIRST_WAIT if cmd in (_GET_CHASSIS_STATUS, _GET_BOOT_OPTIONS) else None
+        response = command.raw_command(netfn=_CHASSIS, command=cmd, data=data, timeout=first_wait)
         if "error" in response:
             code = int(response.get("code", 0xFF))
             text = str(response["error"])
