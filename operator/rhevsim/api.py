@@ -36,6 +36,8 @@ MODULES = (
     "vnicprofile",
     "storagedomain",
     "hypervisor",
+    "hostnic",
+    "fenceagent",
     "vmtemplate",
     "disk",
     "virtualmachine",

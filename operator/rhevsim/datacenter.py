@@ -3,11 +3,13 @@
 Status is derived, never set by a request: `recompute_status` looks at the master storage
 domain (storagedomain.py) and the SPM state (hypervisor.py sets `spm_host_id`/`spm_status`):
 
-    no attached data domain / no master      -> uninitialized
+    no attached data domain / no master          -> uninitialized
     master in maintenance (last one deactivated) -> maintenance
-    master usable, SPM elected               -> up
-    master usable, SPM starting              -> contend
-    master usable, no SPM (searching/failed) -> problematic
+    SPM starting (spm_status "contending")       -> contend
+    master being attached/activated              -> unchanged (uninitialized/maintenance)
+                                                    or problematic
+    master active, SPM elected                   -> up
+    master active, no SPM (searching/failed)     -> problematic
 """
 
 from __future__ import annotations
@@ -135,10 +137,14 @@ def recompute_status(reg: Registry, dc: DataCenter, correlation_id: str | None =
         new = "uninitialized"
     elif master.dc_status in ("maintenance", "preparing_for_maintenance", "detaching"):
         new = "maintenance"
-    elif dc.spm_status == "spm" and dc.spm_host_id:
-        new = "up"
     elif dc.spm_status == "contending":
         new = "contend"
+    elif master.dc_status != "active":
+        # The master is being attached/activated: a new pool stays uninitialized (or in
+        # maintenance) until its master is active; a running one has lost it.
+        new = dc.status if dc.status in ("uninitialized", "maintenance") else "problematic"
+    elif dc.spm_status == "spm" and dc.spm_host_id:
+        new = "up"
     else:
         new = "problematic"
     if new == dc.status:
