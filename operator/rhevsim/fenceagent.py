@@ -1,0 +1,247 @@
+"""Fence agents (/hosts/{id}/fenceagents): the power management of a host.
+
+An agent names a BMC (`address`, `port`, `type` ipmilan, `username`, `password`, `order`,
+`options`). The password is write-only: it is never rendered. Fencing (hypervisor.py) uses
+the agents in `order`; an agent whose credentials do not match the machine's BMC fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from lxml import etree
+
+from rhevsim import errors
+from rhevsim.event import CODES
+from rhevsim.model import Ctx, Entity, SearchValue
+from rhevsim.xmlutil import Element, boolean, has, integer, text
+
+if TYPE_CHECKING:
+    from rhevsim.api import Api, Request, Response
+    from rhevsim.hypervisor import Host
+    from rhevsim.registry import Registry
+
+# Agent types a 4.5 engine offers (VdsFenceOptionMapping / fence-agents).
+AGENT_TYPES = (
+    "apc",
+    "apc_snmp",
+    "bladecenter",
+    "cisco_ucs",
+    "drac5",
+    "drac7",
+    "eps",
+    "hpblade",
+    "ilo",
+    "ilo2",
+    "ilo3",
+    "ilo4",
+    "ilo_ssh",
+    "ipmilan",
+    "redfish",
+    "rsa",
+    "rsb",
+    "wti",
+)
+
+
+@dataclass(kw_only=True, eq=False)
+class FenceAgent(Entity):
+    KIND = "fenceagent"
+    TAG = "agent"
+    PLURAL = "agents"
+    TYPE_NAME = "Fence Agent"
+    REF_NAME = "Agent"
+
+    host_id: str
+    address: str = ""
+    port: int | None = None
+    agent_type: str = "ipmilan"
+    username: str = ""
+    password: str = field(default="", repr=False)  # never rendered
+    order: int = 1
+    options: dict[str, str] = field(default_factory=dict)
+    encrypt_options: bool = False
+    concurrent: bool = False
+
+    def href(self) -> str:
+        return f"/hosts/{self.host_id}/fenceagents/{self.id}"
+
+    def render(self, ctx: Ctx) -> Element:
+        el = ctx.el(self)
+        etree.SubElement(el, "address").text = self.address
+        etree.SubElement(el, "concurrent").text = "true" if self.concurrent else "false"
+        etree.SubElement(el, "encrypt_options").text = "true" if self.encrypt_options else "false"
+        opts = etree.SubElement(el, "options")
+        for k, v in self.options.items():
+            o = etree.SubElement(opts, "option")
+            etree.SubElement(o, "name").text = k
+            etree.SubElement(o, "value").text = v
+        etree.SubElement(el, "order").text = str(self.order)
+        if self.port is not None:
+            etree.SubElement(el, "port").text = str(self.port)
+        etree.SubElement(el, "type").text = self.agent_type
+        etree.SubElement(el, "username").text = self.username
+        ctx.ref_id(el, "host", "hosts", self.host_id)
+        return el
+
+    def search_fields(self, reg: Registry) -> dict[str, SearchValue]:
+        return {"id": self.id, "address": self.address, "type": self.agent_type}
+
+
+def agents_of(host: Host) -> list[FenceAgent]:
+    return sorted(host.agents, key=lambda a: (a.order, a.id))
+
+
+def _parse_options(body: Element | None) -> dict[str, str] | None:
+    if body is None or body.find("options") is None:
+        return None
+    out: dict[str, str] = {}
+    for o in body.find("options"):  # type: ignore[union-attr]
+        name = text(o, "name")
+        if not name:
+            raise errors.incomplete("Option", ["name"], "add")
+        out[name] = text(o, "value") or ""
+    return out
+
+
+def _apply(agent: FenceAgent, body: Element | None, action: str) -> None:
+    t = text(body, "type")
+    if t is not None:
+        if t.lower() not in AGENT_TYPES:
+            raise errors.bad_request(
+                f"Cannot {action} Host. Selected Power Management Agent is not supported."
+            )
+        agent.agent_type = t.lower()
+    addr = text(body, "address")
+    if addr is not None:
+        agent.address = addr
+    port = integer(body, "port")
+    if port is not None:
+        if not 0 < port < 65536:
+            raise errors.bad_request(
+                f"Cannot {action} Host. agent.port must be 1-65535, not {port}."
+            )
+        agent.port = port
+    for attr in ("username", "password"):
+        v = text(body, attr)
+        if v is not None:
+            setattr(agent, attr, v)
+    order = integer(body, "order")
+    if order is not None:
+        if order < 1:
+            raise errors.bad_request(f"Cannot {action} Host. agent.order must be >= 1.")
+        agent.order = order
+    opts = _parse_options(body)
+    if opts is not None:
+        agent.options = opts
+    for attr in ("encrypt_options", "concurrent"):
+        b = boolean(body, attr)
+        if b is not None:
+            setattr(agent, attr, b)
+
+
+def new_agent(reg: Registry, host: Host, **fields: object) -> FenceAgent:
+    agent = FenceAgent(id=reg.new_id(), host_id=host.id, **fields)  # type: ignore[arg-type]
+    host.agents.append(agent)
+    return agent
+
+
+# ---------------------------------------------------------------------- handlers
+
+
+def _host(req: Request) -> Host:
+    from rhevsim.api import get_or_404
+    from rhevsim.hypervisor import Host
+
+    return get_or_404(req, Host, "host")
+
+
+def _agent(req: Request, host: Host) -> FenceAgent:
+    agent = next((a for a in host.agents if a.id == req.params["id"]), None)
+    if agent is None:
+        raise errors.not_found_url()
+    return agent
+
+
+def _list(req: Request) -> Response:
+    from rhevsim.api import list_response
+
+    return list_response(req, agents_of(_host(req)), "agents", searchable=False)
+
+
+def _get(req: Request) -> Response:
+    from rhevsim.api import xml_response
+
+    host = _host(req)
+    return xml_response(_agent(req, host).render(req.ctx))
+
+
+def _add(req: Request) -> Response:
+    from rhevsim.api import created, require
+
+    host = _host(req)
+    reg = req.reg
+    body = req.body
+    require(body, "Agent", "add", "address", "order", "type")
+    if not (has(body, "username") and has(body, "password")) and text(body, "type") in (
+        "ipmilan",
+        None,
+    ):
+        raise errors.incomplete("Agent", ["username", "password"], "add")
+    job = reg.start_job(f"Adding fence agent to Host {host.name}", req.correlation_id)
+    agent = FenceAgent(id=reg.new_id(), host_id=host.id)
+    _apply(agent, body, "add")
+    host.agents.append(agent)
+    reg.event(
+        CODES["USER_UPDATE_VDS"],
+        f"Host {host.name} configuration was updated by {_user()}.",
+        correlation_id=job.correlation_id,
+        host=host,
+    )
+    reg.end_job(job)
+    return created(req, agent)
+
+
+def _update(req: Request) -> Response:
+    from rhevsim.api import xml_response
+
+    host = _host(req)
+    agent = _agent(req, host)
+    reg = req.reg
+    job = reg.start_job(f"Updating fence agent of Host {host.name}", req.correlation_id)
+    _apply(agent, req.body, "edit")
+    reg.event(
+        CODES["USER_UPDATE_VDS"],
+        f"Host {host.name} configuration was updated by {_user()}.",
+        correlation_id=job.correlation_id,
+        host=host,
+    )
+    reg.end_job(job)
+    return xml_response(agent.render(req.ctx))
+
+
+def _remove(req: Request) -> Response:
+    from rhevsim.api import delete_complete
+
+    host = _host(req)
+    agent = _agent(req, host)
+    reg = req.reg
+    job = reg.start_job(f"Removing fence agent of Host {host.name}", req.correlation_id)
+    host.agents.remove(agent)
+    reg.end_job(job)
+    return delete_complete(req)
+
+
+def _user() -> str:
+    from rhevsim.datacenter import ENGINE_USER
+
+    return ENGINE_USER
+
+
+def register(api: Api) -> None:
+    api.route("GET", "/hosts/{host}/fenceagents", _list)
+    api.route("POST", "/hosts/{host}/fenceagents", _add)
+    api.route("GET", "/hosts/{host}/fenceagents/{id}", _get)
+    api.route("PUT", "/hosts/{host}/fenceagents/{id}", _update)
+    api.route("DELETE", "/hosts/{host}/fenceagents/{id}", _remove)
