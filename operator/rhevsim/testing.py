@@ -103,6 +103,10 @@ def start_bmcs(sim_url: str, sim: Simulator) -> Any:
 
 
 def stop_bmcs(proc: Any) -> None:
+    stop = getattr(proc, "stop", None)
+    if stop is not None:
+        stop()
+        return
     proc.terminate()
     try:
         proc.wait(timeout=10)

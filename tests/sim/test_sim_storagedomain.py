@@ -313,3 +313,29 @@ def test_update_only_changes_allowed_fields(conn: Any) -> None:
             types.StorageDomain(type=types.StorageDomainType.ISO)
         )
     assert info.value.code == 400 and "Can only update the following fields" in str(info.value)
+
+
+def test_first_data_domain_brings_the_data_center_up(conn: Any, sim: SimHandle) -> None:
+    """uninitialized -> (SPM contending) contend -> up, with the master domain active."""
+    dc = sim.find("datacenter", "Default")
+    sd = conn.system_service().storage_domains_service().add(nfs("data1", "/d1"))
+    dcs = conn.system_service().data_centers_service()
+    dcs.data_center_service(dc.id).storage_domains_service().add(types.StorageDomain(id=sd.id))
+    seen: list[tuple[str, str]] = []
+    for _ in range(60):
+        pair = (
+            dcs.data_center_service(dc.id).get().status.value,
+            attached_status(conn, dc.id, sd.id).value,
+        )
+        if not seen or seen[-1] != pair:
+            seen.append(pair)
+        if pair == ("up", "active"):
+            break
+        sim.advance(1)
+    assert seen[0] == ("uninitialized", "locked")
+    assert seen[-1] == ("up", "active")
+    assert "contend" in {s for s, _ in seen}
+    # An up data center cannot be removed.
+    with pytest.raises(sdk.Error) as info:
+        dcs.data_center_service(dc.id).remove()
+    assert info.value.code == 409 and "Cannot remove an active Data Center." in str(info.value)
