@@ -32,7 +32,7 @@ class Collection:
     lister: Lister
     items: dict[str, Any] = field(default_factory=dict)
     listed_at: float = 0.0
-    error: str | None = None
+    error: errors.RhevmError | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ class Inventory:
                 self._collections.setdefault(key, known)
         with self._lock:
             if known.error is not None and not known.items:
-                raise errors.Unavailable(known.error)
+                raise known.error
             return dict(known.items)
 
     def find(self, key: Hashable, lister: Lister, *, id: str | None, name: str) -> Any | None:
@@ -148,7 +148,7 @@ class Inventory:
             members = []  # a parent went away (e.g. a data center's attached domains)
         except errors.RhevmError as exc:
             with self._lock:
-                known.error = str(exc)
+                known.error = exc
                 self.last_error = str(exc)
             return
         with self._lock:
