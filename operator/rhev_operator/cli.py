@@ -26,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_run_arguments(run)
 
-    sub.add_parser("demo", help="the embedded default: simulator, local API and operator")
+    demo = sub.add_parser("demo", help="the embedded default: simulator, local API and operator")
+    demo.add_argument("--once", action="store_true", help="apply the sample, show it, exit")
+    demo.add_argument("--workdir", default=".demo", help="logs and kubeconfig (default .demo)")
     return parser
 
 
@@ -47,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from rhev_operator.demo import run_demo
 
-        return run_demo()
+        return run_demo(once=args.once, workdir=args.workdir)
     return 2
 
 
