@@ -13,6 +13,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import requests
 from lxml import etree
@@ -44,12 +45,38 @@ def _row(name: str, ms: list[float], size: int, count: int) -> str:
     )
 
 
+def _fill_events(sim: Any, n: int) -> None:
+    """A busy engine's audit log: VM starts/stops and host events, with entity refs."""
+    reg = sim.reg
+    vms = list(reg.iter_kind("vm")) or [None]
+    hosts = list(reg.iter_kind("host")) or [None]
+    for i in range(n):
+        vm, host = vms[i % len(vms)], hosts[i % len(hosts)]
+        vname = vm.name if vm is not None else f"vm{i}"
+        hname = host.name if host is not None else "hv"
+        if i % 3 == 0:
+            reg.event(32, f"VM {vname} started on Host {hname}", vm=vm, host=host)
+        elif i % 3 == 1:
+            reg.event(33, f"VM {vname} powered off by admin@internal-authz.", vm=vm)
+        else:
+            reg.event(
+                9000,
+                f"Failed to verify Host {hname} power management.",
+                "warning",
+                user=None,
+                host=host,
+            )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m rhevsim.bench", description=__doc__)
     p.add_argument("--hosts", type=int, default=50)
     p.add_argument("--vms", type=int, default=1000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--iterations", type=int, default=30)
+    p.add_argument(
+        "--events", type=int, default=20000, help="audit log entries to pre-fill (a busy engine)"
+    )
     args = p.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -57,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with running_simulator(inv, clock="manual", seed=args.seed) as sim:
         setup = time.perf_counter() - t0
         with sim.lock:
+            _fill_events(sim, args.events)
             counts = sim.reg.counts()
         print(
             f"rhevsim bench: {counts.get('host', 0)} hosts, {counts.get('vm', 0)} VMs, "
