@@ -77,31 +77,65 @@ def test_the_bmc_reads_state_changed_in_the_simulator(sim: Any) -> None:
     assert any(line == f"[h2:{h2.port}] power_reset" for line in sim.bmc.lines)
 
 
-def hosts(sim: Any) -> dict[str, str]:
+def _get(sim: Any, path: str) -> etree._Element:
     response = requests.get(
-        sim.api_url + "/hosts",
+        sim.api_url + path,
         auth=("admin@internal", "admin"),
         headers={"Accept": "application/xml"},
         timeout=10,
     )
     response.raise_for_status()
-    root = etree.fromstring(response.content)
+    return etree.fromstring(response.content)
+
+
+def hosts(sim: Any) -> dict[str, str]:
     return {
-        str(host.findtext("name")): str(host.findtext("status")) for host in root.findall("host")
+        str(host.findtext("name")): str(host.findtext("status"))
+        for host in _get(sim, "/hosts").findall("host")
     }
 
 
-def test_network_boot_over_ipmi_registers_a_pending_host(sim: Any) -> None:
+def host_id(sim: Any, name: str) -> str:
+    for host in _get(sim, "/hosts").findall("host"):
+        if host.findtext("name") == name:
+            return str(host.get("id"))
+    raise AssertionError(f"no host {name}")
+
+
+def advance_until(sim: Any, name: str, status: str, step: float = 60, limit: int = 60) -> None:
+    """Advance the manual clock step by step (bounded) until host `name` has `status`."""
+    for _ in range(limit):
+        if hosts(sim).get(name) == status:
+            return
+        sim.advance(step)
+    raise AssertionError(f"host {name} is {hosts(sim).get(name)!r}, not {status!r}")
+
+
+def test_network_boot_over_ipmi_registers_a_host_that_follows_the_power(sim: Any) -> None:
     if not sim.reg.hooks.machine_power:
         pytest.skip("the simulator has no host registration on power-on yet (hypervisor hook)")
     h1 = client_for(sim, "h1")
     h1.set_boot_device("network")
     h1.power_on()
     assert "h1" not in hosts(sim)
-    sim.advance(3600)  # an install takes minutes on the simulated clock
-    assert hosts(sim).get("h1") == "pending_approval"
-    assert "h2" not in hosts(sim)  # not powered on
+    advance_until(sim, "h1", "pending_approval")  # RHEV-H installed and registered itself
+    assert "h2" not in hosts(sim)  # never powered on
 
+    response = requests.post(
+        f"{sim.api_url}/hosts/{host_id(sim, 'h1')}/approve",
+        data="<action><cluster><name>Default</name></cluster></action>",
+        auth=("admin@internal", "admin"),
+        headers={"Content-Type": "application/xml", "Accept": "application/xml"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    advance_until(sim, "h1", "up")
+
+    # From now on boot from disk; powered off over IPMI the host stops answering ...
+    h1.set_boot_device("disk", persistent=True)
     h1.power_off()
-    sim.advance(600)
-    assert hosts(sim).get("h1") == "non_responsive"
+    advance_until(sim, "h1", "non_responsive")
+    # ... and powered on again it comes back up.
+    h1.power_on()
+    advance_until(sim, "h1", "up")
+    assert h1.power_state() == "on"
