@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.bmc",
     "tests.fixtures.kube",
     "tests.fixtures.operator",
+    "tests.fixtures.reconcile",
 ]
