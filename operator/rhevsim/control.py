@@ -81,6 +81,7 @@ class Control:
                     "requests_total": sum(requests.values()),
                     "objects": objects,
                     "logins": sim.auth.logins,
+                    "transition_errors": reg.transition_errors,
                 }
             case ("POST", ["faults"]):
                 specs = raw if isinstance(raw, list) else data.get("rules", [data])
@@ -114,7 +115,10 @@ class Control:
                 seconds = data.get("seconds")
                 if not isinstance(seconds, int | float) or seconds < 0:
                     raise ControlError(400, "seconds: expected a number >= 0")
-                ran = sim.advance(float(seconds))
+                try:
+                    ran = sim.advance(float(seconds))
+                except Exception as exc:  # a broken transition: report it, keep serving
+                    raise ControlError(500, f"a transition failed: {exc!r}") from exc
                 return 200, {"now": sim.clock.now(), "ran": ran}
             case ("POST", ["auth", "expire-tokens"]):
                 with reg.lock:

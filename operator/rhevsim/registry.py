@@ -6,6 +6,7 @@ Request handlers and timer callbacks both run with `reg.lock` held (the server a
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import uuid
@@ -21,6 +22,7 @@ from rhevsim.job import Job, Step
 from rhevsim.model import Entity
 
 T = TypeVar("T", bound=Entity)
+log = logging.getLogger("rhevsim")
 
 # Default step durations in simulated seconds, near a real engine on healthy storage.
 # Override any key with the inventory's `timings:` map. Entity modules add their own keys
@@ -104,6 +106,7 @@ class Registry:
         self.machines: dict[str, Machine] = {}
         self.config: dict[str, Any] = {}  # inventory-level settings (management network, ...)
         self.request_counts: Counter[str] = Counter()
+        self.transition_errors = 0
         self.product_version = (4, 5, 7)
 
     # ------------------------------------------------------------------ identity
@@ -182,14 +185,21 @@ class Registry:
         return self.clock.call_later(seconds, callback, label or str(delay))
 
     def run_due(self) -> int:
-        """Run every timer due now (real clock ticker). Returns how many ran."""
+        """Run every timer due now (real clock ticker). Returns how many ran.
+
+        A failing transition is logged and counted in `transition_errors`; the ticker goes
+        on (one broken state machine must not freeze every other one)."""
         ran = 0
         while True:
             with self.lock:
                 t = self.clock.pop_due()
                 if t is None:
                     return ran
-                t.callback()
+                try:
+                    t.callback()
+                except Exception:
+                    self.transition_errors += 1
+                    log.exception("rhevsim: transition %r failed", t.label)
                 ran += 1
 
     def advance(self, seconds: float) -> int:

@@ -183,3 +183,22 @@ def test_control_rejects_non_json(simulator: SimHandle) -> None:
         raise AssertionError("expected 400")
     except urllib.error.HTTPError as exc:
         assert exc.code == 400 and "JSON" in json.loads(exc.read())["error"]
+
+
+def test_a_failing_transition_does_not_stop_the_real_clock(simulator_factory: Any) -> None:
+    import time
+
+    sim = simulator_factory(clock="real", time_scale=100.0)
+    fired: list[bool] = []
+
+    def broken() -> None:
+        raise RuntimeError("boom")
+
+    with sim.lock:
+        sim.reg.schedule(1.0, broken)
+        sim.reg.schedule(5.0, lambda: fired.append(True))
+    deadline = time.monotonic() + 10
+    while not fired and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert fired == [True]
+    assert sim.control("GET", "/sim/stats")["transition_errors"] == 1
