@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from rhev_operator.api import (
     Resource,
@@ -135,11 +135,13 @@ def classify(exc: errors.RhevmError) -> Wait | Stall:
     return Stall("RhevmRefused", f"RHEV-M refused the request: {exc}")
 
 
-R = TypeVar("R", bound=Resource)
+S = TypeVar("S", bound=CommonStatus)
 
 
-class Pass:
-    """One pass of a ladder over one resource: collects status and Events."""
+class Pass(Generic[S]):
+    """One pass of a ladder over one resource: collects status and Events.
+
+    `status` starts as a copy of the resource's status and becomes the status patch."""
 
     def __init__(self, ctx: Context, resource: Resource) -> None:
         self.ctx = ctx
@@ -147,7 +149,7 @@ class Pass:
         self.kind = resource.KIND
         self.name = resource.metadata.name
         status = getattr(resource, "status")  # noqa: B009 - every kind declares it
-        self.status: CommonStatus = status.model_copy(deep=True)
+        self.status: S = status.model_copy(deep=True)
         self.events: list[KubeEvent] = []
         self.now = ctx.now()
 
@@ -236,7 +238,7 @@ class Pass:
         return Outcome(self._wire(), self.events, finished=False)
 
 
-def run_ladder(p: Pass, steps: Callable[[Pass], str]) -> Outcome:
+def run_ladder(p: Pass[S], steps: Callable[[Pass[S]], str]) -> Outcome:
     """Run `steps`; map Wait, Stall and RHEV-M errors to the matching outcome."""
     try:
         message = steps(p)
@@ -263,7 +265,7 @@ class Finder:
     find: Callable[[str], Any | None]
 
 
-def observe(p: Pass, finder: Finder, name: str) -> Any | None:
+def observe(p: Pass[Any], finder: Finder, name: str) -> Any | None:
     """The object by status.id, else by name; confirmed by a direct call when the
     inventory has no such object (it may be one tick old)."""
     known_id = p.status.id
@@ -282,7 +284,7 @@ def observe(p: Pass, finder: Finder, name: str) -> Any | None:
     return found
 
 
-def claim(p: Pass, found: Any, adopt: bool) -> None:
+def claim(p: Pass[Any], found: Any, adopt: bool) -> None:
     """Accept an existing object as this resource's, or stall with AlreadyExists."""
     if p.status.id == found.id or owned_by(getattr(found, "comment", None), p.ctx.uid):
         p.status.id = found.id
@@ -298,20 +300,36 @@ def claim(p: Pass, found: Any, adopt: bool) -> None:
     p.did("Adopted", f"Adopted existing {found.name} ({found.id})")
 
 
-def created(p: Pass, finder: Finder, obj: Any, what: str) -> None:
+def created(p: Pass[Any], finder: Finder, obj: Any, what: str) -> None:
     p.status.id = obj.id
     p.ctx.inventory.remember(finder.key, obj)
     p.ctx.inventory.poke()
     p.did("Created", f"Created {what}")
 
 
-def deletion_policy(p: Pass, found: Any) -> str:
+def deletion_policy(p: Pass[Any], found: Any) -> str:
     spec = getattr(p.resource, "spec")  # noqa: B009
     adopted = not owned_by(getattr(found, "comment", None), p.ctx.uid)
     return str(spec.effective_deletion_policy(adopted))
 
 
-def finished(p: Pass, message: str) -> Outcome:
-    outcome = p.ready(message)
-    outcome.finished = True
-    return outcome
+def resolve(p: Pass[Any], kind: str, ref: str, finder: Finder) -> Any:
+    """The RHEV-M object a reference names, or Wait (WaitingForDependency).
+
+    A reference names a resource of `kind` in the namespace, which must be Ready; else an
+    object in RHEV-M by that name (so `Default`, `rhevm`, `Blank` work with no resource)."""
+    target = p.ctx.refs.resolve(kind, ref)
+    if target.managed and (not target.ready or target.deleting):
+        state = "being deleted" if target.deleting else "not Ready yet"
+        raise Wait("WaitingForDependency", f"waiting for {kind} {ref}: it is {state}", 5.0)
+    found = p.ctx.inventory.find(finder.key, finder.lister, id=target.id, name=target.name)
+    if found is None:
+        found = finder.find(target.name)
+    if found is None:
+        raise Wait(
+            "WaitingForDependency",
+            f"waiting for {kind} {ref}: no such resource in namespace {p.ctx.namespace} "
+            f"and no object named {target.name!r} in RHEV-M",
+            5.0,
+        )
+    return found

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 
-from rhev_operator.api import RhevDataCenter
+from rhev_operator.api import RhevDataCenter, RhevDataCenterStatus
 from rhev_operator.reconcilers.base import (
     Context,
     Finder,
@@ -55,10 +55,10 @@ def describe(dc: DataCenter) -> str:
 
 
 def reconcile(ctx: Context, resource: RhevDataCenter) -> Outcome:
-    return run_ladder(Pass(ctx, resource), lambda p: _ensure(p, resource))
+    return run_ladder(Pass[RhevDataCenterStatus](ctx, resource), lambda p: _ensure(p, resource))
 
 
-def _ensure(p: Pass, res: RhevDataCenter) -> str:
+def _ensure(p: Pass[RhevDataCenterStatus], res: RhevDataCenter) -> str:
     spec = res.spec
     name = res.rhev_name
     find = finder(p.ctx.client)
@@ -80,11 +80,13 @@ def _ensure(p: Pass, res: RhevDataCenter) -> str:
         claim(p, dc, spec.adopt)
     dc = _ensure_fields(p, res, dc)
     p.status.state = dc.status
-    p.status.storage_format = dc.storage_format  # type: ignore[attr-defined]
+    p.status.storage_format = dc.storage_format
     return describe(dc)
 
 
-def _ensure_fields(p: Pass, res: RhevDataCenter, dc: DataCenter) -> DataCenter:
+def _ensure_fields(
+    p: Pass[RhevDataCenterStatus], res: RhevDataCenter, dc: DataCenter
+) -> DataCenter:
     """Correct drift on what the spec sets (and only that), with one Event."""
     spec = res.spec
     changes: dict[str, object] = {}
@@ -108,7 +110,7 @@ def _ensure_fields(p: Pass, res: RhevDataCenter, dc: DataCenter) -> DataCenter:
 
 
 def delete(ctx: Context, resource: RhevDataCenter) -> Outcome:
-    def steps(p: Pass) -> str:
+    def steps(p: Pass[RhevDataCenterStatus]) -> str:
         find = finder(ctx.client)
         dc: DataCenter | None = observe(p, find, resource.rhev_name)
         if dc is None or (p.status.id != dc.id and not owned_by(dc.comment, ctx.uid)):
@@ -122,4 +124,4 @@ def delete(ctx: Context, resource: RhevDataCenter) -> Outcome:
         p.did("Deleted", f"Removed data center {dc.name}")
         return "removed from RHEV-M"
 
-    return run_ladder(Pass(ctx, resource), steps)
+    return run_ladder(Pass[RhevDataCenterStatus](ctx, resource), steps)
