@@ -311,7 +311,7 @@ def _add(req: Request, dc: DataCenter | None = None) -> Response:
             "Cannot create Cluster. No single suitable network was found to serve as the "
             "management network."
         )
-    job = reg.start_job(f"Creating Cluster {name}", req.correlation_id)
+    job = reg.start_job(f"Adding Cluster {name} to Data Center {dc.name}", req.correlation_id)
     fields: dict[str, Any] = {"version": version, "cpu_type": cpu}
     arch = enum(body, "cpu/architecture", ARCHITECTURES, "Architecture")
     if arch:
@@ -426,7 +426,7 @@ def _remove(req: Request) -> Response:
         raise errors.conflict(
             "Cannot remove Cluster. One or more Template(s) are still associated with the Cluster"
         )
-    job = reg.start_job(f"Removing Cluster {cl.name}", req.correlation_id)
+    job = reg.start_job(f"Deleting Cluster {cl.name}", req.correlation_id)
     from rhevsim.network import forget_cluster
 
     forget_cluster(reg, cl)

@@ -273,7 +273,7 @@ def add_datacenter(req: Request) -> Response:
         raise errors.name_in_use("create", "Data Center")
     version = _version(body) or DEFAULT_VERSION
     _check_version("create", version)
-    job = req.reg.start_job(f"Adding new Data Center {name}", req.correlation_id)
+    job = req.reg.start_job(f"Adding empty Data Center {name}", req.correlation_id)
     dc = new_datacenter(
         req.reg,
         name,
@@ -311,7 +311,7 @@ def update_datacenter(req: Request) -> Response:
             raise errors.conflict(
                 "Cannot update Data Center. Cannot decrease data center compatibility version."
             )
-    job = req.reg.start_job(f"Updating Data Center {dc.name}", req.correlation_id)
+    job = req.reg.start_job(f"Editing Data Center {dc.name} properties", req.correlation_id)
     if name is not None:
         dc.name = name
     if has(body, "description"):

@@ -379,7 +379,7 @@ def _add(req: Request, dc: DataCenter | None = None) -> Response:
         )
     fields = _parse_fields(body, "add")
     fields.pop("_roles", None)
-    job = reg.start_job(f"Adding Network {name} to Data Center {dc.name}", req.correlation_id)
+    job = reg.start_job(f"Adding network {name} to Data Center: {dc.name}", req.correlation_id)
     profile = boolean(body, "profile_required")
     net = new_network(
         reg,
@@ -424,7 +424,10 @@ def _update(req: Request) -> Response:
             )
     fields = _parse_fields(body, "update")
     fields.pop("_roles", None)
-    job = reg.start_job(f"Updating Network {net.name}", req.correlation_id)
+    dc_name = getattr(reg.get(DataCenter, net.data_center_id), "name", "")
+    job = reg.start_job(
+        f"Updating network {net.name} on Data Center: {dc_name}", req.correlation_id
+    )
     if name is not None:
         net.name = name
     if has(body, "description"):
@@ -462,7 +465,10 @@ def _remove(req: Request) -> Response:
             f"by the following VM(s): '{', '.join(v.name for v in users)}' . Please stop the "
             "VM(s) and try again."
         )
-    job = reg.start_job(f"Removing Network {net.name}", req.correlation_id)
+    dc_name = getattr(reg.get(DataCenter, net.data_center_id), "name", "")
+    job = reg.start_job(
+        f"Removing network {net.name} from Data Center: {dc_name}", req.correlation_id
+    )
     delete_network(reg, net, job.correlation_id)
     reg.end_job(job)
     return delete_complete(req)

@@ -483,7 +483,14 @@ def _add(req: Request) -> Response:
     if stype == "localfs" and (host_dc is None or not host_dc.local):
         raise errors.bad_request('Data Center must be "Local Storage"')
     fmt = enum(body, "storage_format", STORAGE_FORMATS, "StorageFormat") or "v5"
-    job = reg.start_job(f"Adding {stype.upper()} Storage Domain {name}", req.correlation_id)
+    words = {"nfs": "NFS", "localfs": "local", "posixfs": "Posix FS", "glusterfs": "Gluster FS"}
+    dc_name = host_dc.name if host_dc else ""
+    job = reg.start_job(
+        f"Adding {words[stype]} Storage Domain {name} to Data Center {dc_name}"
+        if stype != "localfs"
+        else f"Adding local Storage Domain {name} on Host {host.name} to Data Center {dc_name}",
+        req.correlation_id,
+    )
     sd = reg.add(
         StorageDomain(
             id=reg.new_id(),
@@ -534,7 +541,7 @@ def _update(req: Request) -> Response:
     name = text(body, "name")
     if name is not None and name != sd.name and reg.by_name(StorageDomain, name) is not None:
         raise errors.conflict("Cannot update Storage. The Storage Domain name is already in use.")
-    job = reg.start_job(f"Updating Storage Domain {sd.name}", req.correlation_id)
+    job = reg.start_job(f"Editing Storage Domain {sd.name} properties", req.correlation_id)
     if name is not None:
         sd.name = name
     if has(body, "description"):
@@ -565,7 +572,11 @@ def _remove(req: Request) -> Response:
     destroy = req.query_bool("destroy")
     if destroy:
         reg.check_unlocked(sd, "remove")
-        job = reg.start_job(f"Destroying Storage Domain {sd.name}", req.correlation_id)
+        job = reg.start_job(
+            f"Removing Storage Domain {sd.name} (Force Remove) from Data Center "
+            f"{getattr(reg.get(DataCenter, sd.data_center_id or ''), 'name', '')}",
+            req.correlation_id,
+        )
         dc = reg.get(DataCenter, sd.data_center_id) if sd.data_center_id else None
         forget_attachment(reg, sd)
         reg.remove(sd)
@@ -731,7 +742,9 @@ def _activate(req: Request) -> Response:
         raise errors.conflict(
             "Cannot activate Storage. There is no active Host in the Data Center."
         )
-    job = reg.start_job(f"Activating Storage Domain {sd.name}", req.correlation_id)
+    job = reg.start_job(
+        f"Activating Storage Domain {sd.name} on Data Center {dc.name}", req.correlation_id
+    )
     begin_activate(reg, sd, dc, job)
     return action_complete(req, job)
 
@@ -770,7 +783,9 @@ def _deactivate(req: Request) -> Response:
             "detected.\n-Please ensure all VMs associated with this Storage Domain are stopped "
             "and in the Down or Suspended state first."
         )
-    job = reg.start_job(f"Deactivating Storage Domain {sd.name}", req.correlation_id)
+    job = reg.start_job(
+        f"Deactivating Storage Domain {sd.name} in Data Center {dc.name}", req.correlation_id
+    )
     begin_deactivate(reg, sd, dc, job)
     return action_complete(req, job)
 
@@ -811,7 +826,11 @@ def _set_master(req: Request) -> Response:
     if sd.domain_type != "data" or sd.dc_status != "active":
         raise _status_illegal("set master", sd)
     reg.check_unlocked(sd, "set master")
-    job = reg.start_job(f"Setting {sd.name} as master of Data Center {dc.name}", req.correlation_id)
+    job = reg.start_job(
+        f"Switching master storage domain from "
+        f"{getattr(master_of(reg, dc.id), 'name', '')} to {sd.name}",
+        req.correlation_id,
+    )
     old = master_of(reg, dc.id)
     if old is not None and old is not sd:
         old.master = False

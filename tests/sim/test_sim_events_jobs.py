@@ -76,7 +76,7 @@ def test_jobs_by_correlation_id(sdk_connection: Any) -> None:
     jobs = sdk_connection.system_service().jobs_service()
     [job] = jobs.list(search="correlation_id=corr-1")
     assert job.status == types.JobStatus.FINISHED
-    assert job.description == "Adding new Data Center ev1"
+    assert job.description == "Adding empty Data Center ev1"
     assert job.end_time is not None and job.start_time is not None
     steps = jobs.job_service(job.id).steps_service().list()
     assert [s.status for s in steps] == [types.StepStatus.FINISHED]
