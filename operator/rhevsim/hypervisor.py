@@ -853,6 +853,8 @@ def elect(reg: Registry, dc: DataCenter, correlation_id: str | None = None) -> N
         if st.searching.get(dc.id) != gen or reg.get(DataCenter, dc.id) is not dc:
             return
         del st.searching[dc.id]
+        if dc.spm_host_id is not None or not _needs_spm(reg, dc):
+            return  # someone holds the role already, or the storage went away
         cands = _candidates(reg, dc)
         if not cands:
             # Nobody can be SPM (no Up host with priority > -1): stay problematic until a
@@ -891,6 +893,9 @@ def elect(reg: Registry, dc: DataCenter, correlation_id: str | None = None) -> N
 
 def _elect_now(reg: Registry, dc: DataCenter) -> None:
     """Inventory load: pick the SPM at once (an engine that has been running)."""
+    st = _state(reg)
+    st.searching.pop(dc.id, None)  # a search started while storage loaded is moot now
+    st.gen[dc.id] = st.gen.get(dc.id, 0) + 1
     if not _needs_spm(reg, dc):
         return
     cands = _candidates(reg, dc)
@@ -1473,6 +1478,8 @@ def _fence(req: Request) -> Response:
         if h.status == "maintenance":
             h.admin_maintenance = True
         else:
+            # StartVds from down/non_responsive: Reboot, then monitoring brings it Up.
+            h.admin_maintenance = False
             _set_status(reg, h, "reboot", cid)
 
     def powered_on() -> None:
