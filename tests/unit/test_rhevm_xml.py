@@ -371,7 +371,7 @@ def test_disk_attachment_with_new_disk_and_vm_nic() -> None:
         "<disk_attachment><interface>virtio</interface><bootable>true</bootable>"
         "<active>true</active><disk><name>hkvm1_disk1</name>"
         "<provisioned_size>10737418240</provisioned_size>"
-        '<storage_domains><storage_domain id="s1"/></storage_domains><format>cow</format>'
+        '<format>cow</format><storage_domains><storage_domain id="s1"/></storage_domains>'
         "</disk></disk_attachment>"
     )
     nic = VmNics.body(VmNicCreate(name="eth0", interface="virtio", vnic_profile_id="p1"))

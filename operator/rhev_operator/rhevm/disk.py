@@ -32,13 +32,14 @@ class Disk(Frozen):
 
 
 class DiskCreate(Input):
-    """A new image disk on a storage domain (``provisioned_size`` in bytes)."""
+    """A new image disk on a storage domain (``provisioned_size`` in bytes; ``format``
+    cow or raw is mandatory for the engine: ``Disk [format] required for add``)."""
 
     name: str = Field(min_length=1)
     provisioned_size: int = Field(gt=0)
+    format: str
     storage_domain_id: str | None = None
     storage_domain_name: str | None = None
-    format: str | None = None
     sparse: bool | None = None
     description: str | None = None
     comment: str | None = None
@@ -54,7 +55,7 @@ class DiskCreate(Input):
             "storage_domain_name",
             self.storage_domain_name,
         )
-        if self.format not in (None, "cow", "raw"):
+        if self.format not in ("cow", "raw"):
             raise ValueError(f"format: must be cow or raw, got {self.format!r}")
         return self
 

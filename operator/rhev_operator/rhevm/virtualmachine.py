@@ -55,6 +55,7 @@ class Vm(Frozen):
     start_time: str | None = None
     stop_time: str | None = None
     creation_time: str | None = None
+    next_run_configuration_exists: bool | None = None
 
 
 _VM_PATHS: dict[str, str] = {
