@@ -1,0 +1,126 @@
+"""The operator process: connections from Secrets, restarts, pausing, namespaces, tracing."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import textwrap
+import time
+
+import pytest
+
+from tests.fixtures.operator import E2E, SIM_PASSWORD
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def dc_names(e2e: E2E) -> list[str]:
+    return re.findall(r"<name>(.*?)</name>", e2e.sim("GET", "/ovirt-engine/api/datacenters"))
+
+
+def condition(e2e: E2E, kind: str, name: str, type: str, namespace: str = "default") -> dict | None:
+    out = e2e.kubectl("get", kind, name, "-n", namespace, "-o", "json").stdout
+    for c in (json.loads(out).get("status") or {}).get("conditions") or []:
+        if c["type"] == type:
+            return dict(c)
+    return None
+
+
+def apply_dc(e2e: E2E, name: str, namespace: str = "default", **spec: object) -> None:
+    body = {
+        "apiVersion": "rhev.io/v1alpha1",
+        "kind": "RhevDataCenter",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
+    e2e.kubectl("apply", "-f", "-", input=json.dumps(body))
+
+
+def test_rotated_credentials_rebuild_the_connection(e2e: E2E) -> None:
+    secret = textwrap.dedent(f"""
+        apiVersion: v1
+        kind: Secret
+        metadata: {{name: rhevm-team}}
+        data: {{url: {b64(e2e.sim_url + "/ovirt-engine/api")}, username: {b64("admin@internal")},
+                password: {{PASSWORD}}}}
+        """)
+    e2e.kubectl("apply", "-f", "-", input=secret.replace("{PASSWORD}", b64("not-the-password")))
+    apply_dc(e2e, "teamdc", connection="rhevm-team")
+    stalled = e2e.wait_for(
+        "Stalled on bad credentials",
+        lambda: (c := condition(e2e, "rdc", "teamdc", "Stalled")) and c["status"] == "True" and c,
+    )
+    assert stalled["reason"] == "AuthenticationFailed"
+    assert "not-the-password" not in json.dumps(stalled)
+    assert "teamdc" not in dc_names(e2e)
+
+    e2e.kubectl("apply", "-f", "-", input=secret.replace("{PASSWORD}", b64(SIM_PASSWORD)))
+    e2e.wait_for(
+        "Ready after rotation",
+        lambda: (c := condition(e2e, "rdc", "teamdc", "Ready")) and c["status"] == "True",
+    )
+    assert "teamdc" in dc_names(e2e)
+    log = e2e.operator_log.read_text()
+    assert SIM_PASSWORD not in log and "not-the-password" not in log
+
+
+def test_restart_resumes_without_duplicates_and_logs_out(e2e: E2E) -> None:
+    apply_dc(e2e, "mydc")
+    e2e.kubectl("wait", "--for=condition=Ready", "rdc/mydc", "--timeout=60s")
+    assert e2e.stop_operator() == 0
+    stats = e2e.sim("GET", "/sim/stats")
+    logouts = sum(n for key, n in stats["requests"].items() if "sso-logout" in key)
+    assert logouts >= 1, stats["requests"]
+
+    # A change made while the operator is down is applied when it comes back.
+    e2e.kubectl("patch", "rdc", "mydc", "--type", "merge", "-p", '{"spec":{"description":"x"}}')
+    e2e.start_operator()
+    e2e.wait_for(
+        "the description after restart",
+        lambda: "<description>x</description>" in e2e.sim("GET", "/ovirt-engine/api/datacenters"),
+    )
+    assert dc_names(e2e).count("mydc") == 1
+
+
+def test_paused_resource_is_left_alone_until_unpaused(e2e: E2E) -> None:
+    apply_dc(e2e, "mydc", description="one")
+    e2e.kubectl("wait", "--for=condition=Ready", "rdc/mydc", "--timeout=60s")
+    e2e.kubectl("annotate", "rdc", "mydc", "rhev.io/paused=true")
+    e2e.kubectl("patch", "rdc", "mydc", "--type", "merge", "-p", '{"spec":{"description":"two"}}')
+    time.sleep(3)  # several resync periods: nothing may reach RHEV-M meanwhile
+    assert "<description>one</description>" in e2e.sim("GET", "/ovirt-engine/api/datacenters")
+    e2e.kubectl("annotate", "rdc", "mydc", "rhev.io/paused-")
+    e2e.wait_for(
+        "the change after unpausing",
+        lambda: "<description>two</description>" in e2e.sim("GET", "/ovirt-engine/api/datacenters"),
+    )
+
+
+@pytest.mark.parametrize("e2e", [{"operator": False}], indirect=True)
+def test_namespaced_operator_acts_only_in_its_namespaces(e2e: E2E) -> None:
+    e2e.kubectl(
+        "apply", "-f", "-", input="apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n"
+    )
+    e2e.start_operator("--trace-rest", "--log-format", "json", scope=("-n", "team-a"))
+    apply_dc(e2e, "adc", namespace="team-a")
+    apply_dc(e2e, "otherdc", namespace="default")
+    e2e.wait_for(
+        "the team-a data center",
+        lambda: (c := condition(e2e, "rdc", "adc", "Ready", "team-a")) and c["status"] == "True",
+    )
+    time.sleep(2)
+    assert "otherdc" not in dc_names(e2e)
+    assert condition(e2e, "rdc", "otherdc", "Ready") is None
+
+    # JSON logs, with every REST call traced and no password in them.
+    lines = [
+        json.loads(line)
+        for line in e2e.operator_log.read_text().splitlines()
+        if line.startswith("{")
+    ]
+    messages = " ".join(str(line.get("message")) for line in lines)
+    assert "POST" in messages and "/ovirt-engine/api/datacenters" in messages
+    assert SIM_PASSWORD not in e2e.operator_log.read_text()
