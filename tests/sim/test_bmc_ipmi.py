@@ -6,12 +6,21 @@ The BMCs run in a subprocess (fixture ``bmc_process``); the client runs here.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from rhev_operator.ipmi import BmcClient, BootDevice, IpmiAuthError, IpmiError, IpmiUnreachable
+from rhev_operator.ipmi import (
+    BmcClient,
+    BootDevice,
+    IpmiAuthError,
+    IpmiBusy,
+    IpmiError,
+    IpmiUnreachable,
+)
+from rhev_operator.ipmi import client as ipmi_client
 from tests.fixtures.bmc import Bmcs, free_udp_port
 
 pytestmark = pytest.mark.timeout(60)
@@ -176,7 +185,8 @@ def test_one_bmc_from_four_threads_is_serialised(bmc_process: Bmcs) -> None:
 
 def test_unreachable_then_recovery_after_bmc_restart(bmc_process: Bmcs) -> None:
     """The one slow test (~6 s): pyghmi gives up after its retransmits, in parallel for a port
-    where nothing ever listened (login) and for a BMC that died after login (command)."""
+    where nothing ever listened (login) and for a BMC that died after login (command); a third
+    caller for the port being logged in to gets IpmiBusy after its lock_timeout."""
     client = bmc_process.client("vm0")
     client.power_on()
     assert client.power_state() == "on"
@@ -192,11 +202,27 @@ def test_unreachable_then_recovery_after_bmc_restart(bmc_process: Bmcs) -> None:
 
         return run
 
+    def impatient() -> None:
+        # Same target as "never", while that login holds the BMC's lock: a bounded wait.
+        key = ("127.0.0.1", nothing.port, "admin", "password")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            slot = ipmi_client._slots.get(key)
+            if slot is not None and slot.lock.locked():
+                break
+            time.sleep(0.01)
+        other = BmcClient("127.0.0.1", "admin", "password", port=nothing.port, lock_timeout=0.3)
+        with pytest.raises(IpmiBusy) as info:
+            other.boot_device()
+        caught["busy"] = info.value
+
     errors = _in_threads(
         expect_unreachable("never", nothing.power_state),
         expect_unreachable("died", client.power_state),
+        impatient,
     )
     assert errors == []
+    assert "boot_device" in str(caught["busy"])
     assert "login" in str(caught["never"])
     assert "power_state" in str(caught["died"])
 
