@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
+from xml.sax.saxutils import escape
 
 from lxml import etree
 
@@ -57,6 +58,26 @@ class Entity:
 
     def search_fields(self, reg: Registry) -> dict[str, SearchValue]:
         return {"name": self.name, "id": self.id}
+
+
+_MARK = "@@PREFIX@@"
+_ACTIONS: dict[tuple[str, ...], str] = {}
+_LINKS: dict[tuple[str, ...], str] = {}
+
+
+def _fragment(cache: dict[tuple[str, ...], str], rels: tuple[str, ...], prefix: str) -> Element:
+    """Parse a cached template of links: C-level parsing beats one SubElement per link
+    (GET /vms with 1000 VMs writes ~25 action links per VM)."""
+    tmpl = cache.get(rels)
+    if tmpl is None:
+        root = "actions" if cache is _ACTIONS else "x"
+        tmpl = (
+            f"<{root}>"
+            + "".join(f'<link href="{_MARK}/{escape(r)}" rel="{escape(r)}"/>' for r in rels)
+            + f"</{root}>"
+        )
+        cache[rels] = tmpl
+    return etree.fromstring(tmpl.replace(_MARK, escape(prefix, {'"': "&quot;"})))
 
 
 class Ctx:
@@ -100,13 +121,15 @@ class Ctx:
             etree.SubElement(parent, tag, {"href": f"{self.base}/{path}/{ident}", "id": ident})
 
     def actions(self, el: Element, obj: Entity, verbs: Iterable[str]) -> None:
-        acts = etree.SubElement(el, "actions")
-        prefix = self.base + obj.href()
-        for v in verbs:
-            etree.SubElement(acts, "link", {"href": f"{prefix}/{v}", "rel": v})
+        """`<actions><link href=".../verb" rel="verb"/>...</actions>` for the object."""
+        el.append(_fragment(_ACTIONS, tuple(verbs), self.base + obj.href()))
 
     def link(self, el: Element, obj: Entity, rel: str, path: str | None = None) -> None:
         etree.SubElement(el, "link", {"href": f"{self.base}{obj.href()}/{path or rel}", "rel": rel})
+
+    def links(self, el: Element, obj: Entity, rels: Iterable[str]) -> None:
+        """Many `<link rel=..>` children at once (rel = path), the fast way for big lists."""
+        el.extend(_fragment(_LINKS, tuple(rels), self.base + obj.href()))
 
     def sub_collection(
         self,
