@@ -189,7 +189,7 @@ def _add(req: Request) -> Response:
         None,
     ):
         raise errors.incomplete("Agent", ["username", "password"], "add")
-    job = reg.start_job(f"Adding fence agent to Host {host.name}", req.correlation_id)
+    job = reg.start_job(f"Adding fence agent to host {host.name}", req.correlation_id)
     agent = FenceAgent(id=reg.new_id(), host_id=host.id)
     _apply(agent, body, "add")
     host.agents.append(agent)
@@ -209,7 +209,7 @@ def _update(req: Request) -> Response:
     host = _host(req)
     agent = _agent(req, host)
     reg = req.reg
-    job = reg.start_job(f"Updating fence agent of Host {host.name}", req.correlation_id)
+    job = reg.start_job(f"Updating fence agent of host {host.name}", req.correlation_id)
     _apply(agent, req.body, "edit")
     reg.event(
         CODES["USER_UPDATE_VDS"],
@@ -227,7 +227,7 @@ def _remove(req: Request) -> Response:
     host = _host(req)
     agent = _agent(req, host)
     reg = req.reg
-    job = reg.start_job(f"Removing fence agent of Host {host.name}", req.correlation_id)
+    job = reg.start_job(f"Removing fence agent from host {host.name}", req.correlation_id)
     host.agents.remove(agent)
     reg.end_job(job)
     return delete_complete(req)

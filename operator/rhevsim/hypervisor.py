@@ -223,6 +223,7 @@ class Host(Entity):
     net_uncommitted: bool = False
     network_operation: bool = False
     gen: int = 0  # bumped per flow: pending steps of an older flow do nothing
+    flow_job: Job | None = field(default=None, repr=False)  # the job of the running flow
 
     def render(self, ctx: Ctx) -> Element:
         return _render(ctx, self)
@@ -571,9 +572,28 @@ def _set_status(
         elect(reg, dc, correlation_id)
 
 
-def _new_flow(h: Host) -> int:
+def _new_flow(reg: Registry, h: Host, job: Job | None = None) -> int:
+    """Start a new flow: pending steps of the old one do nothing, its job fails, its lock
+    goes (the engine command was overtaken, e.g. the machine lost power while installing)."""
     h.gen += 1
+    if h.flow_job is not None:
+        _end(reg, h.flow_job, False)
+    h.flow_job = job
+    h.lock = None
     return h.gen
+
+
+_FENCE_JOB = {"restart": "Restarting", "start": "Starting", "stop": "Stopping"}
+
+
+def _cl_name(reg: Registry, h: Host, cluster: Cluster | None = None) -> str:
+    cl = cluster or cluster_of(reg, h)
+    return cl.name if cl else ""
+
+
+def _end(reg: Registry, job: Job, succeeded: bool = True) -> None:
+    if job.status == "started":
+        reg.end_job(job, succeeded)
 
 
 def _step(reg: Registry, h: Host, timing: str, fn: Callable[[], None], label: str = "") -> None:
@@ -620,7 +640,7 @@ def _come_up(reg: Registry, h: Host, correlation_id: str | None) -> None:
 
 def _connect(reg: Registry, h: Host, correlation_id: str | None = None) -> None:
     """VDSM answers again: connecting -> (host.connect) -> up / maintenance."""
-    _new_flow(h)
+    _new_flow(reg, h)
     _set_status(reg, h, "connecting", correlation_id)
 
     def connected() -> None:
@@ -636,7 +656,20 @@ def _go_unresponsive(reg: Registry, h: Host, correlation_id: str | None = None) 
     """VDSM stopped answering: connecting (grace) -> non_responsive."""
     if h.status in ("non_responsive", "pending_approval", "install_failed", "down"):
         return
-    _new_flow(h)
+    if h.status == "installing":
+        # host-deploy loses its SSH session: the installation fails.
+        _new_flow(reg, h)
+        _set_status(reg, h, "install_failed", correlation_id)
+        reg.event(
+            CODES["VDS_INSTALL_FAILED"],
+            f"Host {h.name} installation failed. Network error during communication with the host.",
+            "error",
+            correlation_id=correlation_id,
+            user=None,
+            host=h,
+        )
+        return
+    _new_flow(reg, h)
     if h.status != "connecting":
         grace = int(reg.timing("host.non_responsive"))
         _set_status(reg, h, "connecting", correlation_id)
@@ -666,7 +699,7 @@ def _install(
     reg: Registry, h: Host, job: Job | None, activate: bool, approve: bool = False
 ) -> None:
     """installing --host.install--> initializing --host.initialize--> up (or maintenance)."""
-    _new_flow(h)
+    _new_flow(reg, h, job)
     h.admin_maintenance = False
     cid = job.correlation_id if job else None
     _set_status(reg, h, "installing", cid)
@@ -691,7 +724,7 @@ def _install(
                 host=h,
             )
             if job:
-                reg.end_job(job, False)
+                _end(reg, job, False)
             return
         _ensure_management(reg, h)
         reg.event(CODES["VDS_INSTALL"], f"Host {h.name} installed", correlation_id=cid, host=h)
@@ -706,7 +739,7 @@ def _install(
             h.admin_maintenance = True
             _set_status(reg, h, "maintenance", cid)
             if job:
-                reg.end_job(job)
+                _end(reg, job)
             return
         _set_status(reg, h, "initializing", cid)
 
@@ -716,7 +749,7 @@ def _install(
             else:
                 _come_up(reg, h, cid)
             if job:
-                reg.end_job(job, h.status == "up")
+                _end(reg, job, h.status == "up")
 
         _step(reg, h, "host.initialize", initialized)
 
@@ -939,7 +972,7 @@ def _machine_power(reg: Registry, m: Machine) -> None:
     elif h is not None and h.status in ("non_responsive", "connecting", "reboot", "down"):
         if h.status == "down":
             _set_status(reg, h, "reboot")
-        _new_flow(h)
+        _new_flow(reg, h)
         _step(reg, h, "host.boot", lambda: _connect(reg, h) if _reachable(reg, h) else None)
     elif h is not None and h.status == "maintenance":
         pass  # stays in maintenance; it answers again
@@ -963,14 +996,14 @@ def _network_boot(reg: Registry, m: Machine, h: Host | None) -> None:
             )
             host.status = "pending_approval"
         else:
-            _new_flow(host)
+            _new_flow(reg, host)
             host.admin_maintenance = False
             _set_status(reg, host, "pending_approval")
         # A freshly installed node is on the disk now: the next boot is from disk.
         m.boot_device = "disk"
 
     if h is not None:
-        _new_flow(h)
+        _new_flow(reg, h)
     reg.schedule("host.register", registered, f"register {m.name}")
 
 
@@ -1206,7 +1239,7 @@ def _update(req: Request) -> Response:
             "Please switch Host to Maintenance mode first."
         )
     prio = _spm_priority(body, "edit")
-    job = reg.start_job(f"Editing Host {h.name}", req.correlation_id)
+    job = reg.start_job(f"Updating Host {h.name} properties", req.correlation_id)
     if moving and cluster is not None:
         _move_to_cluster(reg, h, cluster)
     if name is not None:
@@ -1232,7 +1265,7 @@ def _update(req: Request) -> Response:
         correlation_id=job.correlation_id,
         host=h,
     )
-    reg.end_job(job)
+    _end(reg, job)
     return xml_response(h.render(req.ctx))
 
 
@@ -1267,8 +1300,10 @@ def _remove(req: Request) -> Response:
         )
     if _vms_on(reg, h):
         raise errors.conflict("Cannot remove Host. One or more VMs are still running on this Host.")
-    job = reg.start_job(f"Removing Host {h.name}", req.correlation_id)
-    _new_flow(h)
+    job = reg.start_job(
+        f"Removing Host {h.name} from Cluster {_cl_name(reg, h)}", req.correlation_id
+    )
+    _new_flow(reg, h)
     dc = dc_of(reg, h)
     reg.remove(h)
     if dc is not None:
@@ -1283,7 +1318,7 @@ def _remove(req: Request) -> Response:
         correlation_id=job.correlation_id,
         host=h,
     )
-    reg.end_job(job)
+    _end(reg, job)
     return delete_complete(req)
 
 
@@ -1304,7 +1339,10 @@ def _approve(req: Request) -> Response:
     if cluster is None and body is not None:
         cluster = _cluster_from(req, body.find("host/cluster"))
     activate = boolean(body, "activate")
-    job = reg.start_job(f"Approving Host {h.name}", req.correlation_id)
+    job = reg.start_job(
+        f"Adding new Host {h.name} (Approve process) to Cluster {_cl_name(reg, h, cluster)}",
+        req.correlation_id,
+    )
     if cluster is not None and cluster.id != h.cluster_id:
         _move_to_cluster(reg, h, cluster)
     _install(reg, h, job, activate is not False, approve=True)
@@ -1334,8 +1372,8 @@ def _activate(req: Request) -> Response:
         raise errors.conflict("Cannot activate Host. Host is in non responsive state.")
     if h.status not in ("maintenance", "non_operational", "error", "down", "unassigned"):
         raise errors.status_illegal("activate", "Host", "Maintenance")
-    job = reg.start_job(f"Activating Host {h.name}", req.correlation_id)
-    _new_flow(h)
+    job = reg.start_job(f"Invoking Activate Host {h.name}", req.correlation_id)
+    _new_flow(reg, h, job)
     h.admin_maintenance = False
     _set_status(reg, h, "unassigned", job.correlation_id)
     reg.event(
@@ -1350,7 +1388,7 @@ def _activate(req: Request) -> Response:
             _come_up(reg, h, job.correlation_id)
         else:
             _go_unresponsive(reg, h, job.correlation_id)
-        reg.end_job(job, h.status == "up")
+        _end(reg, job, h.status == "up")
 
     _step(reg, h, "host.activate", activated)
     return action_complete(req, job)
@@ -1382,8 +1420,8 @@ def _deactivate(req: Request) -> Response:
     if h.status in ("installing", "initializing", "preparing_for_maintenance"):
         raise errors.locked("maintenance", "Host")
     reason = text(req.body, "reason")
-    job = reg.start_job(f"Moving Host {h.name} to Maintenance", req.correlation_id)
-    _new_flow(h)
+    job = reg.start_job(f"Moving Host(s) {h.name} to Maintenance", req.correlation_id)
+    _new_flow(reg, h, job)
     h.admin_maintenance = True
     cid = job.correlation_id
 
@@ -1396,7 +1434,7 @@ def _deactivate(req: Request) -> Response:
             user=None,
             host=h,
         )
-        reg.end_job(job)
+        _end(reg, job)
 
     if reason:
         reg.event(
@@ -1451,14 +1489,17 @@ def _fence(req: Request) -> Response:
     if not _agent_works(reg, h):
         raise errors.conflict(f"Cannot {action} Host. Fence operation failed.")
     maint_after = boolean(body, "maintenance_after_restart") is True
-    job = reg.start_job(f"{action.capitalize()}ing Host {h.name}", req.correlation_id)
+    job = reg.start_job(
+        f"{_FENCE_JOB[ftype]} Host {h.name} (Fencing) on Cluster {_cl_name(reg, h)}",
+        req.correlation_id,
+    )
     cid = job.correlation_id
     code, verb = {
         "restart": ("USER_VDS_RESTART", "restarted"),
         "start": ("USER_VDS_START", "started"),
         "stop": ("USER_VDS_STOP", "stopped"),
     }[ftype]
-    _new_flow(h)
+    _new_flow(reg, h, job)
     if ftype == "stop":
         _set_power(reg, h, False)
         _set_status(reg, h, "down", cid)
@@ -1466,7 +1507,7 @@ def _fence(req: Request) -> Response:
         reg.event(
             CODES[code], f"Host {h.name} was {verb} by {ENGINE_USER}.", correlation_id=cid, host=h
         )
-        reg.end_job(job)
+        _end(reg, job)
         return action_complete(req, job)
     if ftype == "restart":
         was_maint = h.status == "maintenance" or maint_after
@@ -1487,7 +1528,7 @@ def _fence(req: Request) -> Response:
         reg.event(
             CODES[code], f"Host {h.name} was {verb} by {ENGINE_USER}.", correlation_id=cid, host=h
         )
-        reg.end_job(job)
+        _end(reg, job)
 
         def booted() -> None:
             if not _reachable(reg, h):
@@ -1525,7 +1566,7 @@ def _fence_status(req: Request, h: Host) -> Response:
     job = reg.start_job(f"Getting power status of Host {h.name}", req.correlation_id)
     act = etree.Element("action")
     if not h.agents or not _agent_works(reg, h):
-        reg.end_job(job, False)
+        _end(reg, job, False)
         reg.event(
             CODES["VDS_ALERT_FENCE_IS_NOT_CONFIGURED"]
             if not h.agents
@@ -1554,7 +1595,7 @@ def _fence_status(req: Request, h: Host) -> Response:
         correlation_id=job.correlation_id,
         host=h,
     )
-    reg.end_job(job)
+    _end(reg, job)
     req.ctx.ref(act, "job", job)
     etree.SubElement(act, "status").text = "complete"
     return xml_response(act)
@@ -1567,7 +1608,7 @@ def _fence_manual(req: Request, h: Host) -> Response:
             "Cannot confirm 'Host has been rebooted' Host. Valid Host statuses are \"Non "
             'operational", "Maintenance" or "Connecting".'
         )
-    job = reg.start_job(f"Manual fence for Host {h.name}", req.correlation_id)
+    job = reg.start_job(f"Fencing Host {h.name} manually", req.correlation_id)
     reg.event(
         CODES["VDS_MANUAL_FENCE_STATUS"],
         f"Manual fence for host {h.name} was started.",
@@ -1577,7 +1618,7 @@ def _fence_manual(req: Request, h: Host) -> Response:
     for fn in list(_state(reg).listeners):
         fn(reg, h, "fenced")  # VMs of the host go down (ClearNonResponsiveVdsVms)
     _fenced(reg, h, job.correlation_id)
-    reg.end_job(job)
+    _end(reg, job)
     return action_complete(req, job)
 
 
@@ -1598,7 +1639,9 @@ def _force_select_spm(req: Request) -> Response:
             f"Cannot force select SPM. The SPM priority of Host {h.name} is set to 'never'. "
             "This Host cannot be elected as SPM."
         )
-    job = reg.start_job(f"Force selecting Host {h.name} as SPM", req.correlation_id)
+    job = reg.start_job(
+        f"Force selecting {h.name} as SPM for Data Center {dc.name}", req.correlation_id
+    )
     _state(reg).preferred[dc.id] = h.id
     reg.event(
         CODES["USER_FORCE_SELECTED_SPM"],
@@ -1608,7 +1651,7 @@ def _force_select_spm(req: Request) -> Response:
         data_center=dc,
     )
     elect(reg, dc, job.correlation_id)
-    reg.end_job(job)
+    _end(reg, job)
     return action_complete(req, job)
 
 
@@ -1623,14 +1666,16 @@ def _refresh(req: Request) -> Response:
             correlation_id=job.correlation_id,
             host=h,
         )
-    reg.end_job(job, _reachable(reg, h))
+    _end(reg, job, _reachable(reg, h))
     return action_complete(req, job)
 
 
 def _commit_net(req: Request) -> Response:
     h = get_or_404(req, Host)
     reg = req.reg
-    job = reg.start_job(f"Committing network changes on Host {h.name}", req.correlation_id)
+    job = reg.start_job(
+        f"Applying saved network configuration to Host {h.name}", req.correlation_id
+    )
     h.net_uncommitted = False
     reg.event(
         CODES["NETWORK_COMMINT_NETWORK_CHANGES"],
@@ -1638,7 +1683,7 @@ def _commit_net(req: Request) -> Response:
         correlation_id=job.correlation_id,
         host=h,
     )
-    reg.end_job(job)
+    _end(reg, job)
     return action_complete(req, job)
 
 
@@ -1691,7 +1736,7 @@ def setup_networks(req: Request, h: Host, body: Element | None, single: bool = F
             )
         )
     validate_result(reg, h, preview, [c.network for c in changes])
-    job = reg.start_job(f"Setting up networks on Host {h.name}", req.correlation_id)
+    job = reg.start_job(f"Configuring networks on host {h.name}", req.correlation_id)
     for a in removed:
         h.attachments.remove(a)
     for existing, c in planned:
@@ -1736,7 +1781,7 @@ def setup_networks(req: Request, h: Host, body: Element | None, single: bool = F
         from rhevsim.network import recompute_cluster_status
 
         recompute_cluster_status(reg, cl)
-    reg.end_job(job)
+    _end(reg, job)
     return job
 
 
@@ -1755,7 +1800,7 @@ def _noop(verb: str) -> Callable[[Request], Response]:
     def handler(req: Request) -> Response:
         h = get_or_404(req, Host)
         job = req.reg.start_job(f"{verb} on Host {h.name}", req.correlation_id)
-        req.reg.end_job(job)
+        _end(req.reg, job)
         return action_complete(req, job)
 
     return handler
@@ -1945,3 +1990,39 @@ def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:
         recompute_cluster_status(reg, cl)
     for dc in reg.all(DataCenter):
         _elect_now(reg, dc)
+
+
+# ---------------------------------------------------------------------- builder
+
+
+def build_inventory(inv: dict[str, Any], spec: Any) -> None:
+    """rhevsim.builder hook: the host part of a generated inventory.
+
+    Every host gets an IPMI fence agent matching its machine's BMC (power management on),
+    and SPM priorities vary deterministically (hv001 of each cluster 10, then 5, every
+    tenth host -1) so elections have a clear winner and some hosts never compete.
+    """
+    machines = {m["name"]: m for m in inv.get("machines", [])}
+    first_in_cluster: set[str] = set()
+    for i, h in enumerate(inv.get("hosts", [])):
+        cl = str(h.get("cluster", "Default"))
+        if cl not in first_in_cluster:
+            first_in_cluster.add(cl)
+            h.setdefault("spm_priority", 10)
+        else:
+            h.setdefault("spm_priority", -1 if i % 10 == 9 else 5)
+        m = machines.get(str(h.get("machine", h["name"])))
+        bmc = (m or {}).get("bmc") or {}
+        if bmc.get("port") and "power_management" not in h:
+            h["power_management"] = {
+                "enabled": True,
+                "agents": [
+                    {
+                        "address": "127.0.0.1",
+                        "port": bmc["port"],
+                        "type": "ipmilan",
+                        "username": bmc.get("username", "admin"),
+                        "password": bmc.get("password", "admin"),
+                    }
+                ],
+            }

@@ -298,3 +298,67 @@ def test_actions_on_unknown_or_locked_hosts(two_hosts: tuple[SimHandle, Api]) ->
     assert r.status_code == 409 and "Related operation is currently in progress" in fault_detail(r)
     r = api.action(hid, "refresh")
     assert r.status_code == 200
+
+
+def test_power_loss_during_install_fails_job_and_unlocks(simulator_factory: Factory) -> None:
+    sim = simulator_factory(inventory())
+    api = Api(sim)
+    r = api.s.post(
+        api.url + "/hosts",
+        data=_add_body("hv01", "10.0.0.11"),
+        headers={"Correlation-Id": "lost"},
+    )
+    assert r.status_code == 201
+    sim.advance(60)
+    sim.control("POST", "/sim/machines/hv01/power", {"on": False})
+    assert api.status("hv01") == "install_failed"
+    assert api.get("/jobs", search="correlation_id=lost")[0].findtext("status") == "failed"
+    sim.advance(600)  # the overtaken install step does nothing
+    assert api.status("hv01") == "install_failed"
+    hid = api.host("hv01").get("id")
+    sim.control("POST", "/sim/machines/hv01/power", {"on": True})
+    r = api.action(hid, "install", "<action><root_password>secret</root_password></action>")
+    assert r.status_code == 200, r.text
+    sim.advance(190)
+    assert api.status("hv01") == "up"
+
+
+def test_host_documents_match_the_api_model(two_hosts: tuple[SimHandle, Api]) -> None:
+    from rhevsim.conformance import check_xml
+
+    _, api = two_hosts
+    hid = api.host("hv01").get("id")
+    api.post(
+        f"/hosts/{hid}/fenceagents",
+        "<agent><address>127.0.0.1</address><port>6231</port><type>ipmilan</type>"
+        "<username>admin</username><password>bmcpw</password><order>1</order></agent>",
+    )
+    for path in (
+        "/hosts?follow=nics,network_attachments,fence_agents",
+        f"/hosts/{hid}",
+        f"/hosts/{hid}/nics",
+        f"/hosts/{hid}/networkattachments?all_content=true",
+        f"/hosts/{hid}/fenceagents",
+    ):
+        r = api.call("GET", path)
+        assert r.status_code == 200 and check_xml(r.content) == [], path
+    host = api.get(f"/hosts/{hid}")
+    for link in host.findall("link"):  # every sub-collection link answers
+        r = api.s.get(api.sim.url + link.get("href"), timeout=30)
+        assert r.status_code == 200 and check_xml(r.content) == [], link.get("rel")
+    r = api.action(hid, "fence", "<action><fence_type>status</fence_type></action>")
+    assert check_xml(r.content) == []
+
+
+def test_builder_hosts_have_power_management_and_priorities(simulator_factory: Factory) -> None:
+    from rhevsim.builder import build_inventory
+
+    inv = build_inventory(hosts=12, vms=0, seed=3)
+    assert inv["hosts"][0]["spm_priority"] == 10 and inv["hosts"][9]["spm_priority"] == -1
+    sim = simulator_factory(inv)
+    api = Api(sim)
+    assert api.spm("hv001") == "spm" and api.dc_status() == "up"
+    h = api.host("hv002")
+    assert h.findtext("power_management/enabled") == "true"
+    r = api.action(h.get("id"), "fence", "<action><fence_type>status</fence_type></action>")
+    assert "<status>on</status>" in r.text
