@@ -74,12 +74,17 @@ class NetworkClusterStatus(StatusModel):
 
     name: str
     """The cluster's name in RHEV-M."""
+    id: str | None = None
+    """The cluster's RHEV-M id."""
     attached: bool = False
     """The network is attached to the cluster."""
     operational: bool | None = None
     """Every host of the cluster has the network (status operational)."""
     required: bool | None = None
     """The network is required in that cluster."""
+    managed: bool = False
+    """This resource attached the network to the cluster, so it detaches it again when the
+    cluster leaves spec.clusters (an attachment it found is left alone)."""
 
 
 class LogicalNetworkStatus(CommonStatus):
