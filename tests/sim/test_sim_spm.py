@@ -151,3 +151,29 @@ def test_removing_a_host_with_spm_role_leaves_a_valid_state(up3: tuple[SimHandle
     assert r.status_code == 200  # non_responsive hosts may be removed
     run_until(sim, lambda: api.dc_status() == "up", limit=60)
     assert api.spm("hv01") == "spm"
+
+
+def test_spm_that_answers_again_keeps_the_role(up3: tuple[SimHandle, Api]) -> None:
+    sim, api = up3
+    sim.control("POST", "/sim/hosts/hv02/fail")
+    sim.advance(30)
+    assert api.dc_status() == "problematic"
+    sim.control("POST", "/sim/hosts/hv02/heal")
+    sim.advance(5)
+    assert api.status("hv02") == "up"
+    assert api.dc_status() == "up" and api.spm("hv02") == "spm" and api.spm("hv01") == "none"
+
+
+def test_last_up_host_leaving_leaves_dc_problematic(up3: tuple[SimHandle, Api]) -> None:
+    sim, api = up3
+    for name in ("hv01", "hv02", "hv03"):
+        api.action(api.host(name).get("id"), "deactivate")
+    sim.advance(60)
+    assert api.dc_status() == "problematic"
+    assert all(api.spm(n) == "none" for n in ("hv01", "hv02", "hv03"))
+    api.action(api.host("hv03").get("id"), "activate")  # priority -1: never SPM
+    sim.advance(60)
+    assert api.dc_status() == "problematic"
+    api.action(api.host("hv01").get("id"), "activate")
+    run_until(sim, lambda: api.dc_status() == "up", limit=60)
+    assert api.spm("hv01") == "spm"
