@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import random
 from typing import Any
 
 DEFAULT_PEERING = "rhev-operator"
@@ -17,6 +18,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     peering = parser.add_mutually_exclusive_group()
     peering.add_argument("--standalone", action="store_true", help="act without peering")
     peering.add_argument("--peering", metavar="NAME", help=f"peering name ({DEFAULT_PEERING})")
+    parser.add_argument(
+        "--priority",
+        type=int,
+        default=None,
+        help="peering priority (default: random, so replicas never tie and all pause)",
+    )
     parser.add_argument("--liveness", metavar="URL", help="e.g. http://0.0.0.0:8080/healthz")
     parser.add_argument("--trace-rest", action="store_true", help="log every REST call")
     parser.add_argument("--log-format", choices=["plain", "json"], default="plain")
@@ -106,6 +113,7 @@ def run_operator(args: argparse.Namespace) -> int:
     kopf.run(
         standalone=bool(args.standalone),
         peering_name=args.peering,  # given: peering is mandatory
+        priority=args.priority if args.priority is not None else random.randint(1, 1_000_000),
         liveness_endpoint=args.liveness,
         clusterwide=not namespaces,
         namespaces=namespaces,

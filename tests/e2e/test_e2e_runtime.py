@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.fixtures.operator import E2E, SIM_PASSWORD
+from tests.fixtures.operator import E2E, ROOT, SIM_PASSWORD
 
 
 def b64(text: str) -> str:
@@ -124,3 +124,29 @@ def test_namespaced_operator_acts_only_in_its_namespaces(e2e: E2E) -> None:
     messages = " ".join(str(line.get("message")) for line in lines)
     assert "POST" in messages and "/ovirt-engine/api/datacenters" in messages
     assert SIM_PASSWORD not in e2e.operator_log.read_text()
+
+
+@pytest.mark.parametrize("e2e", [{"operator": False}], indirect=True)
+def test_peering_lets_one_replica_act_and_the_other_take_over(e2e: E2E) -> None:
+    e2e.kubectl("apply", "-f", str(ROOT / "manifests/deploy/peering-crd.yaml"))
+    e2e.kubectl("apply", "-f", str(ROOT / "manifests/deploy/peering.yaml"))
+    first = e2e.start_operator("--peering", "rhev-operator", "--priority", "20", peering=True)
+    second = e2e.start_operator("--peering", "rhev-operator", "--priority", "10", peering=True)
+    e2e.wait_for(
+        "the lower priority to pause",
+        lambda: "Pausing operations in favour of" in e2e.operator_log.read_text(),
+    )
+    apply_dc(e2e, "mydc")
+    e2e.kubectl("wait", "--for=condition=Ready", "rdc/mydc", "--timeout=60s")
+    assert dc_names(e2e).count("mydc") == 1
+
+    # The acting replica goes away; the other resumes and serves the next change.
+    assert e2e.stop_operator(first) == 0
+    apply_dc(e2e, "mydc2")
+    e2e.wait_for(
+        "the second replica to act",
+        lambda: (c := condition(e2e, "rdc", "mydc2", "Ready")) and c["status"] == "True",
+        timeout=90,
+    )
+    assert dc_names(e2e).count("mydc2") == 1
+    assert second.poll() is None
