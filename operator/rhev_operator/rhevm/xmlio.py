@@ -52,7 +52,6 @@ def _parser() -> etree.XMLParser:
         no_network=True,
         load_dtd=False,
         huge_tree=False,
-        remove_blank_text=True,
         remove_comments=True,
         remove_pis=True,
     )
@@ -143,41 +142,73 @@ def read_options(path: str) -> Callable[[Element], dict[str, str]]:
     return reader
 
 
-_SKIP = frozenset({"link", "actions"})
+# A tree of the element paths a model reads: {"cpu": {"topology": {"sockets": {}}}, ...}
+PathTree = dict[str, "PathTree"]
 
 
-def _flatten(el: Element, prefix: str, out: dict[str, str], depth: int) -> None:
-    # First occurrence wins, as with findtext(); links and actions are never read.
-    for child in el:
+def _flatten(el: Element, prefix: str, tree: PathTree, out: dict[str, str]) -> None:
+    # First occurrence wins, as with findtext(). lxml filters the children by tag in C,
+    # so the many elements a model does not read (links, actions, ...) cost nothing.
+    for child in el.iterchildren(*tree):
         tag = child.tag
-        if not isinstance(tag, str) or tag in _SKIP:
-            continue
         key = prefix + tag
         if key not in out:
             text = child.text
             out[key] = text.strip() if text else ""
             out[key + "/@id"] = child.get("id") or ""
-        if depth < 5 and len(child):
-            _flatten(child, key + "/", out, depth + 1)
+        sub = tree[tag]
+        if sub and len(child):
+            _flatten(child, key + "/", sub, out)
 
 
-def flatten(el: Element) -> dict[str, str]:
-    """Every text below ``el`` by path (``cpu/topology/sockets``), plus ``path/@id``:
-    one walk of the element instead of one search per field."""
+def _path_tree(paths: Iterable[str]) -> PathTree:
+    """The tree of element paths needed to reach ``paths`` (``@attr`` parts dropped)."""
+    root: PathTree = {}
+    for path in paths:
+        node = root
+        for part in path.split("/"):
+            if part and not part.startswith("@"):
+                node = node.setdefault(part, {})
+    return root
+
+
+_PLANS: dict[tuple[type[BaseModel], int], tuple[list[tuple[str, Any]], PathTree]] = {}
+
+
+def _plan(model: type[BaseModel], spec: ReadSpec) -> tuple[list[tuple[str, Any]], PathTree]:
+    """(field, where) pairs and the element paths to walk, computed once per model."""
+    key = (model, id(spec))
+    plan = _PLANS.get(key)
+    if plan is None:
+        fields: list[tuple[str, Any]] = []
+        for field in model.model_fields:
+            where: Any = spec.get(field)
+            if where is None:
+                where = "@id" if field == "id" else field
+            fields.append((field, where))
+        tree = _path_tree(w for _, w in fields if isinstance(w, str))
+        plan = _PLANS[key] = (fields, tree)
+    return plan
+
+
+def flatten(el: Element, tree: PathTree) -> dict[str, str]:
+    """Texts below ``el`` by path (``cpu/topology/sockets``) plus ``path/@id``, for the
+    paths in ``tree`` only: one walk of the element instead of one search per field."""
     out: dict[str, str] = {"@id": el.get("id") or ""}
-    _flatten(el, "", out, 0)
+    if tree:
+        _flatten(el, "", tree, out)
     return out
+
+
+_EMPTY: ReadSpec = {}
 
 
 def read_model(el: Element, model: type[M], spec: ReadSpec | None = None) -> M:
     """Build the frozen read model ``model`` from ``el`` (``id`` comes from the attribute)."""
-    spec = spec or {}
-    flat = flatten(el)
+    fields, tree = _plan(model, spec if spec is not None else _EMPTY)
+    flat = flatten(el, tree)
     values: dict[str, Any] = {}
-    for field in model.model_fields:
-        where = spec.get(field)
-        if where is None:
-            where = "@id" if field == "id" else field
+    for field, where in fields:
         if callable(where):
             value = where(el)
         elif "@" in where and not where.endswith("@id"):
