@@ -242,7 +242,6 @@ class Host(Entity):
             "address": self.address,
             "hostname": self.address,
             "type": self.host_type,
-            "spm_id": self.spm_priority,
             "active_vms": len(_vms_on(reg, self)),
         }
 
