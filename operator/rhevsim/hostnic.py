@@ -399,6 +399,15 @@ def parse_changes(
     reg: Registry, host: Host, body: Element | None
 ) -> tuple[list[_Change], list[NetworkAttachment], list[NetworkAttachment]]:
     """(modified or new attachments, removed attachments, attachments to synchronize)."""
+    for unsupported in ("modified_bonds", "removed_bonds", "modified_labels", "removed_labels"):
+        el = body.find(unsupported) if body is not None else None
+        if el is not None and len(el):
+            # Refuse rather than ignore: a client relying on bonds must not pass silently.
+            raise errors.bad_request(
+                f"Cannot setup Networks. {unsupported} is not supported by the simulator; "
+                "use modified_network_attachments, removed_network_attachments and "
+                "synchronized_network_attachments."
+            )
     by_id = {a.id: a for a in host.attachments}
     changes: list[_Change] = []
     mod = body.find("modified_network_attachments") if body is not None else None
