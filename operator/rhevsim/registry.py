@@ -28,7 +28,10 @@ log = logging.getLogger("rhevsim")
 # Override any key with the inventory's `timings:` map. Entity modules add their own keys
 # through `register_timings` (host and VM keys belong to their modules).
 DEFAULT_TIMINGS: dict[str, float] = {
-    "job.cleanup": 0.0,
+    # The engine drops ended jobs after SucceededJobCleanupTimeInMinutes (10) and
+    # FailedJobCleanupTimeInMinutes (60).
+    "job.cleanup_finished": 600.0,
+    "job.cleanup_failed": 3600.0,
     "storagedomain.attach": 6.0,  # locked -> maintenance
     "storagedomain.activate": 5.0,  # activating -> active
     "storagedomain.deactivate": 5.0,  # preparing_for_maintenance -> maintenance
@@ -252,6 +255,9 @@ class Registry:
 
     def end_job(self, job: Job, succeeded: bool = True) -> None:
         job.finish(self.clock.now(), succeeded)
+        if job.auto_cleared:
+            key = "job.cleanup_finished" if succeeded else "job.cleanup_failed"
+            self.schedule(key, lambda: self.remove(job), f"clear job {job.id}")
 
     def event(
         self,

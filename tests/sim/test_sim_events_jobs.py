@@ -117,3 +117,13 @@ def test_job_end_and_clear_actions(sdk_connection: Any, simulator: SimHandle) ->
     assert svc.get().status == types.JobStatus.FINISHED
     svc.clear()
     assert sdk_connection.system_service().jobs_service().list(search="correlation_id=ext-1") == []
+
+
+def test_ended_jobs_are_cleared_like_the_engine(sdk_connection: Any, simulator: SimHandle) -> None:
+    make_events(sdk_connection, 1)
+    jobs = sdk_connection.system_service().jobs_service()
+    assert len(jobs.list(search="correlation_id=corr-0")) == 1
+    simulator.advance(599)
+    assert len(jobs.list(search="correlation_id=corr-0")) == 1
+    simulator.advance(1)
+    assert jobs.list(search="correlation_id=corr-0") == []
