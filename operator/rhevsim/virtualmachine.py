@@ -303,6 +303,8 @@ class Vm(Entity):
     # (fingerprint, pretty XML bytes indented for a collection): GET /vms reuses it while
     # nothing the XML shows has changed (building 1000 lxml trees costs ~300 ms here).
     xml_cache: tuple[tuple[Any, ...], bytes] | None = field(default=None, repr=False)
+    # Completes the running migration at once (the source host is leaving).
+    finish_migration: Callable[[], None] | None = field(default=None, repr=False)
 
     @property
     def running(self) -> bool:
@@ -345,6 +347,21 @@ def _b(v: bool) -> str:
     return "true" if v else "false"
 
 
+def follow_collection(
+    ctx: Ctx, el: Element, obj: Entity, rel: str, plural: str, items: list[Any]
+) -> None:
+    """The `<link rel=..>`, and the objects inline when `follow` names the link (`rel`) or
+    the element (`plural`, e.g. follow=disk_attachments.disk)."""
+    ctx.link(el, obj, rel)
+    for key in (plural, rel):
+        if key in ctx.follow or any(f.startswith(key + ".") for f in ctx.follow):
+            coll = etree.SubElement(el, plural)
+            inner = ctx.nested(key)
+            for item in items:
+                coll.append(item.render(inner))
+            return
+
+
 def _domains_of(owner: Any) -> list[str]:
     out: list[str] = []
     for a in owner.disk_attachments:
@@ -361,10 +378,10 @@ def render_vm(ctx: Ctx, vm: Vm, cfg: VmConfig) -> Element:
     prefix = f"{ctx.base}/vms/{vm.id}/"
     for rel in VM_LINKS[:5]:
         sub(el, "link", {"href": prefix + rel, "rel": rel})
-    ctx.sub_collection(el, vm, "diskattachments", "disk_attachments", lambda: vm.disk_attachments)
+    follow_collection(ctx, el, vm, "diskattachments", "disk_attachments", vm.disk_attachments)
     for rel in VM_LINKS[5:]:
         sub(el, "link", {"href": prefix + rel, "rel": rel})
-    ctx.sub_collection(el, vm, "nics", "nics", lambda: vm.nics)
+    follow_collection(ctx, el, vm, "nics", "nics", vm.nics)
     cluster = ctx.reg.objects.get("cluster", {}).get(vm.cluster_id or "")
     render_config(ctx, el, cfg, getattr(cluster, "cpu_architecture", None) or "x86_64")
     sub(el, "creation_time").text = fmt_time(vm.creation_time)
@@ -889,8 +906,8 @@ def _split_running_update(
                 )
             now.memory = cfg.memory  # memory hot plug
             now.memory_guaranteed = cfg.memory_guaranteed
-        if cfg.sockets != cur.sockets and (cfg.cores, cfg.threads) == (cur.cores, cur.threads):
-            now.sockets = cfg.sockets  # CPU hot plug
+        if cfg.sockets != cur.sockets:
+            now.sockets = cfg.sockets  # CPU hot plug (cores/threads wait for the next run)
     staged = cfg if cfg.diff(now) else None
     return now, staged
 
@@ -1301,6 +1318,7 @@ def start_migration(
         )
         reg.end_job(job)
 
+    vm.finish_migration = arrived
     _later(reg, vm, "vm.migrate", arrived)
 
 
@@ -1693,7 +1711,9 @@ def _host_status_changed(reg: Registry, host: Entity, old: str) -> None:
         evacuate(reg, host)
     elif new == "maintenance":
         for vm in vms_on_host(reg, host.id):
-            if vm.host_id == host.id:  # could not migrate (pinned): it was powered off
+            if vm.status == "migrating" and vm.finish_migration is not None:
+                vm.finish_migration()  # maintenance waits for the migrations it started
+            elif vm.host_id == host.id:  # could not migrate (pinned): it was powered off
                 set_down(
                     reg, vm, "Exit message: VM was shut down because its host moved to maintenance"
                 )

@@ -323,8 +323,10 @@ class Template(Entity):
         ctx.actions(el, self, ("export",))
         ctx.common(el, self)
         ctx.link(el, self, "cdroms")
-        ctx.sub_collection(
-            el, self, "diskattachments", "disk_attachments", lambda: self.disk_attachments
+        from rhevsim.virtualmachine import follow_collection
+
+        follow_collection(
+            ctx, el, self, "diskattachments", "disk_attachments", self.disk_attachments
         )
         ctx.link(el, self, "graphicsconsoles")
         ctx.link(el, self, "mediateddevices")
