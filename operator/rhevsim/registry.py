@@ -6,6 +6,7 @@ Request handlers and timer callbacks both run with `reg.lock` held (the server a
 
 from __future__ import annotations
 
+import bisect
 import logging
 import random
 import threading
@@ -285,13 +286,11 @@ class Registry:
         return ev
 
     def event_by_id(self, ident: str) -> Event | None:
-        import bisect
-
         try:
             n = int(ident)
         except ValueError:
             return None
-        i = bisect.bisect_left([int(e.id) for e in self.events], n)
+        i = bisect.bisect_left(self.events, n, key=lambda e: int(e.id))
         if i < len(self.events) and int(self.events[i].id) == n:
             return self.events[i]
         return None
