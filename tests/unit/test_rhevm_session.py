@@ -497,3 +497,15 @@ def test_tls_insecure_skips_verification(tls_server: tuple[Canned, str, str]) ->
     _, base, _ = tls_server
     with pytest.warns(Warning):  # urllib3 warns about unverified HTTPS, as it should
         assert len(make(base, insecure=True).datacenters.list()) == 2
+
+
+def test_ca_file_removed_when_an_unclosed_client_is_collected(tmp_path: Path) -> None:
+    import gc
+
+    _, _, pem = _self_signed(tmp_path)
+    client = make("https://127.0.0.1:9", ca_pem=pem)
+    ca_file = client.session._ca_file
+    assert ca_file is not None and Path(ca_file).read_text() == pem
+    del client
+    gc.collect()
+    assert not Path(ca_file).exists()

@@ -23,6 +23,7 @@ import re
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -162,6 +163,8 @@ class Session:
             with os.fdopen(fd, "w") as fh:
                 fh.write(config.ca_pem)
             self._verify = self._ca_file
+            # Removed on close(), or when a client that was never closed is collected.
+            weakref.finalize(self, _unlink_quietly, self._ca_file)
         self._lock = threading.Lock()
         self._auth_lock = threading.Lock()
         self._mode: str | None = None  # "oauth" | "basic" once known
@@ -491,9 +494,13 @@ class Session:
             self._token = None
             self._http.close()
             if self._ca_file:
-                with contextlib.suppress(OSError):
-                    os.unlink(self._ca_file)
+                _unlink_quietly(self._ca_file)
                 self._ca_file = None
+
+
+def _unlink_quietly(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 def _short(exc: BaseException) -> str:
