@@ -339,3 +339,30 @@ def test_first_data_domain_brings_the_data_center_up(conn: Any, sim: SimHandle) 
     with pytest.raises(sdk.Error) as info:
         dcs.data_center_service(dc.id).remove()
     assert info.value.code == 409 and "Cannot remove an active Data Center." in str(info.value)
+
+
+def test_set_master_and_domain_actions(conn: Any, sim: SimHandle) -> None:
+    dc = sim.find("datacenter", "Default")
+    sds = conn.system_service().storage_domains_service()
+    dc_svc = conn.system_service().data_centers_service().data_center_service(dc.id)
+    attached = dc_svc.storage_domains_service()
+    first = sds.add(nfs("data1", "/d1"))
+    attached.add(types.StorageDomain(id=first.id))
+    sim.advance(20)
+    second = sds.add(nfs("data2", "/d2"))
+    attached.add(types.StorageDomain(id=second.id))
+    sim.advance(20)
+    assert attached.storage_domain_service(first.id).get().master is True
+    dc_svc.set_master(storage_domain=types.StorageDomain(id=second.id))
+    assert attached.storage_domain_service(second.id).get().master is True
+    assert attached.storage_domain_service(first.id).get().master is False
+    sim.advance(sim.reg.timing("storagedomain.activate"))
+    assert 984 in {e.code for e in conn.system_service().events_service().list(max=3)}
+    dc_svc.clean_finished_tasks()
+    one = sds.storage_domain_service(first.id)
+    assert one.is_attached(host=types.Host(name="hv01")) is True
+    one.update_ovf_store()
+    one.refresh_luns()
+    with pytest.raises(sdk.Error) as info:
+        dc_svc.set_master(storage_domain=types.StorageDomain(name="ghost"))
+    assert "Entity not found: Storage: name=ghost" in str(info.value)
