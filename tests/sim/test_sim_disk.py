@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from rhevsim.testing import SimHandle
-from tests.sim.test_sim_vm_support import GIB, INVENTORY, Api, fault_detail
+from tests.sim.test_sim_vm_support import GIB, INVENTORY, Api, fault_detail, rid
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def test_attachment_add_locks_the_disk_not_the_vm(api: Api) -> None:
     )
     assert code == 202 and el.findtext("creation_status") == "pending"
     disk_id = el.get("id")
-    assert el.find("disk").get("id") == disk_id and el.find("vm").get("id") == vm
+    assert rid(el, "disk") == disk_id and rid(el, "vm") == vm
     assert el.findtext("interface") == "virtio" and el.findtext("bootable") == "true"
     disk = api.get(f"/disks/{disk_id}")
     assert disk.findtext("status") == "locked" and disk.findtext("format") == "raw"

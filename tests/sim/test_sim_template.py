@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from rhevsim.testing import SimHandle
-from tests.sim.test_sim_vm_support import INVENTORY, Api, fault_detail
+from tests.sim.test_sim_vm_support import INVENTORY, Api, fault_detail, rid
 
 BLANK = "00000000-0000-0000-0000-000000000000"
 
@@ -63,7 +63,7 @@ def test_template_from_vm_locks_both_until_the_copies_end(api: Api) -> None:
     api.advance(10)
     t = api.get(f"/templates/{tid}")
     assert t.findtext("status") == "ok" and t.findtext("description") == "base"
-    assert t.find("cluster").get("id") == api.find_id("clusters", "Default")
+    assert rid(t, "cluster") == api.find_id("clusters", "Default")
     assert api.status(f"/vms/{vm}") == "down"
     assert [n.findtext("name") for n in api.get(f"/templates/{tid}/nics")] == ["nic1"]
     assert api.get(f"/templates/{tid}/nics")[0].find("mac") is None
@@ -102,7 +102,7 @@ def test_vm_from_template_thin_and_clone(api: Api) -> None:
     )
     assert code == 202 and el.findtext("status") == "image_locked"
     thin = el.get("id")
-    assert el.findtext("memory") == "2147483648" and el.find("template").get("id") == tid
+    assert el.findtext("memory") == "2147483648" and rid(el, "template") == tid
     code, el = api.action(f"/vms/{thin}", "start")
     assert code == 409 and "Related operation is currently in progress" in fault_detail(el)
     api.advance(5)
@@ -122,8 +122,8 @@ def test_vm_from_template_thin_and_clone(api: Api) -> None:
     )
     assert code == 202
     clone = el.get("id")
-    assert el.find("template").get("id") == BLANK
-    assert el.find("original_template").get("id") == tid
+    assert rid(el, "template") == BLANK
+    assert rid(el, "original_template") == tid
     api.advance(10)
     assert api.status(f"/vms/{clone}") == "down"
     code, el = api.delete(f"/templates/{tid}")
@@ -172,7 +172,7 @@ def test_inventory_templates_and_vms_based_on_them(
     assert t.findtext("os/type") == "rhel_8x64" and t.findtext("status") == "ok"
     assert len(api.get(f"/templates/{t.get('id')}/diskattachments")) == 1
     app = api.get("/vms", search="name=app1")[0]
-    assert app.find("template").get("id") == t.get("id")
+    assert rid(app, "template") == t.get("id")
     assert app.findtext("memory") == str(2 * 1024**3)
     code, el = api.delete(f"/templates/{t.get('id')}")
     assert code == 409 and "app1" in fault_detail(el)

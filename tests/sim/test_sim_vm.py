@@ -17,6 +17,7 @@ from tests.sim.test_sim_vm_support import (
     fault_detail,
     no_host_inventory,
     one_host_inventory,
+    rid,
 )
 
 
@@ -46,8 +47,8 @@ def test_add_vm_from_blank_with_configuration(api: Api) -> None:
     assert el.findtext("display/type") == "spice"
     assert el.findtext("high_availability/enabled") == "true"
     assert el.findtext("placement_policy/affinity") == "pinned"
-    assert el.find("placement_policy/hosts/host").get("id") == hv1
-    assert el.find("template").get("id") == "00000000-0000-0000-0000-000000000000"
+    assert rid(el, "placement_policy/hosts/host") == hv1
+    assert rid(el, "template") == "00000000-0000-0000-0000-000000000000"
     assert el.findtext("description") == "d" and el.findtext("comment") == "c"
     assert el.find("host") is None
 
@@ -83,11 +84,11 @@ def test_start_runs_through_wait_for_launch_and_powering_up_to_up(api: Api) -> N
     api.advance(15)
     got = api.get(f"/vms/{vm}")
     assert got.findtext("status") == "up" and got.find("start_time") is not None
-    host = api.get(f"/hosts/{got.find('host').get('id')}")
+    host = api.get(f"/hosts/{rid(got, 'host')}")
     assert host.findtext("name") in ("hv1", "hv2")
     codes = [c for c, _ in api.events_since(last)]
     assert 153 in codes and 32 in codes
-    job = api.get(f"/jobs/{el.find('job').get('id')}")
+    job = api.get(f"/jobs/{rid(el, 'job')}")
     assert job.findtext("status") == "finished"
     code, el = api.action(f"/vms/{vm}", "start")
     assert code == 409 and fault_detail(el) == "[Cannot run VM because the VM is in Up status.]"
@@ -120,9 +121,9 @@ def test_placement_prefers_pinned_host_and_balances(api: Api) -> None:
         f'<placement_policy><affinity>pinned</affinity><hosts><host id="{hv2}"/></hosts>'
         "</placement_policy>",
     )
-    assert api.get(f"/vms/{pinned}").find("host").get("id") == hv2
+    assert rid(api.get(f"/vms/{pinned}"), "host") == hv2
     other = api.running_vm("p2")
-    assert api.get(f"/vms/{other}").find("host").get("id") != hv2  # the less loaded host
+    assert rid(api.get(f"/vms/{other}"), "host") != hv2  # the less loaded host
 
 
 def test_stop_shutdown_reboot(api: Api) -> None:
@@ -186,7 +187,7 @@ def test_suspend_and_resume(api: Api) -> None:
 
 def test_migrate_to_named_host_and_by_scheduler(api: Api) -> None:
     vm = api.running_vm("v1")
-    src = api.get(f"/vms/{vm}").find("host").get("id")
+    src = rid(api.get(f"/vms/{vm}"), "host")
     hosts = {api.find_id("hosts", "hv1"), api.find_id("hosts", "hv2")}
     (dst,) = hosts - {src}
     code, el = api.action(f"/vms/{vm}", "migrate", f'<action><host id="{src}"/></action>')
@@ -200,14 +201,14 @@ def test_migrate_to_named_host_and_by_scheduler(api: Api) -> None:
     assert code == 409 and "migration is in progress" in fault_detail(el)
     api.advance(10)
     got = api.get(f"/vms/{vm}")
-    assert got.findtext("status") == "up" and got.find("host").get("id") == dst
+    assert got.findtext("status") == "up" and rid(got, "host") == dst
     assert {c for c, _ in api.events_since(last)} >= {62, 63}
     code, _ = api.action(f"/vms/{vm}", "migrate")  # scheduler: back to the other host
     assert code == 200
     code, _ = api.action(f"/vms/{vm}", "cancelmigration")
     assert code == 200 and api.status(f"/vms/{vm}") == "up"
     api.advance(20)
-    assert api.get(f"/vms/{vm}").find("host").get("id") == dst  # cancelled: stayed
+    assert rid(api.get(f"/vms/{vm}"), "host") == dst  # cancelled: stayed
     code, el = api.action(f"/vms/{vm}", "cancelmigration")
     assert code == 409 and fault_detail(el) == "[Cannot cancel migration for non migrating VM.]"
 
@@ -349,10 +350,10 @@ def test_list_search_follow_and_cache_follows_changes(api: Api) -> None:
     assert names == ["alpha"]
     assert [v.findtext("name") for v in api.get("/vms", search="name=b*")] == ["beta"]
     assert len(api.get("/vms", max=1)) == 1
-    hv = api.get(f"/hosts/{api.get(f'/vms/{up}').find('host').get('id')}").findtext("name")
+    hv = api.get(f"/hosts/{rid(api.get(f'/vms/{up}'), 'host')}").findtext("name")
     assert [v.findtext("name") for v in api.get("/vms", search=f"host={hv}")] == ["alpha"]
     assert len(api.get("/vms", search="cluster=Default and datacenter=Default")) == 2
-    code, el = api.request("GET", "/vms", search="bogus=1")
+    code, _ = api.request("GET", "/vms", search="bogus=1")
     assert code == 400
     full = api.get(f"/vms/{up}", follow="disk_attachments.disk,nics")
     att = full.find("disk_attachments/disk_attachment")
@@ -387,7 +388,7 @@ def test_locked_vm_refuses_with_related_operation_in_progress(api: Api) -> None:
 
 def test_host_failure_makes_vms_unknown_and_manual_fence_downs_them(api: Api) -> None:
     vm = api.running_vm("v1")
-    host_id = api.get(f"/vms/{vm}").find("host").get("id")
+    host_id = rid(api.get(f"/vms/{vm}"), "host")
     host = api.get(f"/hosts/{host_id}").findtext("name")
     api.sim.control("POST", f"/sim/hosts/{host}/fail")
     api.advance(40)
@@ -404,13 +405,13 @@ def test_host_failure_makes_vms_unknown_and_manual_fence_downs_them(api: Api) ->
 
 def test_host_maintenance_migrates_vms_away(api: Api) -> None:
     vm = api.running_vm("v1")
-    host_id = api.get(f"/vms/{vm}").find("host").get("id")
+    host_id = rid(api.get(f"/vms/{vm}"), "host")
     code, _ = api.action(f"/hosts/{host_id}", "deactivate")
     assert code == 200
     assert api.status(f"/vms/{vm}") == "migrating"
     api.advance(15)
     got = api.get(f"/vms/{vm}")
-    assert got.findtext("status") == "up" and got.find("host").get("id") != host_id
+    assert got.findtext("status") == "up" and rid(got, "host") != host_id
     assert api.status(f"/hosts/{host_id}") == "maintenance"
 
 
@@ -433,7 +434,7 @@ def test_inventory_vms_with_disks_nics_and_running_state(
     api = Api(simulator_factory(inv))
     db1 = api.get("/vms", search="name=db1")[0]
     assert db1.findtext("status") == "up" and db1.findtext("memory") == str(4 * GIB)
-    assert db1.find("host").get("id") == api.find_id("hosts", "hv2")
+    assert rid(db1, "host") == api.find_id("hosts", "hv2")
     das = api.get(f"/vms/{db1.get('id')}/diskattachments")
     assert das[0].findtext("bootable") == "true"
     assert api.get(f"/disks/{das[0].get('id')}").findtext("name") == "db1_os"

@@ -99,8 +99,10 @@ class Api:
         assert el is not None
         return code, el
 
-    def delete(self, path: str, **params: Any) -> tuple[int, etree._Element | None]:
-        return self.request("DELETE", path, **params)
+    def delete(self, path: str, **params: Any) -> tuple[int, etree._Element]:
+        code, el = self.request("DELETE", path, **params)
+        assert el is not None
+        return code, el
 
     def action(self, path: str, verb: str, body: str = "<action/>") -> tuple[int, etree._Element]:
         return self.post(f"{path}/{verb}", body)
@@ -184,8 +186,9 @@ class Api:
         return vm
 
 
-def fault_detail(el: etree._Element) -> str:
+def fault_detail(el: etree._Element | None) -> str:
     """The detail of a bare <fault> or an <action><fault>."""
+    assert el is not None
     f = el if el.tag == "fault" else el.find("fault")
     assert f is not None, etree.tostring(el)
     return f.findtext("detail") or ""
@@ -200,3 +203,10 @@ def wait_until(
             return i
         sim.advance(step)
     raise AssertionError("condition not reached within the bound")
+
+
+def rid(el: etree._Element, path: str) -> str:
+    """The id of the reference element at `path` (fails when absent)."""
+    ref = el.find(path)
+    assert ref is not None, f"no <{path}> in {etree.tostring(el)[:200]!r}"
+    return ref.get("id") or ""
