@@ -258,3 +258,27 @@ def test_threads_share_one_client_and_one_reauthentication(
     assert client.request_counts[("GET", "datacenters")] >= 8 * 15
     # one login, then (nearly always exactly) one re-login for all eight threads
     assert 2 <= client.request_counts[("POST", "sso/token")] <= 3
+
+
+def test_basic_auth_and_session_cookie_when_the_engine_has_no_sso(
+    simulator: SimHandle, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An engine without the SSO webapp (3.x): the token endpoint answers 404.
+    simulator.control("POST", "/sim/faults", {"path": "/sso/oauth/token$", "status": 404})
+    logger = logging.getLogger("test.basic")
+    client = RhevmClient(config(simulator), trace=True, logger=logger)
+    with caplog.at_level(logging.INFO, logger="test.basic"):
+        assert client.datacenters.find("Default") is not None
+        assert client.session.auth_mode == "basic"
+        assert client.clusters.find("Default") is not None
+        with simulator.lock:
+            assert len(simulator.sim.auth.sessions) == 1  # the JSESSIONID was reused
+        simulator.control("POST", "/sim/auth/expire-tokens")
+        assert client.datacenters.find("Default") is not None  # Basic again, new session
+        client.close()
+    with simulator.lock:
+        assert simulator.sim.auth.sessions == {}  # close() ended the session
+    assert client.request_counts[("POST", "sso/token")] == 1  # 404 remembered
+    text = "\n".join(r.getMessage() for r in caplog.records if r.name == "test.basic")
+    assert "Authorization: ***" in text
+    assert "YWRtaW5AaW50ZXJuYWw6YWRtaW4=" not in text  # base64 of admin@internal:admin

@@ -333,9 +333,12 @@ class Session:
             return {"Authorization": f"Bearer {self._token}"}
         if self._mode == "basic" and "JSESSIONID" not in self._http.cookies:
             # Basic only until the engine hands out a session cookie.
-            raw = f"{self.config.username}:{self.config.password}".encode()
-            return {"Authorization": "Basic " + base64.b64encode(raw).decode("ascii")}
+            return {"Authorization": self._basic()}
         return {}
+
+    def _basic(self) -> str:
+        raw = f"{self.config.username}:{self.config.password}".encode()
+        return "Basic " + base64.b64encode(raw).decode("ascii")
 
     # --- API requests ---
 
@@ -486,7 +489,14 @@ class Session:
             elif self._mode == "basic" and "JSESSIONID" in self._http.cookies:
                 # A request without "Prefer: persistent-auth" ends the engine session.
                 self._send(
-                    "GET", self.api_url, "/", headers={"Accept": "application/xml", "Version": "4"}
+                    "GET",
+                    self.api_url,
+                    "/",
+                    headers={
+                        "Accept": "application/xml",
+                        "Version": "4",
+                        "Authorization": self._basic(),
+                    },
                 )
         except requests.exceptions.RequestException as exc:
             self.log.debug("logout from %s failed: %s", self._origin, type(exc).__name__)
