@@ -1,0 +1,190 @@
+"""RhevCluster: a cluster of hosts in a RHEV-M data center [`cfgve -t cl`].
+
+Ladder: resolve the data center (wait for it) -> observe the cluster (by status.id, else
+name) -> create or claim -> refuse a data-center move -> correct drift on the fields the
+spec sets -> report.
+
+State: RHEV-M gives clusters no status, so `status.state` is `up` whenever the cluster
+exists in RHEV-M (and stays unset until it does); whether it matches the spec is what the
+Ready condition says. `status.dataCenterId` is the RHEV-M id of its data center.
+
+Moving a cluster to another data center: RHEV-M refuses it, so a spec.dataCenter that
+names another data center than the cluster's is Stalled (DataCenterChangeRefused) before
+anything is sent.
+
+`memoryOvercommit` has a default (100): it is sent when the cluster is created, but drift
+is corrected only when the spec sets it, so an adopted cluster keeps its own policy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from rhev_operator.api import RhevCluster, RhevClusterStatus
+from rhev_operator.reconcilers import datacenter
+from rhev_operator.reconcilers.base import (
+    Context,
+    Finder,
+    Outcome,
+    Pass,
+    Stall,
+    Wait,
+    claim,
+    created,
+    deletion_policy,
+    observe,
+    owned_by,
+    owner_comment,
+    resolve,
+    run_ladder,
+)
+from rhev_operator.rhevm import (
+    Cluster,
+    ClusterCreate,
+    ClusterUpdate,
+    DataCenter,
+    RhevmClient,
+    errors,
+)
+
+#: What status.state says for a cluster that exists (RHEV-M clusters have no status).
+STATE = "up"
+
+
+def finder(client: RhevmClient) -> Finder:
+    return Finder(
+        key="clusters",
+        lister=lambda c: c.clusters.list(),
+        get=client.clusters.get,
+        find=client.clusters.find,
+    )
+
+
+def engine_says(exc: errors.RhevmError) -> str:
+    """The engine's own words for a refusal (its fault detail), else the whole error."""
+    return (exc.detail or str(exc)).strip().strip("[]")
+
+
+def refused(exc: errors.RhevmError) -> bool:
+    """A refusal that waiting alone will not cure (not "locked", not "unavailable")."""
+    if isinstance(exc, errors.Locked):
+        return False
+    return isinstance(exc, errors.Conflict | errors.BadRequest)
+
+
+def reconcile(ctx: Context, resource: RhevCluster) -> Outcome:
+    return run_ladder(Pass[RhevClusterStatus](ctx, resource), lambda p: _ensure(p, resource))
+
+
+def _ensure(p: Pass[RhevClusterStatus], res: RhevCluster) -> str:
+    spec = res.spec
+    name = res.rhev_name
+    dc: DataCenter = resolve(p, "RhevDataCenter", spec.data_center, datacenter.finder(p.ctx.client))
+    find = finder(p.ctx.client)
+    cluster: Cluster | None = observe(p, find, name)
+    if cluster is None:
+        cluster = p.ctx.client.clusters.add(
+            ClusterCreate(
+                name=name,
+                data_center_id=dc.id,
+                description=spec.description,
+                comment=owner_comment(p.ctx.uid),
+                cpu_type=spec.cpu_type,
+                memory_overcommit=spec.memory_overcommit,
+                transparent_hugepages=spec.memory_hugepages,
+            ),
+            correlation_id=p.ctx.correlation_id(),
+        )
+        created(p, find, cluster, f"cluster {name} in data center {dc.name}")
+    else:
+        claim(p, cluster, spec.adopt)
+    _refuse_move(p, cluster, dc)
+    cluster = _ensure_fields(p, res, cluster)
+    p.status.state = STATE
+    p.status.data_center_id = cluster.data_center_id
+    return f"cluster {cluster.name} in data center {dc.name}"
+
+
+def _refuse_move(p: Pass[RhevClusterStatus], cluster: Cluster, dc: DataCenter) -> None:
+    if not cluster.data_center_id or cluster.data_center_id == dc.id:
+        return
+    items = p.ctx.inventory.collection(
+        datacenter.finder(p.ctx.client).key, datacenter.finder(p.ctx.client).lister
+    )
+    current = items.get(cluster.data_center_id)
+    where = current.name if current is not None else cluster.data_center_id
+    p.status.data_center_id = cluster.data_center_id
+    raise Stall(
+        "DataCenterChangeRefused",
+        f"cluster {cluster.name} is in data center {where}; RHEV-M does not move a cluster "
+        f"to another data center ({dc.name}). Set spec.dataCenter back to {where}, or delete "
+        f"this resource (and the cluster) and create it again in {dc.name}.",
+    )
+
+
+def _ensure_fields(p: Pass[RhevClusterStatus], res: RhevCluster, cluster: Cluster) -> Cluster:
+    """Correct drift on what the spec sets (and only that), with one Event."""
+    spec = res.spec
+    changes: dict[str, object] = {}
+    if spec.description is not None and (cluster.description or "") != spec.description:
+        changes["description"] = spec.description
+    if spec.cpu_type is not None and cluster.cpu_type != spec.cpu_type:
+        changes["cpu_type"] = spec.cpu_type
+    if (
+        "memory_overcommit" in spec.model_fields_set
+        and cluster.memory_overcommit != spec.memory_overcommit
+    ):
+        changes["memory_overcommit"] = spec.memory_overcommit
+    if spec.memory_hugepages is not None and cluster.transparent_hugepages != spec.memory_hugepages:
+        changes["transparent_hugepages"] = spec.memory_hugepages
+    if cluster.name != res.rhev_name:
+        changes["name"] = res.rhev_name
+    if not changes:
+        return cluster
+    try:
+        updated = p.ctx.client.clusters.update(
+            cluster.id, ClusterUpdate(**changes), correlation_id=p.ctx.correlation_id()
+        )
+    except errors.RhevmError as exc:
+        if not refused(exc):
+            raise
+        raise Stall(
+            "UpdateRefused",
+            f"RHEV-M refused to change {', '.join(sorted(changes))} of cluster "
+            f"{cluster.name}: {engine_says(exc)}. Change the spec back, or resolve what "
+            "RHEV-M names and the operator retries.",
+        ) from None
+    p.ctx.inventory.remember(finder(p.ctx.client).key, updated)
+    p.did("Updated", f"Updated cluster {res.rhev_name}: {', '.join(sorted(changes))}")
+    return updated
+
+
+def delete(ctx: Context, resource: RhevCluster) -> Outcome:
+    def steps(p: Pass[RhevClusterStatus]) -> str:
+        find = finder(ctx.client)
+        cluster: Cluster | None = observe(p, find, resource.rhev_name)
+        if cluster is None or (
+            p.status.id != cluster.id and not owned_by(cluster.comment, ctx.uid)
+        ):
+            return "nothing of this resource's in RHEV-M"
+        if deletion_policy(p, cluster) == "Retain":
+            p.did("Retained", f"Left cluster {cluster.name} in RHEV-M (deletionPolicy Retain)")
+            return "retained in RHEV-M"
+        try:
+            with contextlib.suppress(errors.NotFound):  # already gone is what we want
+                ctx.client.clusters.remove(cluster.id, correlation_id=ctx.correlation_id())
+        except errors.RhevmError as exc:
+            if not refused(exc):
+                raise
+            # Hosts or VMs still in it: they go first (their resources are deleted too,
+            # or a human moves them), so this waits rather than gives up.
+            raise Wait(
+                "ClusterInUse",
+                f"RHEV-M does not remove cluster {cluster.name} yet: {engine_says(exc)}",
+                10.0,
+            ) from None
+        ctx.inventory.forget(find.key, cluster.id)
+        p.did("Deleted", f"Removed cluster {cluster.name}")
+        return "removed from RHEV-M"
+
+    return run_ladder(Pass[RhevClusterStatus](ctx, resource), steps)
