@@ -282,3 +282,28 @@ def test_basic_auth_and_session_cookie_when_the_engine_has_no_sso(
     text = "\n".join(r.getMessage() for r in caplog.records if r.name == "test.basic")
     assert "Authorization: ***" in text
     assert "YWRtaW5AaW50ZXJuYWw6YWRtaW4=" not in text  # base64 of admin@internal:admin
+
+
+def test_slow_get_times_out_and_is_retried(simulator: SimHandle) -> None:
+    client = RhevmClient(config(simulator, timeout=0.3))
+    client.api()
+    simulator.control(
+        "POST", "/sim/faults", {"path": "/datacenters$", "method": "GET", "latency": 2, "count": 1}
+    )
+    assert client.datacenters.find("Default") is not None
+    assert client.request_counts[("GET", "datacenters")] == 2
+    client.close()
+
+
+def test_slow_post_is_not_retried_because_it_may_have_happened(simulator: SimHandle) -> None:
+    client = RhevmClient(config(simulator, timeout=0.3))
+    client.api()
+    simulator.control(
+        "POST", "/sim/faults", {"path": "/datacenters$", "method": "POST", "latency": 2, "count": 1}
+    )
+    with pytest.raises(errors.Unavailable, match="timed out"):
+        client.datacenters.add(DataCenterCreate(name="slow", local=False))
+    assert client.request_counts[("POST", "datacenters")] == 1
+    # The engine did act on it: a blind retry would have hit "name already in use".
+    assert client.datacenters.find("slow") is not None
+    client.close()

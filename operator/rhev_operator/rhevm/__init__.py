@@ -1,8 +1,20 @@
 """The RHEV-M REST client (API v4 XML over requests + lxml); knows nothing of Kubernetes.
 
-from rhev_operator.rhevm import RhevmClient, ConnectionConfig, errors
-client = RhevmClient(ConnectionConfig(url=..., username=..., password=...))
-dc = client.datacenters.find("Default")
+    from rhev_operator.rhevm import RhevmClient, ConnectionConfig, errors
+    client = RhevmClient(ConnectionConfig(url=..., username=..., password=..., ca_pem=...))
+    dc = client.datacenters.find("Default")            # exact, case-sensitive, or None
+    cid = client.new_correlation_id()                  # record it, then send it
+    client.storagedomains.attached(dc.id).activate(sd_id, correlation_id=cid)
+    jobs_state(client.jobs.find_by_correlation_id(cid))  # none|started|failed|finished
+    client.events.since(cursor)                        # oldest first; cursor = max index
+    client.close()                                     # logs out
+
+Errors: every failure is an ``errors.RhevmError`` with ``status``, ``reason``,
+``detail``, ``method``, ``path`` and ``retryable``: ``Locked``/``Conflict`` (409, try
+later), ``AlreadyExists`` (409 name in use, not retryable), ``BadRequest`` (400),
+``NotFound`` (404), ``AuthError`` (401/403), ``Unavailable`` (5xx, refused, reset,
+timeout; GET/PUT/DELETE already retried), ``TlsError``, ``ProtocolError`` (not the API).
+Read models are frozen pydantic models; create/update models send only what is set.
 """
 
 from __future__ import annotations
