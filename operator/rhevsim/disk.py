@@ -904,6 +904,18 @@ def register(api: Api) -> None:
     api.route("GET", "/disks/{id}", get_disk)
     api.route("PUT", "/disks/{id}", update_disk)
     api.route("DELETE", "/disks/{id}", remove_disk)
+    from rhevsim.api import empty_collections
+
+    empty_collections(
+        api,
+        Disk,
+        "/disks/{id}",
+        {
+            "disksnapshots": "disk_snapshots",
+            "permissions": "permissions",
+            "statistics": "statistics",
+        },
+    )
     for owner in ("vms", "templates"):
         base = f"/{owner}/{{id}}/diskattachments"
         api.route("GET", base, list_attachments)

@@ -183,6 +183,26 @@ VM_LINKS = (
     "tags",
     "watchdogs",
 )
+# Link-only sub-collections, served as empty lists (element names of the engine's).
+VM_LINK_PLURALS = {
+    "affinitylabels": "affinity_labels",
+    "applications": "applications",
+    "backups": "backups",
+    "cdroms": "cdroms",
+    "checkpoints": "checkpoints",
+    "graphicsconsoles": "graphics_consoles",
+    "hostdevices": "host_devices",
+    "katelloerrata": "katello_errata",
+    "mediateddevices": "vm_mediated_devices",
+    "numanodes": "vm_numa_nodes",
+    "permissions": "permissions",
+    "reporteddevices": "reported_devices",
+    "sessions": "sessions",
+    "snapshots": "snapshots",
+    "statistics": "statistics",
+    "tags": "tags",
+    "watchdogs": "watchdogs",
+}
 HOTPLUG_MEMORY_FACTOR = 256 * MIB  # x86_64 getHotplugMemorySizeFactorMb
 TYPE_NAME = "VM"
 
@@ -1679,6 +1699,16 @@ def register(api: Api) -> None:
     api.action("/vms/{id}", "cancelmigration", _cancel_migration)
     api.action("/vms/{id}", "export", _simple("export", "Exporting VM"))
     api.action("/vms/{id}", "reordermacaddresses", _simple("reorder MACs of", "Reordering MACs"))
+    from rhevsim.api import empty_collections
+
+    empty_collections(api, Vm, "/vms/{id}", VM_LINK_PLURALS)
+    nic_links = {
+        "networkfilterparameters": "network_filter_parameters",
+        "reporteddevices": "reported_devices",
+        "statistics": "statistics",
+    }
+    empty_collections(api, Vm, "/vms/{id}/nics/{nic}", nic_links)
+    empty_collections(api, Template, "/templates/{id}/nics/{nic}", nic_links)
     for owner in ("vms", "templates"):
         base = f"/{owner}/{{id}}/nics"
         api.route("GET", base, _list_nics)

@@ -671,6 +671,21 @@ def register(api: Api) -> None:
     api.route("PUT", "/templates/{id}", _update)
     api.route("DELETE", "/templates/{id}", _remove)
     api.action("/templates/{id}", "export", _export)
+    from rhevsim.api import empty_collections
+
+    empty_collections(
+        api,
+        Template,
+        "/templates/{id}",
+        {
+            "cdroms": "cdroms",
+            "graphicsconsoles": "graphics_consoles",
+            "mediateddevices": "vm_mediated_devices",
+            "permissions": "permissions",
+            "tags": "tags",
+            "watchdogs": "watchdogs",
+        },
+    )
     # /templates/{id}/diskattachments: disk.py; /templates/{id}/nics: virtualmachine.py.
 
 
