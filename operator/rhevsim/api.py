@@ -242,6 +242,9 @@ def list_response(
             if q.page is not None:
                 size = _max(req) or SEARCH_PAGE_SIZE
                 items = items[(q.page - 1) * size : q.page * size]
+    elif searchable and default_sort:
+        # Top-level lists are engine searches ("Vms:") even without a query: sorted by name.
+        items.sort(key=lambda o: o.name.lower())
     m = _max(req)
     if m is not None and m >= 0:
         items = items[:m]
