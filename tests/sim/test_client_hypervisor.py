@@ -131,7 +131,7 @@ def test_fence_status_and_manual_fence_rules(client: RhevmClient) -> None:
     hv01 = host(client, "hv01")
     with pytest.raises(errors.Conflict) as info:
         client.hosts.fence(hv01, "manual")  # an Up host cannot be "confirmed rebooted"
-    assert info.value.status == 409 and info.value.path.endswith(f"/hosts/{hv01}/fence")
+    assert info.value.status == 409 and (info.value.path or "").endswith(f"/hosts/{hv01}/fence")
     with pytest.raises(ValueError, match="fence_type"):
         client.hosts.fence(hv01, "reboot")
 
@@ -207,9 +207,9 @@ def test_nics_attachments_and_setup_networks(sim: SimHandle, client: RhevmClient
     )
     assert res.correlation_id == cid
     sim.advance(30)
-    atts = {a.network_id: a for a in client.hosts.network_attachments(hv01).list()}
-    assert set(atts) == {mgmt.id, net.id}
-    new = atts[net.id]
+    by_net = {a.network_id: a for a in client.hosts.network_attachments(hv01).list()}
+    assert set(by_net) == {mgmt.id, net.id}
+    new = by_net[net.id]
     assert new.host_nic_id == nics["eth1"].id
     assert new.ip_assignments and new.ip_assignments[0].assignment_method == "static"
     assert new.ip_assignments[0].address == "10.1.0.236"
