@@ -670,6 +670,9 @@ def select(req: Request, objs: list[Vm]) -> list[Vm]:
         if q.page is not None:
             size = _max(req) or SEARCH_PAGE_SIZE
             items = items[(q.page - 1) * size : q.page * size]
+    else:
+        # Top-level lists are engine searches ("Vms:") even without a query: sorted by name.
+        items.sort(key=lambda o: o.name.lower())
     m = _max(req)
     if m is not None and m >= 0:
         items = items[:m]
