@@ -1,0 +1,642 @@
+"""StorageDomain: an NFS or local storage domain and its attachment to a data center
+[`cfgve -t sd`].
+
+Ladder: resolve the data center -> refuse a storage type that does not match it (before
+anything is sent) -> observe the domain (by status.id, else name) -> create it through an
+up host, or claim it -> walk it, one engine step at a time, to the spec's `state`:
+
+    unattached --attach--> locked -> (maintenance) -> activating|locked -> active
+    active --deactivate--> preparing_for_maintenance -> maintenance
+    maintenance --activate--> activating (the master: locked) -> active
+    maintenance --detach--> detaching -> unattached
+
+Each step is waited out (never slept on) under the in-flight operation record, with the
+spec's timeouts; past the deadline the resource is Stalled quoting the engine's job or
+event. The state comes from the data center's view (/datacenters/{dc}/storagedomains),
+the only place the engine reports it. Attaching and activating need the data center's
+SPM, except for the data domain that brings the data center up (the first one, or any
+data domain while the data center's storage is in maintenance): otherwise the resource
+waits with reason WaitingForSPM.
+
+Deletion: maintenance, detach, remove (`removal.format` wipes the storage); refused while
+the domain holds disks unless `removal.force`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Hashable
+
+from rhev_operator.api import StorageDomain as StorageDomainResource
+from rhev_operator.api import StorageDomainStatus, operation_overdue
+from rhev_operator.reconcilers import datacenter
+from rhev_operator.reconcilers.base import (
+    Context,
+    Finder,
+    Outcome,
+    Pass,
+    Stall,
+    Wait,
+    claim,
+    created,
+    deletion_policy,
+    observe,
+    owned_by,
+    owner_comment,
+    resolve,
+    run_ladder,
+)
+from rhev_operator.rhevm import (
+    DataCenter,
+    Disk,
+    Host,
+    RhevmClient,
+    StorageDomain,
+    StorageDomainCreate,
+    StorageDomainUpdate,
+    errors,
+)
+from rhev_operator.rhevm.disk import Disks
+
+SP = Pass[StorageDomainStatus]
+
+#: Steps in flight in the engine: wait them out, send nothing.
+TRANSITIONAL = ("locked", "activating", "preparing_for_maintenance", "detaching")
+#: States from which the engine activates a domain.
+ACTIVATABLE = ("maintenance", "inactive", "unknown")
+#: States from which the engine deactivates a domain.
+DEACTIVATABLE = ("active", "inactive", "unknown")
+
+ATTACH = "AttachStorageDomain"
+ACTIVATE = "ActivateStorageDomain"
+DEACTIVATE = "DeactivateStorageDomain"
+DETACH = "DetachStorageDomain"
+WAIT_SPM = "WaitForSPM"
+WAIT_STEP = "AwaitStorageDomain"
+
+#: Where each action ends (a stable state of the domain in its data center).
+TARGETS: dict[str, tuple[str, ...]] = {
+    ATTACH: ("active", "maintenance"),
+    ACTIVATE: ("active",),
+    DEACTIVATE: ("maintenance",),
+    DETACH: ("unattached",),
+}
+
+#: The Reconciling reason while an action (or, without one, a state) is in flight.
+ACTION_REASONS = {
+    ATTACH: "AttachingStorage",
+    ACTIVATE: "ActivatingStorage",
+    DEACTIVATE: "DeactivatingStorage",
+    DETACH: "DetachingStorage",
+}
+STATE_REASONS = {
+    "locked": "StorageLocked",
+    "activating": "ActivatingStorage",
+    "preparing_for_maintenance": "DeactivatingStorage",
+    "detaching": "DetachingStorage",
+}
+
+HOSTS: Hashable = "hosts"
+CLUSTERS: Hashable = "clusters"
+
+
+def finder(client: RhevmClient) -> Finder:
+    return Finder(
+        key="storagedomains",
+        lister=lambda c: c.storagedomains.list(),
+        get=client.storagedomains.get,
+        find=client.storagedomains.find,
+    )
+
+
+def host_finder(client: RhevmClient) -> Finder:
+    return Finder(
+        key=HOSTS, lister=lambda c: c.hosts.list(), get=client.hosts.get, find=client.hosts.find
+    )
+
+
+def attached_key(dc_id: str) -> Hashable:
+    return ("attached_storagedomains", dc_id)
+
+
+def attached_views(ctx: Context, dc_id: str) -> dict[str, StorageDomain]:
+    """The domains attached to a data center, as it sees them (listed once per tick)."""
+    return ctx.inventory.collection(
+        attached_key(dc_id), lambda c: c.storagedomains.attached(dc_id).list()
+    )
+
+
+# -- reconcile -------------------------------------------------------------------------
+
+
+def reconcile(ctx: Context, resource: StorageDomainResource) -> Outcome:
+    return run_ladder(SP(ctx, resource), lambda p: _ensure(p, resource))
+
+
+def _ensure(p: SP, res: StorageDomainResource) -> str:
+    spec = res.spec
+    name = res.rhev_name
+    dc: DataCenter = resolve(p, "RhevDataCenter", spec.data_center, datacenter.finder(p.ctx.client))
+    _check_storage_type(res, dc)
+    find = finder(p.ctx.client)
+    sd: StorageDomain | None = observe(p, find, name)
+    if sd is None:
+        sd = _create(p, res, dc)
+    else:
+        claim(p, sd, spec.adopt)
+        _check_immutable(res, sd)
+        sd = _ensure_name(p, res, sd)
+    view = _view(p, sd, dc)
+    _report(p, sd, view, dc.id)
+    return _drive(p, res, dc, sd, view)
+
+
+def _check_storage_type(res: StorageDomainResource, dc: DataCenter) -> None:
+    """localfs domains live only in local data centers, nfs only in shared ones."""
+    spec = res.spec
+    local = spec.storage_type == "localfs"
+    if dc.local is None or dc.local == local:
+        return
+    kind = "local (localfs)" if dc.local else "shared (nfs)"
+    raise Stall(
+        "StorageTypeMismatch",
+        f"spec.storageType is {spec.storage_type} but data center {dc.name} is {kind}; "
+        f"set spec.storageType to {'localfs' if dc.local else 'nfs'} or choose a data center "
+        f"of storage type {spec.storage_type} in spec.dataCenter",
+    )
+
+
+def _location(res: StorageDomainResource) -> tuple[str | None, str]:
+    spec = res.spec
+    if spec.nfs is not None:
+        return spec.nfs.address, spec.nfs.path
+    assert spec.localfs is not None  # the spec model requires one of them
+    return None, spec.localfs.path
+
+
+def _check_immutable(res: StorageDomainResource, sd: StorageDomain) -> None:
+    """What RHEV-M cannot change on a domain must already be as the spec says."""
+    spec = res.spec
+    address, path = _location(res)
+    wrong = []
+    if sd.type is not None and sd.type != spec.domain_type:
+        wrong.append(f"domainType is {sd.type}, spec says {spec.domain_type}")
+    if sd.storage_type is not None and sd.storage_type != spec.storage_type:
+        wrong.append(f"storageType is {sd.storage_type}, spec says {spec.storage_type}")
+    if sd.path is not None and (sd.address, sd.path) != (address, path):
+        have = f"{sd.address}:{sd.path}" if sd.address else sd.path
+        want = f"{address}:{path}" if address else path
+        wrong.append(f"its storage is {have}, spec says {want}")
+    if wrong:
+        raise Stall(
+            "SpecMismatch",
+            f"storage domain {sd.name} in RHEV-M cannot be changed to match the spec: "
+            + "; ".join(wrong)
+            + ". Correct the spec, or use another spec.name for a new domain",
+        )
+
+
+def _ensure_name(p: SP, res: StorageDomainResource, sd: StorageDomain) -> StorageDomain:
+    if sd.name == res.rhev_name:
+        return sd
+    updated = p.ctx.client.storagedomains.update(
+        sd.id, StorageDomainUpdate(name=res.rhev_name), correlation_id=p.ctx.correlation_id()
+    )
+    p.ctx.inventory.remember(finder(p.ctx.client).key, updated)
+    p.did("Updated", f"Renamed storage domain {sd.name} to {res.rhev_name}")
+    return updated
+
+
+def _up_hosts(ctx: Context, dc_id: str | None) -> list[Host]:
+    """Up hosts (of one data center when dc_id is set), by name."""
+    hosts: dict[str, Host] = ctx.inventory.collection(HOSTS, host_finder(ctx.client).lister)
+    ups = [h for h in hosts.values() if h.status == "up"]
+    if dc_id is not None:
+        clusters = ctx.inventory.collection(CLUSTERS, lambda c: c.clusters.list())
+        in_dc = {cid for cid, cl in clusters.items() if cl.data_center_id == dc_id}
+        ups = [h for h in ups if h.cluster_id in in_dc]
+    return sorted(ups, key=lambda h: h.name)
+
+
+def _host_dc(ctx: Context, host: Host) -> str | None:
+    clusters = ctx.inventory.collection(CLUSTERS, lambda c: c.clusters.list())
+    cluster = clusters.get(host.cluster_id or "")
+    return cluster.data_center_id if cluster is not None else None
+
+
+def _initialising_host(p: SP, res: StorageDomainResource, dc: DataCenter) -> Host:
+    """spec.host, or any up host of the data center; it must be up."""
+    spec = res.spec
+    if spec.host is None:
+        ups = _up_hosts(p.ctx, dc.id)
+        if not ups:
+            raise Wait(
+                "WaitingForHost",
+                f"no host of data center {dc.name} is up to create storage domain "
+                f"{res.rhev_name} through; bring one up or set spec.host",
+                5.0,
+            )
+        return ups[0]
+    host: Host = resolve(p, "Hypervisor", spec.host, host_finder(p.ctx.client))
+    if spec.storage_type == "localfs" and _host_dc(p.ctx, host) != dc.id:
+        raise Stall(
+            "HostNotInDataCenter",
+            f"host {host.name} is not in data center {dc.name}; a localfs domain is created "
+            "by a host of its local data center: set spec.host to one of its hosts",
+        )
+    if host.status != "up":
+        raise Wait(
+            "WaitingForHost",
+            f"host {host.name} is {host.status}; storage domain {res.rhev_name} is created "
+            "through it once it is up",
+            5.0,
+        )
+    return host
+
+
+def _create(p: SP, res: StorageDomainResource, dc: DataCenter) -> StorageDomain:
+    spec = res.spec
+    name = res.rhev_name
+    address, path = _location(res)
+    find = finder(p.ctx.client)
+    for other in p.ctx.inventory.collection(find.key, find.lister).values():
+        if (other.storage_type, other.address, other.path) == (spec.storage_type, address, path):
+            where = f"{address}:{path}" if address else path
+            raise Stall(
+                "StorageInUse",
+                f"the storage {where} already holds storage domain {other.name}; use another "
+                f"export or path, or set spec.name: {other.name} and spec.adopt: true",
+            )
+    host = _initialising_host(p, res, dc)
+    cid = p.ctx.correlation_id()
+    sd = p.ctx.client.storagedomains.add(
+        StorageDomainCreate(
+            name=name,
+            type=spec.domain_type,
+            storage_type=spec.storage_type,
+            host_id=host.id,
+            address=address,
+            path=path,
+            comment=owner_comment(p.ctx.uid),
+        ),
+        correlation_id=cid,
+    )
+    where = f"{address}:{path}" if address else path
+    created(p, find, sd, f"{spec.domain_type} storage domain {name} on {where} through {host.name}")
+    if sd.data_center_ids:
+        # A local domain is attached to the host's data center by the same command.
+        p.start(ATTACH, cid, spec.timeouts.activation_seconds)
+    return sd
+
+
+def _view(p: SP, sd: StorageDomain, dc: DataCenter) -> StorageDomain | None:
+    """The domain as its data center sees it; None when it is not attached there."""
+    views = attached_views(p.ctx, dc.id)
+    if sd.id in views:
+        return views[sd.id]
+    others = [i for i in sd.data_center_ids if i != dc.id]
+    if others:
+        raise Stall(
+            "AttachedElsewhere",
+            f"storage domain {sd.name} is attached to another data center (id {others[0]}), "
+            f"not to {dc.name}; detach it there, or set spec.dataCenter to that data center",
+        )
+    if dc.id not in sd.data_center_ids:
+        return None
+    # Attached according to the domain but not yet in the (one tick old) listing.
+    try:
+        view = p.ctx.client.storagedomains.attached(dc.id).get(sd.id)
+    except errors.NotFound:
+        return None
+    p.ctx.inventory.remember(attached_key(dc.id), view)
+    return view
+
+
+def _report(p: SP, sd: StorageDomain, view: StorageDomain | None, dc_id: str | None) -> None:
+    src = view if view is not None else sd
+    p.status.state = view.status if view is not None else (sd.status or "unattached")
+    p.status.master = bool(view.master) if view is not None else False
+    p.status.available_bytes = src.available
+    p.status.used_bytes = src.used
+    p.status.committed_bytes = src.committed
+    p.status.storage_format = src.storage_format
+    p.status.data_center_id = dc_id if view is not None else None
+
+
+def _drive(
+    p: SP, res: StorageDomainResource, dc: DataCenter, sd: StorageDomain, view: StorageDomain | None
+) -> str:
+    """One step towards spec.state; raises Wait while a step is in flight."""
+    spec = res.spec
+    state = view.status if view is not None else "unattached"
+    state = state or "unknown"
+    _await_step(p, res, sd, dc, state)
+    want = spec.state
+    if want == "active":
+        if state == "active":
+            return _done(p, sd, dc, "active")
+        if state == "unattached":
+            return _attach(p, res, dc, sd)
+        if state in ACTIVATABLE:
+            return _activate(p, res, dc, sd)
+    elif want == "maintenance":
+        if state == "maintenance":
+            return _done(p, sd, dc, "in maintenance")
+        if state == "unattached":
+            return _attach(p, res, dc, sd)  # the engine activates it; deactivated next
+        if state in DEACTIVATABLE:
+            return _deactivate(p, res, dc, sd)
+    else:  # detached
+        if state == "unattached":
+            return _done(p, sd, dc, "detached")
+        if state in DEACTIVATABLE:
+            return _deactivate(p, res, dc, sd)
+        if state == "maintenance":
+            return _detach(p, res, dc, sd, view)
+    raise Wait(
+        "UnexpectedState",
+        f"storage domain {sd.name} is {state} in data center {dc.name}; waiting for RHEV-M "
+        "to settle it",
+        10.0,
+    )
+
+
+def _await_step(
+    p: SP, res: StorageDomainResource, sd: StorageDomain, dc: DataCenter, state: str
+) -> None:
+    """Wait out a step in flight; close the operation record once it has ended."""
+    op = p.status.operation
+    if state in TRANSITIONAL:
+        if op is None or op.action not in TARGETS:
+            # Not ours (adopted, or the status patch was lost): bound the wait all the same.
+            p.start(WAIT_STEP, p.ctx.correlation_id(), res.spec.timeouts.activation_seconds)
+            op = p.status.operation
+        _check_deadline(p, f"the domain is {state} in data center {dc.name}", sd.id)
+        assert op is not None
+        reason = ACTION_REASONS.get(op.action) or STATE_REASONS.get(state, "StorageLocked")
+        raise Wait(reason, f"storage domain {sd.name} is {state} in data center {dc.name}")
+    if op is not None and (op.action == WAIT_STEP or state in TARGETS.get(op.action, ())):
+        p.end_operation()
+
+
+def _done(p: SP, sd: StorageDomain, dc: DataCenter, what: str) -> str:
+    if p.status.operation is not None:
+        p.end_operation()
+    where = "from" if what == "detached" else "in"
+    master = ", master" if p.status.master else ""
+    return f"storage domain {sd.name} is {what} {where} data center {dc.name}{master}"
+
+
+def _begin(p: SP, action: str, timeout: float) -> str:
+    """A new correlation id for `action`; a retry of the same action keeps its deadline."""
+    cid = p.ctx.correlation_id()
+    op = p.status.operation
+    if op is not None and op.action == action:
+        _check_deadline(p, "RHEV-M did not carry it out", p.status.id or "")
+        p.status.operation = op.model_copy(update={"correlation_id": cid})
+    else:
+        p.start(action, cid, timeout)
+    return cid
+
+
+def _refresh_view(p: SP, dc: DataCenter, sd: StorageDomain) -> None:
+    """Read the domain's new state after an action, so the next pass sees it."""
+    try:
+        view = p.ctx.client.storagedomains.attached(dc.id).get(sd.id)
+    except errors.NotFound:
+        return
+    p.ctx.inventory.remember(attached_key(dc.id), view)
+    p.status.state = view.status
+    p.status.master = bool(view.master)
+    p.ctx.inventory.poke()
+
+
+def _needs_spm(
+    p: SP, res: StorageDomainResource, dc: DataCenter, sd: StorageDomain, attaching: bool
+) -> None:
+    """Wait (WaitingForSPM) unless the data center can take this step now."""
+    if dc.status == "up":
+        return
+    views = attached_views(p.ctx, dc.id)
+    others = [v for v in views.values() if v.id != sd.id]
+    master = next((v for v in others if v.master), None)
+    data = res.spec.domain_type == "data"
+    if attaching and master is None and data and dc.status == "uninitialized":
+        return  # the first data domain: it brings the data center up
+    if not attaching and data and dc.status in ("maintenance", "uninitialized"):
+        return  # no active master: this domain takes the role and the SPM follows
+    if master is None and not data:
+        why = f"a {res.spec.domain_type} domain needs an active data domain in it first"
+    elif master is not None and master.status != "active":
+        why = f"its master domain {master.name} is {master.status}"
+        if master.status == "maintenance":
+            why += "; activate a data domain of it first"
+    else:
+        why = "it has no SPM host yet" + (
+            " (an election is in progress)" if dc.status == "contend" else ""
+        )
+    op = p.status.operation
+    if op is None or op.action != WAIT_SPM:
+        p.start(WAIT_SPM, p.ctx.correlation_id(), res.spec.timeouts.spm_election_seconds)
+    message = f"data center {dc.name} is {dc.status}: {why}"
+    _check_deadline(p, message, sd.id, dc_id=dc.id)
+    raise Wait("WaitingForSPM", f"waiting for an SPM: {message}", 5.0)
+
+
+def _attach(p: SP, res: StorageDomainResource, dc: DataCenter, sd: StorageDomain) -> str:
+    if not _up_hosts(p.ctx, dc.id):
+        raise Wait(
+            "WaitingForHost",
+            f"data center {dc.name} has no up host; storage domain {sd.name} is attached "
+            "once one is up",
+            5.0,
+        )
+    _needs_spm(p, res, dc, sd, attaching=True)
+    cid = _begin(p, ATTACH, res.spec.timeouts.activation_seconds)
+    view = p.ctx.client.storagedomains.attached(dc.id).attach(sd.id, correlation_id=cid)
+    p.ctx.inventory.remember(attached_key(dc.id), view)
+    p.ctx.inventory.poke()
+    p.status.state = view.status
+    p.status.master = bool(view.master)
+    p.status.data_center_id = dc.id
+    p.did("Attaching", f"Attaching storage domain {sd.name} to data center {dc.name}")
+    raise Wait("AttachingStorage", f"storage domain {sd.name} is being attached to {dc.name}")
+
+
+def _activate(p: SP, res: StorageDomainResource, dc: DataCenter, sd: StorageDomain) -> str:
+    _needs_spm(p, res, dc, sd, attaching=False)
+    cid = _begin(p, ACTIVATE, res.spec.timeouts.activation_seconds)
+    p.ctx.client.storagedomains.attached(dc.id).activate(sd.id, correlation_id=cid)
+    p.did("Activating", f"Activating storage domain {sd.name} in data center {dc.name}")
+    _refresh_view(p, dc, sd)
+    raise Wait("ActivatingStorage", f"storage domain {sd.name} is being activated")
+
+
+def _deactivate(
+    p: SP, res: StorageDomainResource, dc: DataCenter, sd: StorageDomain, force: bool = False
+) -> str:
+    cid = _begin(p, DEACTIVATE, res.spec.timeouts.activation_seconds)
+    p.ctx.client.storagedomains.attached(dc.id).deactivate(sd.id, force=force, correlation_id=cid)
+    p.did(
+        "Deactivating",
+        f"Moving storage domain {sd.name} to maintenance in data center {dc.name}",
+    )
+    _refresh_view(p, dc, sd)
+    raise Wait("DeactivatingStorage", f"storage domain {sd.name} is moving to maintenance")
+
+
+def _detach(
+    p: SP,
+    res: StorageDomainResource,
+    dc: DataCenter,
+    sd: StorageDomain,
+    view: StorageDomain | None,
+) -> str:
+    if view is not None and view.master:
+        others = [v for v in attached_views(p.ctx, dc.id).values() if v.id != sd.id]
+        if others:
+            raise Wait(
+                "MasterInUse",
+                f"storage domain {sd.name} is the master of data center {dc.name}, which has "
+                f"other domains attached ({', '.join(sorted(v.name for v in others))}); it "
+                "can be detached once another data domain is active (the master role moves) "
+                "or the others are detached",
+                10.0,
+            )
+    cid = _begin(p, DETACH, res.spec.timeouts.activation_seconds)
+    p.ctx.client.storagedomains.attached(dc.id).detach(sd.id, correlation_id=cid)
+    p.did("Detaching", f"Detaching storage domain {sd.name} from data center {dc.name}")
+    _refresh_view(p, dc, sd)
+    raise Wait("DetachingStorage", f"storage domain {sd.name} is being detached")
+
+
+# -- deadlines -------------------------------------------------------------------------
+
+
+def _last_event(p: SP, ref_kind: str, ref_id: str) -> str:
+    for event in p.ctx.inventory.events_for(ref_kind, ref_id, limit=1):
+        return f"event: {event.description}"
+    return ""
+
+
+def _check_deadline(p: SP, waiting_for: str, sd_id: str, dc_id: str | None = None) -> None:
+    """Stall past the operation's deadline, quoting the engine's job, else its newest event
+    about the domain (or its data center)."""
+    op = p.status.operation
+    if op is None or not operation_overdue(op, p.now):
+        return
+    said = p.last_words(op.correlation_id) if op.action in TARGETS else ""
+    # What the engine last said about what is awaited: the data center (its SPM) or the
+    # domain.
+    if not said and dc_id:
+        said = _last_event(p, "data_center", dc_id)
+    if not said and sd_id:
+        said = _last_event(p, "storage_domain", sd_id)
+    raise Stall(
+        "Timeout",
+        f"{op.action} did not finish by {op.deadline} ({waiting_for})"
+        + (f"; RHEV-M said: {said}" if said else "; RHEV-M reported nothing")
+        + ". Check RHEV-M, then delete status.operation or touch the spec to retry.",
+    )
+
+
+# -- delete ----------------------------------------------------------------------------
+
+
+def _disks(ctx: Context, sd: StorageDomain) -> list[Disk]:
+    return Disks(ctx.client.session, f"storagedomains/{sd.id}/disks").list()
+
+
+def _removing_host(p: SP, res: StorageDomainResource, dc_id: str | None) -> Host:
+    """The host that removes the domain: spec.host when up, else an up host of the data
+    center, else any up host."""
+    spec = res.spec
+    if spec.host is not None:
+        target = p.ctx.refs.resolve("Hypervisor", spec.host)
+        hosts: dict[str, Host] = p.ctx.inventory.collection(HOSTS, host_finder(p.ctx.client).lister)
+        for host in hosts.values():
+            if (host.id == target.id or host.name == target.name) and host.status == "up":
+                return host
+    ups = _up_hosts(p.ctx, dc_id) or _up_hosts(p.ctx, None)
+    if not ups:
+        raise Wait(
+            "WaitingForHost",
+            f"no host is up to remove storage domain {res.rhev_name} through",
+            5.0,
+        )
+    return ups[0]
+
+
+def delete(ctx: Context, resource: StorageDomainResource) -> Outcome:
+    return run_ladder(SP(ctx, resource), lambda p: _delete(p, resource))
+
+
+def _delete(p: SP, res: StorageDomainResource) -> str:
+    ctx = p.ctx
+    spec = res.spec
+    find = finder(ctx.client)
+    sd: StorageDomain | None = observe(p, find, res.rhev_name)
+    if sd is None or (p.status.id != sd.id and not owned_by(sd.comment, ctx.uid)):
+        return "nothing of this resource's in RHEV-M"
+    if deletion_policy(p, sd) == "Retain":
+        p.did("Retained", f"Left storage domain {sd.name} in RHEV-M (deletionPolicy Retain)")
+        return "retained in RHEV-M"
+    disks = _disks(ctx, sd)
+    if disks and not spec.removal.force:
+        names = ", ".join(sorted(d.alias or d.name or d.id for d in disks)[:5])
+        raise Stall(
+            "HoldsDisks",
+            f"storage domain {sd.name} holds {len(disks)} disk(s) ({names}); delete them "
+            "first, or set spec.removal.force: true to remove the domain with them",
+        )
+    dc_id = sd.data_center_ids[0] if sd.data_center_ids else None
+    view = None
+    if dc_id is not None:
+        views = attached_views(ctx, dc_id)
+        view = views.get(sd.id)
+        if view is None:
+            try:
+                view = ctx.client.storagedomains.attached(dc_id).get(sd.id)
+            except errors.NotFound:
+                view = None
+    _report(p, sd, view, dc_id)
+    if dc_id is not None and view is not None:
+        dcs = ctx.inventory.collection(
+            datacenter.finder(ctx.client).key, datacenter.finder(ctx.client).lister
+        )
+        dc: DataCenter | None = dcs.get(dc_id) or ctx.client.datacenters.get(dc_id)
+        assert dc is not None
+        state = view.status or "unknown"
+        _await_step(p, res, sd, dc, state)
+        local_in_maintenance = sd.storage_type == "localfs" and state == "maintenance"
+        if state in DEACTIVATABLE:
+            return _deactivate(p, res, dc, sd, force=spec.removal.force)
+        if state == "maintenance" and not local_in_maintenance:
+            return _detach(p, res, dc, sd, view)
+        if not local_in_maintenance:
+            raise Wait(
+                "UnexpectedState",
+                f"storage domain {sd.name} is {state} in data center {dc.name}; waiting for "
+                "RHEV-M to settle it before removing it",
+                10.0,
+            )
+    # Unattached, or a local domain in maintenance (the engine removes it from its pool).
+    host = _removing_host(p, res, dc_id)
+    fmt = spec.removal.format
+    _remove(p, sd, host, fmt)
+    p.ctx.inventory.forget(find.key, sd.id)
+    if dc_id is not None:
+        p.ctx.inventory.forget(attached_key(dc_id), sd.id)
+    p.did(
+        "Deleted",
+        f"Removed storage domain {sd.name} through {host.name}"
+        + (" and formatted its storage" if fmt else " (its storage was not formatted)"),
+    )
+    return "removed from RHEV-M"
+
+
+def _remove(p: SP, sd: StorageDomain, host: Host, fmt: bool) -> None:
+    with contextlib.suppress(errors.NotFound):  # already gone is what we want
+        p.ctx.client.storagedomains.remove(
+            sd.id, host=host.name, format=fmt, correlation_id=p.ctx.correlation_id()
+        )
