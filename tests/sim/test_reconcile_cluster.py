@@ -192,3 +192,25 @@ def test_an_engine_refusal_quotes_the_engine(simulator: Any, reconciler_harness:
     assert stalled is not None and stalled["status"] == "True"
     assert "between 100 and 400" in stalled["message"]
     assert h.client.clusters.find("mycluster") is None
+
+
+def test_delete_waits_while_the_engine_refuses(simulator: Any, reconciler_harness: Any) -> None:
+    h = reconciler_harness(simulator)
+    h.apply("RhevCluster", "mycluster", {})
+    h.run("RhevCluster", "mycluster")
+    cluster_id = h.status("RhevCluster", "mycluster")["id"]
+    said = "Cannot remove Cluster. Cluster contains one or more Hosts"
+    simulator.control(
+        "POST",
+        "/sim/faults",
+        {"path": f"/clusters/{cluster_id}$", "method": "DELETE", "status": 409, "detail": said},
+    )
+    outcome = h.run("RhevCluster", "mycluster", delete=True)
+    assert not outcome.finished
+    condition = h.condition("RhevCluster", "mycluster", "Reconciling")
+    assert condition["reason"] == "ClusterInUse" and said in condition["message"]
+    assert h.client.clusters.find("mycluster") is not None
+
+    simulator.control("DELETE", "/sim/faults")
+    outcome = h.run("RhevCluster", "mycluster", delete=True)
+    assert outcome.finished and h.client.clusters.find("mycluster") is None

@@ -301,3 +301,25 @@ def test_a_crash_after_create_is_recognised_by_the_owner_marker(
     assert [e.reason for e in outcome.events] == ["Detached"]
     assert "lan" not in attached(h, "Default")
     assert h.status(LNET, "lan")["state"] == "defined"
+
+
+def test_delete_waits_while_the_network_is_in_use(simulator: Any, reconciler_harness: Any) -> None:
+    h = reconciler_harness(simulator)
+    h.apply(LNET, "lan", {"clusters": ["Default"]})
+    h.run(LNET, "lan")
+    net_id = h.status(LNET, "lan")["id"]
+    said = "Cannot remove Network. The following Logical Network: 'lan' is being used by VM(s)"
+    simulator.control(
+        "POST",
+        "/sim/faults",
+        {"path": f"/networks/{net_id}$", "method": "DELETE", "status": 409, "detail": said},
+    )
+    outcome = h.run(LNET, "lan", delete=True)
+    assert not outcome.finished
+    condition = h.condition(LNET, "lan", "Reconciling")
+    assert condition["reason"] == "NetworkInUse" and said in condition["message"]
+    assert network(h, "lan", "Default") is not None
+
+    simulator.control("DELETE", "/sim/faults")
+    outcome = h.run(LNET, "lan", delete=True)
+    assert outcome.finished and network(h, "lan", "Default") is None
