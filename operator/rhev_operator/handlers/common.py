@@ -110,6 +110,24 @@ class IndexedReferences:
         )
 
 
+def secret_lookup(
+    indices: Mapping[str, Any], namespace: str
+) -> Callable[[str], Mapping[str, str] | None]:
+    """Read a Secret of the namespace from kopf's secret index, decoded; None when absent.
+    A key whose value is not valid base64 UTF-8 is left out."""
+
+    def lookup(name: str) -> Mapping[str, str] | None:
+        index = indices.get("secret_index")
+        store = index.get((namespace, name)) if index is not None else None
+        data = next(iter(store)) if store else None
+        if data is None:
+            return None
+        decoded = {key: _decoded(data, key) for key in data}
+        return {key: value for key, value in decoded.items() if value is not None}
+
+    return lookup
+
+
 def build_context(
     runtime: Runtime,
     body: Mapping[str, Any],
@@ -137,6 +155,7 @@ def build_context(
         generation=int(meta.get("generation") or 0),
         annotations=dict(meta.get("annotations") or {}),
         logger=logger,
+        secrets=secret_lookup(indices, namespace),
     )
 
 

@@ -113,6 +113,9 @@ class Context:
     annotations: Mapping[str, str] = field(default_factory=dict)
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("rhev_operator"))
     now: Callable[[], dt.datetime] = _utcnow
+    #: The decoded data of a Secret in the resource's namespace by name, None when absent.
+    #: Values are secret: never log them or put them in status or Events.
+    secrets: Callable[[str], Mapping[str, str] | None] = lambda _name: None
 
     @staticmethod
     def correlation_id() -> str:

@@ -81,7 +81,18 @@ def _ensure(p: Pass[RhevDataCenterStatus], res: RhevDataCenter) -> str:
     dc = _ensure_fields(p, res, dc)
     p.status.state = dc.status
     p.status.storage_format = dc.storage_format
-    return describe(dc)
+    return f"{describe(dc)}; {spm_holder(p.ctx, dc.id)}"
+
+
+def spm_holder(ctx: Context, dc_id: str) -> str:
+    """Who holds the SPM role, for status.message (the status model has no field for it)."""
+    from rhev_operator.reconcilers.hypervisor import spm_of
+
+    holder = spm_of(ctx, dc_id)
+    if holder is None:
+        return "SPM: none"
+    name, state = holder
+    return f"SPM: {name}" if state == "spm" else f"SPM: {name} ({state})"
 
 
 def _ensure_fields(

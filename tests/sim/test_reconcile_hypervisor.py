@@ -1,0 +1,565 @@
+"""Hypervisor reconciler against the simulator (manual clock), without kopf.
+
+BMCs run in a subprocess (`bmc=True`): the reconciler's IPMI client and the BMC server never
+share a process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from rhev_operator.reconcilers.base import Context, Outcome
+from rhev_operator.rhevm import HostUpdate
+from rhevsim.testing import SimHandle
+from tests.fixtures.bmc import BMC_PASSWORD, BMC_USER, machine_entries
+from tests.fixtures.reconcile import Harness
+
+pytestmark = pytest.mark.timeout(120)
+
+HV = "Hypervisor"
+ROOT_PASSWORD = "Root-S3cret-9"  # distinctive: finding it in a log is a real leak
+NFS = {
+    "name": "nfs1",
+    "type": "data",
+    "storage": {"type": "nfs", "address": "10.0.0.5", "path": "/exports/data"},
+    "data_center": "Default",
+    "status": "active",
+}
+CLUSTERS = [
+    {"name": "Default", "data_center": "Default"},
+    {"name": "other", "data_center": "Default"},
+]
+NICS = [{"name": "eth0", "mac": "52:54:00:00:00:11"}, {"name": "eth1", "mac": "52:54:00:00:01:11"}]
+
+
+@dataclass
+class HvHarness(Harness):
+    """The reconciler harness with Secrets (as the handlers read them from kopf's index) and a
+    clock that can be moved ahead of the real one, for deadlines."""
+
+    secrets: dict[str, dict[str, str]] = field(default_factory=dict)
+    skew: float = 0.0
+
+    def context(self, body: dict[str, Any]) -> Context:
+        ctx = super().context(body)
+        ctx.secrets = self._secret
+        ctx.now = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.skew)
+        return ctx
+
+    def _secret(self, name: str) -> Mapping[str, str] | None:
+        return self.secrets.get(name)
+
+    def reasons(self, outcome: Outcome) -> list[str]:
+        return [e.reason for e in outcome.events]
+
+    def ready(self, name: str) -> bool:
+        c = self.condition(HV, name)
+        return c is not None and c["status"] == "True"
+
+    def reason(self, name: str) -> str:
+        c = self.condition(HV, name)
+        return "" if c is None else str(c["reason"])
+
+
+@pytest.fixture
+def harness(reconciler_harness: Any) -> Callable[[SimHandle], HvHarness]:
+    def make(sim: SimHandle) -> HvHarness:
+        base = reconciler_harness(sim)
+        return HvHarness(base.client, base.inventory)
+
+    return make
+
+
+def host_of(sim: SimHandle, name: str) -> Any:
+    return sim.find("host", name)
+
+
+def converge(h: HvHarness, sim: SimHandle, name: str, step: float = 30, limit: int = 40) -> None:
+    """Run passes, advancing the clock between them, until Ready (bounded)."""
+    for _ in range(limit):
+        h.run(HV, name)
+        if h.ready(name):
+            return
+        sim.advance(step)
+    raise AssertionError(f"{name} not Ready: {h.status(HV, name)}")
+
+
+def machine(sim: SimHandle, name: str) -> dict[str, Any]:
+    result: dict[str, Any] = sim.control("GET", f"/sim/machines/{name}")
+    return result
+
+
+def bmc_spec(machines: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    port = next(m["bmc"]["port"] for m in machines if m["name"] == name)
+    return {"address": "127.0.0.1", "port": port, "credentialsSecret": "bmc"}
+
+
+BMC_SECRET = {"username": BMC_USER, "password": BMC_PASSWORD}
+
+
+# -- registration, approval, installation -----------------------------------------------------
+
+
+def test_a_registering_rhevh_host_is_approved_into_its_cluster(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    sim = simulator_factory(
+        {
+            "clusters": CLUSTERS,
+            "hosts": [{"name": "rhevh1", "address": "10.0.0.21", "status": "pending_approval",
+                       "type": "rhev_h", "nics": NICS}],
+        }
+    )  # fmt: skip
+    h = harness(sim)
+    h.apply(HV, "rhevh1", {"address": "10.0.0.21", "cluster": "other"})
+    outcome = h.run(HV, "rhevh1")
+    assert h.reasons(outcome) == ["Registered", "Approved"]
+    assert h.reason("rhevh1") == "InstallingHost"
+    assert h.status(HV, "rhevh1")["operation"]["action"] == "InstallHost"
+    assert host_of(sim, "rhevh1").status == "installing"
+
+    converge(h, sim, "rhevh1")
+    status = h.status(HV, "rhevh1")
+    assert status["state"] == "up" and status["cluster"] == "other"
+    assert status.get("operation") is None
+    assert "Installed" in [e.reason for o in h.outcomes for e in o.events]
+    host = host_of(sim, "rhevh1")
+    assert host.cluster_id == sim.find("cluster", "other").id
+    # Approved hosts carry the owner marker: the default deletion policy is Delete.
+    assert h.bodies[(HV, "rhevh1")]["metadata"]["uid"] in (host.comment or "")
+
+    # A second pass changes nothing.
+    assert h.run(HV, "rhevh1").events == []
+
+
+def test_approve_false_waits_for_a_human(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    sim = simulator_factory(
+        {"hosts": [{"name": "rhevh1", "status": "pending_approval", "type": "rhev_h"}]}
+    )
+    h = harness(sim)
+    h.apply(HV, "rhevh1", {"address": "rhevh1", "approve": False})
+    h.run(HV, "rhevh1")
+    assert h.reason("rhevh1") == "WaitingForApproval"
+    assert "spec.approve" in h.status(HV, "rhevh1")["message"]
+    assert host_of(sim, "rhevh1").status == "pending_approval"
+
+
+def test_a_rhevh_host_that_never_registers_waits_without_acting(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    sim = simulator_factory()
+    h = harness(sim)
+    h.apply(HV, "rhevh9", {"address": "10.9.9.9"})
+    outcome = h.run(HV, "rhevh9")
+    assert outcome.events == [] and h.reason("rhevh9") == "WaitingForRegistration"
+    assert "spec.provision" in h.status(HV, "rhevh9")["message"]
+
+
+def test_a_rhel_host_is_added_with_its_root_password_which_never_leaks(
+    simulator_factory: Callable[..., SimHandle],
+    harness: Callable[[SimHandle], HvHarness],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    sim = simulator_factory({"storage_domains": [NFS]})
+    h = harness(sim)
+    h.client.session.trace = True  # even the REST trace must mask it
+    h.apply(HV, "rhel1", {"address": "10.0.0.31", "type": "rhel", "rootPasswordSecret": "root",
+                          "spmPriority": 7})  # fmt: skip
+
+    # Without the Secret: Stalled, naming the field and the key.
+    h.run(HV, "rhel1")
+    stalled = h.condition(HV, "rhel1", "Stalled")
+    assert stalled is not None and stalled["reason"] == "MissingSecret"
+    assert "spec.rootPasswordSecret" in stalled["message"] and "default/root" in stalled["message"]
+    assert host_of(sim, "rhel1") is None
+
+    h.secrets["root"] = {"password": ROOT_PASSWORD}
+    outcome = h.run(HV, "rhel1")
+    assert h.reasons(outcome) == ["Created"]
+    host = host_of(sim, "rhel1")
+    assert host is not None and host.status == "installing" and host.spm_priority == 7
+    converge(h, sim, "rhel1")
+    assert h.status(HV, "rhel1")["state"] == "up"
+
+    everything = json.dumps([h.bodies[(HV, "rhel1")]]) + json.dumps(
+        [[e.message for e in o.events] for o in h.outcomes]
+    )
+    assert ROOT_PASSWORD not in everything
+    assert ROOT_PASSWORD not in caplog.text
+    assert "rhel1" in caplog.text  # the log did record the actions
+
+
+def test_a_failed_installation_stalls_with_the_engines_words_and_retries_when_touched(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    # The machine is powered off: RHEV-M cannot reach it over SSH.
+    machines = [{"name": "rhel2", "address": "10.0.0.32", "nics": NICS}]
+    sim = simulator_factory({"machines": machines})
+    h = harness(sim)
+    h.secrets["root"] = {"password": ROOT_PASSWORD}
+    spec = {"address": "10.0.0.32", "type": "rhel", "rootPasswordSecret": "root"}
+    h.apply(HV, "rhel2", spec)
+    h.run(HV, "rhel2")
+    sim.advance(200)
+    h.run(HV, "rhel2")
+    stalled = h.condition(HV, "rhel2", "Stalled")
+    assert stalled is not None and stalled["reason"] == "InstallFailed"
+    assert "Failed to connect to the host via SSH" in stalled["message"]
+    assert h.run(HV, "rhel2").events == []  # stays stalled, no retry loop
+
+    sim.control("POST", "/sim/machines/rhel2/power", {"on": True})
+    h.apply(HV, "rhel2", {**spec, "spmPriority": 3})  # touching the spec retries
+    outcome = h.run(HV, "rhel2")
+    assert "Reinstalling" in h.reasons(outcome)
+    converge(h, sim, "rhel2")
+
+
+def test_installation_past_its_deadline_stalls_quoting_the_engine_job(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    sim = simulator_factory()
+    h = harness(sim)
+    h.secrets["root"] = {"password": ROOT_PASSWORD}
+    h.apply(HV, "slow", {"address": "10.0.0.33", "type": "rhel", "rootPasswordSecret": "root",
+                         "timeouts": {"hostInstallSeconds": 60}})  # fmt: skip
+    h.run(HV, "slow")
+    h.skew = 61  # the simulator's clock stands still: installation is still going on
+    h.run(HV, "slow")
+    stalled = h.condition(HV, "slow", "Stalled")
+    assert stalled is not None and stalled["reason"] == "Timeout"
+    assert "InstallHost did not finish" in stalled["message"]
+    assert "RHEV-M said: job started: Adding new Host slow" in stalled["message"]
+
+
+# -- interfaces, SPM priority, state, cluster ----------------------------------------------
+
+
+def _up_host_inventory(**extra: Any) -> dict[str, Any]:
+    return {
+        "clusters": CLUSTERS,
+        "networks": [
+            {"name": "storage", "data_center": "Default", "vlan": 20,
+             "clusters": [{"name": "Default", "required": False},
+                          {"name": "other", "required": False}]},
+        ],
+        "hosts": [{"name": "hv1", "address": "10.0.0.11", "status": "up", "nics": NICS,
+                   "comment": ""}],
+        **extra,
+    }  # fmt: skip
+
+
+STATIC = {"network": "storage", "nic": "eth1", "bootProtocol": "static", "ip": "10.1.0.11",
+          "netmask": "255.255.255.0"}  # fmt: skip
+
+
+def setupnetworks_calls(h: HvHarness) -> int:
+    return sum(n for (m, k), n in h.client.request_counts.items() if k.endswith("setupnetworks"))
+
+
+def test_interfaces_are_applied_through_maintenance_only_when_they_differ(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    sim = simulator_factory(_up_host_inventory())
+    h = harness(sim)
+    h.apply(HV, "hv1", {"address": "10.0.0.11", "adopt": True, "interfaces": [STATIC]})
+    outcome = h.run(HV, "hv1")
+    assert h.reasons(outcome) == ["Adopted", "MovingToMaintenance"]
+    assert "to set up its networks" in outcome.events[-1].message
+    sim.advance(10)
+    outcome = h.run(HV, "hv1")
+    assert h.reasons(outcome) == ["NetworksSetUp"]
+    assert setupnetworks_calls(h) == 1
+    outcome = h.run(HV, "hv1")
+    assert h.reasons(outcome) == ["Activating"]
+    converge(h, sim, "hv1", step=10)
+
+    host = host_of(sim, "hv1")
+    net = sim.find("network", "storage")
+    att = next(a for a in host.attachments if a.network_id == net.id)
+    assert (att.nic_name, att.boot_protocol, att.address, att.netmask) == (
+        "eth1", "static", "10.1.0.11", "255.255.255.0"
+    )  # fmt: skip
+    # In sync: further passes send no setupnetworks and do not leave up.
+    for _ in range(2):
+        assert h.run(HV, "hv1").events == []
+    assert setupnetworks_calls(h) == 1 and host.status == "up"
+
+    # A different address is a difference: applied the same way.
+    h.apply(HV, "hv1", {"address": "10.0.0.11", "adopt": True,
+                        "interfaces": [{**STATIC, "ip": "10.1.0.12"}]})  # fmt: skip
+    converge(h, sim, "hv1", step=10)
+    assert setupnetworks_calls(h) == 2 and att.address == "10.1.0.12"
+
+
+def test_an_unknown_nic_is_stalled_naming_the_field(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    sim = simulator_factory(_up_host_inventory())
+    h = harness(sim)
+    h.apply(HV, "hv1", {"address": "10.0.0.11", "adopt": True,
+                        "interfaces": [{**STATIC, "nic": "eth7"}]})  # fmt: skip
+    h.run(HV, "hv1")
+    stalled = h.condition(HV, "hv1", "Stalled")
+    assert stalled is not None and stalled["reason"] == "NoSuchNic"
+    assert "spec.interfaces[0].nic" in stalled["message"] and "eth0, eth1" in stalled["message"]
+    assert host_of(sim, "hv1").status == "up"  # nothing was done to the host
+
+
+def test_spm_priority_state_and_cluster(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    sim = simulator_factory(_up_host_inventory())
+    h = harness(sim)
+    spec: dict[str, Any] = {"address": "10.0.0.11", "adopt": True, "spmPriority": 9}
+    h.apply(HV, "hv1", spec)
+    outcome = h.run(HV, "hv1")
+    assert h.reasons(outcome) == ["Adopted", "Updated"] and h.ready("hv1")
+    assert host_of(sim, "hv1").spm_priority == 9
+
+    h.apply(HV, "hv1", {**spec, "state": "maintenance"})
+    assert h.reasons(h.run(HV, "hv1")) == ["MovingToMaintenance"]
+    assert h.reason("hv1") == "MovingToMaintenance"
+    converge(h, sim, "hv1", step=10)
+    assert host_of(sim, "hv1").status == "maintenance"
+    assert h.status(HV, "hv1")["state"] == "maintenance"
+
+    h.apply(HV, "hv1", {**spec, "state": "up"})
+    assert h.reasons(h.run(HV, "hv1")) == ["Activating"]
+    converge(h, sim, "hv1", step=10)
+    assert host_of(sim, "hv1").status == "up"
+
+    # Another cluster: to maintenance, moved, activated again.
+    h.apply(HV, "hv1", {**spec, "cluster": "other"})
+    converge(h, sim, "hv1", step=10)
+    reasons = [e.reason for o in h.outcomes[-8:] for e in o.events]
+    assert reasons[-3:] == ["MovingToMaintenance", "ChangedCluster", "Activating"]
+    assert h.status(HV, "hv1")["cluster"] == "other"
+    assert host_of(sim, "hv1").cluster_id == sim.find("cluster", "other").id
+
+
+def test_a_cluster_resource_not_ready_is_waited_for(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    sim = simulator_factory(
+        {"hosts": [{"name": "rhevh1", "status": "pending_approval", "type": "rhev_h"}]}
+    )
+    h = harness(sim)
+    h.apply("RhevCluster", "mycluster", {"dataCenter": "Default"})  # never reconciled: not Ready
+    h.apply(HV, "rhevh1", {"address": "rhevh1", "cluster": "mycluster"})
+    h.run(HV, "rhevh1")
+    assert h.reason("rhevh1") == "WaitingForDependency"
+    assert host_of(sim, "rhevh1").status == "pending_approval"
+
+
+def test_an_existing_host_is_not_taken_without_adopt_and_adopted_ones_are_retained(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    sim = simulator_factory(_up_host_inventory())
+    h = harness(sim)
+    h.apply(HV, "hv1", {"address": "10.0.0.11"})
+    h.run(HV, "hv1")
+    stalled = h.condition(HV, "hv1", "Stalled")
+    assert stalled is not None and stalled["reason"] == "AlreadyExists"
+    assert "spec.adopt" in stalled["message"]
+
+    h.apply(HV, "hv1", {"address": "10.0.0.11", "adopt": True})
+    h.run(HV, "hv1")
+    assert h.ready("hv1") and h.condition(HV, "hv1", "Stalled") is None
+    outcome = h.run(HV, "hv1", delete=True)
+    assert outcome.finished and h.reasons(outcome) == ["Retained"]
+    assert host_of(sim, "hv1").status == "up"
+
+
+def test_delete_goes_through_maintenance_then_removes(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    sim = simulator_factory(
+        {"hosts": [{"name": "rhevh1", "status": "pending_approval", "type": "rhev_h"}]}
+    )
+    h = harness(sim)
+    h.apply(HV, "rhevh1", {"address": "rhevh1"})
+    converge(h, sim, "rhevh1")
+    outcome = h.run(HV, "rhevh1", delete=True)
+    assert not outcome.finished and h.reasons(outcome) == ["MovingToMaintenance"]
+    assert host_of(sim, "rhevh1").status == "preparing_for_maintenance"
+    outcome = h.run(HV, "rhevh1", delete=True)
+    assert not outcome.finished and outcome.events == []  # waits it out
+    sim.advance(10)
+    outcome = h.run(HV, "rhevh1", delete=True)
+    assert outcome.finished and h.reasons(outcome) == ["Deleted"]
+    assert host_of(sim, "rhevh1") is None
+
+
+# -- IPMI: power management, provisioning, SPM fencing -------------------------------------
+
+
+def _bmc_sim(
+    factory: Callable[..., SimHandle], names: list[str], **inventory: Any
+) -> tuple[SimHandle, list[dict[str, Any]]]:
+    machines = machine_entries(names)
+    for i, m in enumerate(machines):
+        m["nics"] = [{"name": "eth0", "mac": f"52:54:00:00:02:{i:02x}"},
+                     {"name": "eth1", "mac": f"52:54:00:00:03:{i:02x}"}]  # fmt: skip
+    return factory({"machines": machines, **inventory}, bmc=True), machines
+
+
+def test_provision_over_ipmi_then_registration_then_approval_with_power_management(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    sim, machines = _bmc_sim(simulator_factory, ["node1"])
+    address = machines[0]["address"]
+    h = harness(sim)
+    h.secrets["bmc"] = dict(BMC_SECRET)
+    spec = {"address": address, "bmc": bmc_spec(machines, "node1"),
+            "provision": {"bootDevice": "network", "powerOn": True}}  # fmt: skip
+    h.apply(HV, "node1", spec)
+    outcome = h.run(HV, "node1")
+    assert h.reasons(outcome) == ["Provisioned"]
+    assert machine(sim, "node1")["power"] == "on"
+    assert h.reason("node1") == "WaitingForRegistration"
+    assert h.status(HV, "node1")["operation"]["action"] == "ProvisionHost"
+    # Resumed (e.g. after a restart) it does not power-cycle the machine again.
+    assert h.run(HV, "node1").events == []
+
+    sim.advance(130)  # RHEV-H installs from the network and registers itself
+    outcome = h.run(HV, "node1")
+    assert h.reasons(outcome) == ["Registered", "Approved"]
+    converge(h, sim, "node1")
+    status = h.status(HV, "node1")
+    assert status["state"] == "up" and status["powerState"] == "on"
+    reasons = [e.reason for o in h.outcomes for e in o.events]
+    assert reasons.count("PowerManagement") == 2  # the agent, then enabling it
+
+    host = host_of(sim, "node1")
+    assert host.pm_enabled
+    [agent] = host.agents
+    assert (agent.agent_type, agent.address, agent.port, agent.username) == (
+        "ipmilan", "127.0.0.1", machines[0]["bmc"]["port"], BMC_USER
+    )  # fmt: skip
+    # RHEV-M itself can reach the BMC with those credentials.
+    result = h.client.hosts.fence(host.id, "status")
+    assert result.power_status == "on"
+
+    # A changed password in the Secret is carried to the agent (RHEV-M never shows it).
+    assert h.run(HV, "node1").events == []
+    h.secrets["bmc"] = {"username": BMC_USER, "password": "another-pw"}
+    outcome = h.run(HV, "node1")
+    assert h.reasons(outcome) == ["PowerManagement"]
+    assert host.agents[0].password == "another-pw"
+    assert "another-pw" not in json.dumps(h.bodies[(HV, "node1")]) + outcome.events[0].message
+
+
+def test_registration_past_its_deadline_stalls(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    sim, machines = _bmc_sim(simulator_factory, ["node1"])
+    h = harness(sim)
+    h.secrets["bmc"] = dict(BMC_SECRET)
+    h.apply(HV, "node1", {"address": machines[0]["address"], "bmc": bmc_spec(machines, "node1"),
+                          "provision": {"bootDevice": "disk"},
+                          "timeouts": {"registrationSeconds": 100}})  # fmt: skip
+    h.run(HV, "node1")
+    h.skew = 101
+    h.run(HV, "node1")
+    stalled = h.condition(HV, "node1", "Stalled")
+    assert stalled is not None and stalled["reason"] == "Timeout"
+    assert "ProvisionHost" in stalled["message"] and "to register" in stalled["message"]
+
+
+def test_wrong_bmc_credentials_are_stalled(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    sim, machines = _bmc_sim(simulator_factory, ["node1"])
+    h = harness(sim)
+    h.secrets["bmc"] = {"username": BMC_USER, "password": "wrong-pw"}
+    h.apply(HV, "node1", {"address": machines[0]["address"], "bmc": bmc_spec(machines, "node1"),
+                          "provision": {}})  # fmt: skip
+    h.run(HV, "node1")
+    stalled = h.condition(HV, "node1", "Stalled")
+    assert stalled is not None and stalled["reason"] == "BmcAuthenticationFailed"
+    assert "Secret bmc" in stalled["message"] and "wrong-pw" not in stalled["message"]
+    assert machine(sim, "node1")["power"] == "off"
+
+
+def test_spm_status_and_a_dead_spm_is_fenced_with_auto_confirm(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    sim, machines = _bmc_sim(
+        simulator_factory,
+        ["hv1", "hv2"],
+        storage_domains=[NFS],
+        hosts=[
+            {"name": "hv1", "machine": "hv1", "status": "up", "spm_priority": 8},
+            {"name": "hv2", "machine": "hv2", "status": "up", "spm_priority": 5},
+        ],
+    )
+    h = harness(sim)
+    h.secrets["bmc"] = dict(BMC_SECRET)
+    for name, m in zip(("hv1", "hv2"), machines, strict=True):
+        h.apply(HV, name, {"address": m["address"], "adopt": True, "bmc": bmc_spec(machines, name),
+                           "fencing": {"autoConfirm": True}})  # fmt: skip
+        converge(h, sim, name)
+    assert h.status(HV, "hv1")["spm"] is True and h.status(HV, "hv1")["spmStatus"] == "spm"
+    assert h.status(HV, "hv2")["spm"] is False
+    h.apply("RhevDataCenter", "default", {"name": "Default", "adopt": True})
+    h.run("RhevDataCenter", "default")
+    assert "SPM: hv1" in h.status("RhevDataCenter", "default")["message"]
+
+    # hv1 dies (its machine loses power): RHEV-M keeps it as SPM, the data center is stuck.
+    sim.control("POST", "/sim/machines/hv1/power", {"on": False})
+    sim.advance(40)
+    assert host_of(sim, "hv1").status == "non_responsive"
+    outcome = h.run(HV, "hv1")
+    assert h.reasons(outcome) == ["ConfirmedReboot", "PoweredOn"]  # it was off already
+    assert h.reason("hv1") == "FencingSpm"
+    sim.advance(20)  # the SPM role moves to hv2
+    h.run(HV, "hv2")
+    assert h.status(HV, "hv2")["spm"] is True
+    converge(h, sim, "hv1")  # hv1 boots from disk and comes back up, no longer SPM
+    assert h.status(HV, "hv1")["spm"] is False
+    h.run("RhevDataCenter", "default")
+    assert "SPM: hv2" in h.status("RhevDataCenter", "default")["message"]
+
+
+def test_without_auto_confirm_a_dead_spm_is_left_alone(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    sim, machines = _bmc_sim(
+        simulator_factory,
+        ["hv1", "hv2"],
+        storage_domains=[NFS],
+        hosts=[{"name": "hv1", "machine": "hv1", "status": "up", "spm_priority": 8},
+               {"name": "hv2", "machine": "hv2", "status": "up"}],
+    )  # fmt: skip
+    h = harness(sim)
+    h.secrets["bmc"] = dict(BMC_SECRET)
+    h.apply(HV, "hv1", {"address": machines[0]["address"], "adopt": True,
+                        "bmc": bmc_spec(machines, "hv1")})  # fmt: skip
+    converge(h, sim, "hv1")
+    sim.control("POST", "/sim/hosts/hv1/fail")
+    sim.advance(40)
+    outcome = h.run(HV, "hv1")
+    assert outcome.events == [] and h.reason("hv1") == "HostNotResponding"
+    assert h.status(HV, "hv1")["spm"] is True and machine(sim, "hv1")["power"] == "on"
+
+
+def test_interfaces_with_update_of_host_made_by_hand_are_corrected(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    sim = simulator_factory(_up_host_inventory())
+    h = harness(sim)
+    h.apply(HV, "hv1", {"address": "10.0.0.11", "adopt": True, "spmPriority": 2})
+    h.run(HV, "hv1")
+    host = host_of(sim, "hv1")
+    h.client.hosts.update(host.id, HostUpdate(spm_priority=6))
+    outcome = h.run(HV, "hv1")
+    assert h.reasons(outcome) == ["Updated"] and host.spm_priority == 2
