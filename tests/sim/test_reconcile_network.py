@@ -323,3 +323,19 @@ def test_delete_waits_while_the_network_is_in_use(simulator: Any, reconciler_har
     simulator.control("DELETE", "/sim/faults")
     outcome = h.run(LNET, "lan", delete=True)
     assert outcome.finished and network(h, "lan", "Default") is None
+
+
+def test_a_move_to_another_data_center_is_stalled_and_nothing_is_sent(
+    simulator: Any, reconciler_harness: Any
+) -> None:
+    h = reconciler_harness(simulator)
+    seed(h)
+    h.apply(LNET, "lan", {"vlan": 2})  # in Default
+    h.run(LNET, "lan")
+    before = writes(simulator)
+    h.apply(LNET, "lan", {"vlan": 2, "dataCenter": "mydc"})
+    h.run(LNET, "lan")
+    stalled = h.condition(LNET, "lan", "Stalled")
+    assert stalled["status"] == "True" and stalled["reason"] == "DataCenterChangeRefused"
+    assert writes(simulator) == before
+    assert network(h, "lan", "Default") is not None and network(h, "lan") is None
