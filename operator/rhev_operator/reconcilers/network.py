@@ -198,11 +198,9 @@ def _change_text(key: str, old: object, new: object) -> str:
 # -- clusters -----------------------------------------------------------------------------
 
 
-def _entry(
-    cl: Cluster, view: Network | None, managed: bool, ref_name: str | None = None
-) -> NetworkClusterStatus:
+def _entry(cl: Cluster, view: Network | None, managed: bool) -> NetworkClusterStatus:
     if view is None:
-        return NetworkClusterStatus(name=ref_name or cl.name, id=cl.id, managed=managed)
+        return NetworkClusterStatus(name=cl.name, id=cl.id, managed=managed)
     return NetworkClusterStatus(
         name=cl.name,
         id=cl.id,
