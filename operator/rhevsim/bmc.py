@@ -35,7 +35,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -517,16 +517,21 @@ class BmcProcess(subprocess.Popen[str]):
     lines: collections.deque[str]
     ports: dict[str, int]
 
-    def wait_for_line(self, fragment: str, timeout: float = 5.0, start: int = 0) -> str:
-        """Wait (bounded) until an output line containing ``fragment`` appears after the
-        first ``start`` lines; return it."""
+    def wait_for(self, predicate: Callable[[str], bool], timeout: float = 5.0) -> str:
+        """Wait (bounded) until an output line satisfies ``predicate``; return it. Lines arrive
+        through a pipe, so a line may show up shortly after the IPMI answer it logs."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in list(self.lines)[start:]:
-                if fragment in line:
+        while True:
+            for line in list(self.lines):
+                if predicate(line):
                     return line
-            time.sleep(0.02)
-        raise TimeoutError(f"no BMC output line containing {fragment!r} within {timeout} s")
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"no matching BMC output line within {timeout} s")
+            time.sleep(0.01)
+
+    def wait_for_line(self, fragment: str, timeout: float = 5.0) -> str:
+        """Wait (bounded) until an output line contains ``fragment``; return it."""
+        return self.wait_for(lambda line: fragment in line, timeout)
 
     def stop(self, timeout: float = 5.0) -> None:
         if self.poll() is None:

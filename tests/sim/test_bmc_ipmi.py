@@ -35,7 +35,8 @@ def test_power_on_off(bmc_process: Bmcs) -> None:
     assert bmc_process.client("vm1").power_state() == "off"
     client.power_off()
     assert client.power_state() == "off"
-    calls = [line.split("] ", 1)[1] for line in bmc_process.log("vm0")]
+    log = bmc_process.wait_log("vm0", "] get_power_state -> off")
+    calls = [line.split("] ", 1)[1] for line in log]
     assert "power_on" in calls
     assert "power_off" in calls
     assert calls.index("power_on") < calls.index("power_off")
@@ -47,7 +48,7 @@ def test_shutdown_turns_the_machine_off(bmc_process: Bmcs) -> None:
     client.power_on()
     client.shutdown()
     assert client.power_state() == "off"
-    assert any(line.endswith("power_shutdown") for line in bmc_process.log("vm0"))
+    bmc_process.wait_log("vm0", "] power_shutdown")
 
 
 def test_reset_powers_on_a_machine_that_is_off_and_resets_one_that_is_on(
@@ -56,10 +57,12 @@ def test_reset_powers_on_a_machine_that_is_off_and_resets_one_that_is_on(
     client = bmc_process.client("vm0")
     client.reset()
     assert client.power_state() == "on"
-    assert not any(line.endswith("power_reset") for line in bmc_process.log("vm0"))
+    log = bmc_process.wait_log("vm0", "] get_power_state -> on")
+    assert log[-2].endswith("] power_on")
+    assert not any(line.endswith("power_reset") for line in log)
     client.reset()
     assert client.power_state() == "on"
-    assert bmc_process.log("vm0")[-2].endswith("power_reset")
+    bmc_process.wait_log("vm0", "] power_reset")
 
 
 def test_boot_device_persistent_and_one_time(bmc_process: Bmcs) -> None:
@@ -83,9 +86,7 @@ def test_boot_device_persistent_and_one_time(bmc_process: Bmcs) -> None:
     assert client.boot_device() == BootDevice("cd", persistent=True)
     client.set_boot_device("default")
     assert client.boot_device() == BootDevice("default", persistent=False)
-    assert any(
-        line.endswith("set_boot_device network persistent=True") for line in bmc_process.log("vm0")
-    )
+    bmc_process.wait_log("vm0", "] set_boot_device network persistent=True")
 
 
 def test_wrong_password_is_an_auth_error(bmc_process: Bmcs) -> None:
@@ -100,7 +101,7 @@ def test_wrong_password_is_an_auth_error(bmc_process: Bmcs) -> None:
 def test_unknown_user_is_an_auth_error(bmc_process: Bmcs) -> None:
     with pytest.raises(IpmiAuthError, match="Unauthorized name"):
         bmc_process.client("vm0", username="nobody").power_state()
-    assert any("login refused: unknown user 'nobody'" in line for line in bmc_process.log("vm0"))
+    bmc_process.wait_log("vm0", "login refused: unknown user 'nobody'")
 
 
 def test_update_credentials_switches_sessions_and_back(bmc_process: Bmcs) -> None:
@@ -168,7 +169,8 @@ def test_two_bmcs_in_parallel_from_two_threads(bmc_process: Bmcs) -> None:
         client = bmc_process.client(name)
         assert client.power_state() == "on"
         assert client.boot_device() == BootDevice("network", persistent=True)
-        assert sum(line.endswith("] power_on") for line in bmc_process.log(name)) == rounds + 1
+        log = bmc_process.wait_log(name, "] get_boot_device -> network")
+        assert sum(line.endswith("] power_on") for line in log) == rounds + 1
 
 
 def test_one_bmc_from_four_threads_is_serialised(bmc_process: Bmcs) -> None:

@@ -54,7 +54,7 @@ def test_power_and_boot_over_ipmi_change_the_simulated_machine(sim: Any) -> None
     assert machine(sim, "h1")["power"] == "on"
     assert h1.power_state() == "on"
     assert machine(sim, "h2")["power"] == "off"
-    assert any(line == f"[h1:{h1.port}] power_on" for line in sim.bmc.lines)
+    sim.bmc.wait_for(lambda line: line == f"[h1:{h1.port}] power_on")
 
     h1.set_boot_device("cd")
     assert machine(sim, "h1")["boot_device"] == "cdrom"
@@ -74,7 +74,7 @@ def test_the_bmc_reads_state_changed_in_the_simulator(sim: Any) -> None:
     # Reset of a running machine goes through the simulator as off, then on.
     h2.reset()
     assert machine(sim, "h2")["power"] == "on"
-    assert any(line == f"[h2:{h2.port}] power_reset" for line in sim.bmc.lines)
+    sim.bmc.wait_for(lambda line: line == f"[h2:{h2.port}] power_reset")
 
 
 def _get(sim: Any, path: str) -> etree._Element:
