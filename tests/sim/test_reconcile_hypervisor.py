@@ -277,6 +277,7 @@ def test_interfaces_are_applied_through_maintenance_only_when_they_differ(
     sim.advance(10)
     outcome = h.run(HV, "hv1")
     assert h.reasons(outcome) == ["NetworksSetUp"]
+    assert outcome.events[0].message == "Set up networks of host hv1: storage on eth1"
     assert setupnetworks_calls(h) == 1
     outcome = h.run(HV, "hv1")
     assert h.reasons(outcome) == ["Activating"]
@@ -563,3 +564,32 @@ def test_interfaces_with_update_of_host_made_by_hand_are_corrected(
     h.client.hosts.update(host.id, HostUpdate(spm_priority=6))
     outcome = h.run(HV, "hv1")
     assert h.reasons(outcome) == ["Updated"] and host.spm_priority == 2
+
+
+def test_a_crash_after_adding_is_recognised_and_steady_passes_list_hosts_once(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    sim = simulator_factory(_up_host_inventory())
+    h = harness(sim)
+    h.secrets["root"] = {"password": ROOT_PASSWORD}
+    body = h.apply(HV, "rhel1", {"address": "10.0.0.31", "type": "rhel",
+                                 "rootPasswordSecret": "root"})  # fmt: skip
+    h.run(HV, "rhel1")
+    body["status"] = {}  # the status patch was lost: as after a crash before it landed
+    outcome = h.run(HV, "rhel1")
+    assert "Created" not in h.reasons(outcome)
+    assert [x.name for x in h.client.hosts.list()].count("rhel1") == 1
+    converge(h, sim, "rhel1")
+
+    h.apply(HV, "hv1", {"address": "10.0.0.11", "adopt": True, "interfaces": [STATIC]})
+    converge(h, sim, "hv1", step=10)
+    h.client.session.reset_counts()
+    for _ in range(3):
+        h.run(HV, "hv1")
+        h.run(HV, "rhel1")
+    counts = h.client.request_counts
+    # One list of /hosts per tick (harness.run refreshes the inventory once per pass), with
+    # NICs, attachments and agents inlined: nothing per host.
+    assert counts.get(("GET", "hosts"), 0) == 6
+    per_host = {k: n for k, n in counts.items() if k[1].startswith("hosts/")}
+    assert per_host == {}, per_host

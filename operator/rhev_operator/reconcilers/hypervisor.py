@@ -39,6 +39,8 @@ from rhev_operator.api.common import parse_timestamp
 from rhev_operator.api.conditions import get_condition
 from rhev_operator.api.hypervisor import Bmc, HostInterface
 from rhev_operator.ipmi import BmcClient, IpmiAuthError, IpmiError
+from rhev_operator.reconcilers import cluster as cluster_kind
+from rhev_operator.reconcilers import network as network_kind
 from rhev_operator.reconcilers.base import (
     Context,
     Finder,
@@ -116,21 +118,14 @@ def finder(client: RhevmClient) -> Finder:
 
 
 def cluster_finder(client: RhevmClient) -> Finder:
-    return Finder(
-        key="clusters",
-        lister=lambda c: c.clusters.list(),
-        get=client.clusters.get,
-        find=client.clusters.find,
-    )
+    """The RhevCluster reconciler's finder: one list of /clusters per tick for all kinds."""
+    return cluster_kind.finder(client)
 
 
-def _networks(ctx: Context) -> dict[str, Network]:
-    return ctx.inventory.collection("networks", lambda c: c.networks.list())
-
-
-def _detail(client: RhevmClient, host: Host) -> HostDetail:
-    """The host with its sub-collections (one GET when a lister gave a plain Host)."""
-    return host if isinstance(host, HostDetail) else client.hosts.get_detailed(host.id)
+def _networks(ctx: Context, dc_id: str) -> dict[str, Network]:
+    """The networks of a data center as the LogicalNetwork reconciler lists them."""
+    f = network_kind.finder(ctx.client, dc_id)
+    return ctx.inventory.collection(f.key, f.lister)
 
 
 # -- IPMI ------------------------------------------------------------------------------------
@@ -397,6 +392,7 @@ def _ensure(p: HostPass, res: Hypervisor) -> str:
     _ensure_admitted(p, res, host)
     if host.status in ("non_responsive", "down"):
         _ensure_dead_spm_fenced(p, res, host)
+        _check_deadline(p, host.id, f"host {host.name} to come back after fencing")
         raise Wait(
             "HostNotResponding",
             f"host {host.name} does not respond to RHEV-M ({host.status})"
@@ -746,9 +742,9 @@ def _network(p: HostPass, ref: str, dc_id: str | None, field: str) -> Network:
     if target.managed and (not target.ready or target.deleting):
         state = "being deleted" if target.deleting else "not Ready yet"
         raise Wait("WaitingForDependency", f"waiting for LogicalNetwork {ref}: it is {state}", 5.0)
-    for network in _networks(p.ctx).values():
-        if network.name == target.name and network.data_center_id == dc_id:
-            return network
+    for net in _networks(p.ctx, dc_id).values() if dc_id else ():
+        if net.name == target.name:
+            return net
     raise Wait(
         "WaitingForDependency",
         f"{field}: waiting for network {target.name!r} in the host's data center "
@@ -842,9 +838,9 @@ def _ensure_placement(p: HostPass, res: Hypervisor, host: HostDetail, cluster: C
         commit_on_success=True,
         correlation_id=p.ctx.correlation_id(),
     )
+    nets = _networks(p.ctx, cluster.data_center_id) if cluster.data_center_id else {}
     names = ", ".join(
-        f"{next(n.name for n in _networks(p.ctx).values() if n.id == c.network_id)} on "
-        f"{c.host_nic_name}"
+        f"{getattr(nets.get(str(c.network_id)), 'name', c.network_id)} on {c.host_nic_name}"
         for c in changes
     )
     p.did("NetworksSetUp", f"Set up networks of host {host.name}: {names}")
