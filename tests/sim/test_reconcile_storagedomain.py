@@ -214,6 +214,45 @@ def test_a_domain_deactivated_by_hand_is_activated_again(
     assert events(h)[-1] == "Activating"
 
 
+def test_a_restarted_operator_resumes_the_step_in_flight(
+    sim: SimHandle, reconciler_harness: Any
+) -> None:
+    h = reconciler_harness(sim)
+    h.apply(KIND, "data1", nfs("/d1"))
+    h.run(KIND, "data1")  # created, attach sent
+    op = h.status(KIND, "data1")["operation"]
+    assert op["action"] == "AttachStorageDomain"
+
+    # A new operator process: a new client, an empty inventory, the same resources.
+    h2 = reconciler_harness(sim)
+    h2.bodies = h.bodies
+    before = posts(sim)
+    outcome = h2.run(KIND, "data1")
+    assert posts(sim) == before and outcome.events == []
+    assert h2.status(KIND, "data1")["operation"] == op  # same record, same deadline
+    assert reason(h2, "data1") == "AttachingStorage"
+    converge(h2, sim, "data1")
+    assert events(h2) == [] and h2.status(KIND, "data1")["state"] == "active"
+
+
+def test_a_lost_status_patch_is_recovered_by_the_owner_marker(
+    sim: SimHandle, reconciler_harness: Any
+) -> None:
+    h = reconciler_harness(sim)
+    body = h.apply(KIND, "data1", nfs("/d1"))
+    h.run(KIND, "data1")
+    sd_id = h.status(KIND, "data1")["id"]
+    body["status"] = {}  # as after a crash before the status patch landed
+    h.run(KIND, "data1")
+    # The attach is in flight: waited out under a fresh record, not sent again.
+    assert reason(h, "data1") == "StorageLocked"
+    assert h.status(KIND, "data1")["operation"]["action"] == "AwaitStorageDomain"
+    converge(h, sim, "data1")
+    assert h.status(KIND, "data1")["id"] == sd_id
+    assert events(h) == ["Created", "Attaching"]
+    assert [d.name for d in h.client.storagedomains.list()].count("data1") == 1
+
+
 # -- storage type, host, SPM -------------------------------------------------------------
 
 
@@ -403,27 +442,35 @@ def test_a_storage_mismatch_on_an_existing_domain_is_stalled(
     assert "10.0.0.5:/d1" in h.condition(KIND, "data1", "Stalled")["message"]
 
 
+class Sent(logging.Handler):
+    """Collects the request lines the client's trace logs."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        line = record.getMessage().split("\n")[0]
+        if line.startswith("REST >"):
+            self.lines.append(line)
+
+
 @pytest.fixture
-def traced(
-    sim: SimHandle, caplog: pytest.LogCaptureFixture
-) -> Iterator[tuple[Harness, Callable[[], list[str]]]]:
+def traced(sim: SimHandle) -> Iterator[tuple[Harness, Sent]]:
     """A harness whose client logs each request it sends (the wire, not a mock)."""
+    logger = logging.getLogger("test.storagedomain.rest")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    sent = Sent()
+    logger.addHandler(sent)
     client = RhevmClient(
         ConnectionConfig(url=sim.api_url, username="admin@internal", password="admin"),
         trace=True,
-        logger=logging.getLogger("test.storagedomain.rest"),
+        logger=logger,
     )
-    caplog.set_level(logging.INFO, logger="test.storagedomain.rest")
-
-    def sent() -> list[str]:
-        return [
-            r.getMessage().split("\n")[0]
-            for r in caplog.records
-            if r.name == "test.storagedomain.rest" and r.getMessage().startswith("REST >")
-        ]
-
     yield Harness(client, Inventory(client, poll_interval=3600)), sent
     client.close()
+    logger.removeHandler(sent)
 
 
 def removals(sent: list[str], sd_id: str) -> list[str]:
@@ -434,7 +481,7 @@ def removals(sent: list[str], sd_id: str) -> list[str]:
 
 
 def test_delete_goes_through_maintenance_and_detach_and_does_not_format(
-    sim: SimHandle, traced: tuple[Harness, Callable[[], list[str]]]
+    sim: SimHandle, traced: tuple[Harness, Sent]
 ) -> None:
     h, sent = traced
     h.apply(KIND, "data1", nfs("/d1"))
@@ -445,12 +492,12 @@ def test_delete_goes_through_maintenance_and_detach_and_does_not_format(
     assert "detaching" in seen
     assert (KIND, "data1") not in h.bodies and sim_sd(sim, "data1") is None
     assert events(h)[-3:] == ["Deactivating", "Detaching", "Deleted"]
-    (removal,) = removals(sent(), sd_id)
+    (removal,) = removals(sent.lines, sd_id)
     assert "host=hv01" in removal and "format" not in removal
 
 
 def test_delete_formats_only_with_removal_format(
-    sim: SimHandle, traced: tuple[Harness, Callable[[], list[str]]]
+    sim: SimHandle, traced: tuple[Harness, Sent]
 ) -> None:
     h, sent = traced
     h.apply(KIND, "data1", nfs("/d1", state="detached", removal={"format": True}))
@@ -458,7 +505,7 @@ def test_delete_formats_only_with_removal_format(
     sd_id = h.status(KIND, "data1")["id"]
     assert h.status(KIND, "data1")["state"] == "unattached"
     converge(h, sim, "data1", delete=True)
-    (removal,) = removals(sent(), sd_id)
+    (removal,) = removals(sent.lines, sd_id)
     assert "format=true" in removal
     assert sim_sd(sim, "data1") is None
     assert "formatted its storage" in h.outcomes[-1].events[-1].message

@@ -29,7 +29,7 @@ from collections.abc import Hashable
 
 from rhev_operator.api import StorageDomain as StorageDomainResource
 from rhev_operator.api import StorageDomainStatus, operation_overdue
-from rhev_operator.reconcilers import datacenter
+from rhev_operator.reconcilers import cluster, datacenter
 from rhev_operator.reconcilers.base import (
     Context,
     Finder,
@@ -47,6 +47,7 @@ from rhev_operator.reconcilers.base import (
     run_ladder,
 )
 from rhev_operator.rhevm import (
+    Cluster,
     DataCenter,
     Disk,
     Host,
@@ -73,6 +74,7 @@ DEACTIVATE = "DeactivateStorageDomain"
 DETACH = "DetachStorageDomain"
 WAIT_SPM = "WaitForSPM"
 WAIT_STEP = "AwaitStorageDomain"
+MOVE_MASTER = "AwaitMasterRole"
 
 #: Where each action ends (a stable state of the domain in its data center).
 TARGETS: dict[str, tuple[str, ...]] = {
@@ -97,7 +99,6 @@ STATE_REASONS = {
 }
 
 HOSTS: Hashable = "hosts"
-CLUSTERS: Hashable = "clusters"
 
 
 def finder(client: RhevmClient) -> Finder:
@@ -110,8 +111,13 @@ def finder(client: RhevmClient) -> Finder:
 
 
 def host_finder(client: RhevmClient) -> Finder:
+    """The hosts as the Hypervisor reconciler lists them (same key, same lister), so /hosts
+    is listed once per tick for both kinds."""
     return Finder(
-        key=HOSTS, lister=lambda c: c.hosts.list(), get=client.hosts.get, find=client.hosts.find
+        key=HOSTS,
+        lister=lambda c: c.hosts.list_detailed(),
+        get=client.hosts.get_detailed,
+        find=client.hosts.find_detailed,
     )
 
 
@@ -207,21 +213,25 @@ def _ensure_name(p: SP, res: StorageDomainResource, sd: StorageDomain) -> Storag
     return updated
 
 
+def _clusters(ctx: Context) -> dict[str, Cluster]:
+    find = cluster.finder(ctx.client)
+    return ctx.inventory.collection(find.key, find.lister)
+
+
 def _up_hosts(ctx: Context, dc_id: str | None) -> list[Host]:
     """Up hosts (of one data center when dc_id is set), by name."""
     hosts: dict[str, Host] = ctx.inventory.collection(HOSTS, host_finder(ctx.client).lister)
     ups = [h for h in hosts.values() if h.status == "up"]
     if dc_id is not None:
-        clusters = ctx.inventory.collection(CLUSTERS, lambda c: c.clusters.list())
+        clusters = _clusters(ctx)
         in_dc = {cid for cid, cl in clusters.items() if cl.data_center_id == dc_id}
         ups = [h for h in ups if h.cluster_id in in_dc]
     return sorted(ups, key=lambda h: h.name)
 
 
 def _host_dc(ctx: Context, host: Host) -> str | None:
-    clusters = ctx.inventory.collection(CLUSTERS, lambda c: c.clusters.list())
-    cluster = clusters.get(host.cluster_id or "")
-    return cluster.data_center_id if cluster is not None else None
+    found = _clusters(ctx).get(host.cluster_id or "")
+    return found.data_center_id if found is not None else None
 
 
 def _initialising_host(p: SP, res: StorageDomainResource, dc: DataCenter) -> Host:
@@ -495,14 +505,19 @@ def _detach(
     if view is not None and view.master:
         others = [v for v in attached_views(p.ctx, dc.id).values() if v.id != sd.id]
         if others:
-            raise Wait(
-                "MasterInUse",
+            # The engine refuses to detach a master that is not alone; wait (bounded) for
+            # the role to move or the others to go.
+            op = p.status.operation
+            if op is None or op.action != MOVE_MASTER:
+                p.start(MOVE_MASTER, p.ctx.correlation_id(), res.spec.timeouts.activation_seconds)
+            message = (
                 f"storage domain {sd.name} is the master of data center {dc.name}, which has "
                 f"other domains attached ({', '.join(sorted(v.name for v in others))}); it "
                 "can be detached once another data domain is active (the master role moves) "
-                "or the others are detached",
-                10.0,
+                "or the others are detached"
             )
+            _check_deadline(p, message, sd.id, dc_id=dc.id)
+            raise Wait("MasterInUse", message)
     cid = _begin(p, DETACH, res.spec.timeouts.activation_seconds)
     p.ctx.client.storagedomains.attached(dc.id).detach(sd.id, correlation_id=cid)
     p.did("Detaching", f"Detaching storage domain {sd.name} from data center {dc.name}")
@@ -624,6 +639,7 @@ def _delete(p: SP, res: StorageDomainResource) -> str:
     host = _removing_host(p, res, dc_id)
     fmt = spec.removal.format
     _remove(p, sd, host, fmt)
+    p.end_operation()
     p.ctx.inventory.forget(find.key, sd.id)
     if dc_id is not None:
         p.ctx.inventory.forget(attached_key(dc_id), sd.id)
