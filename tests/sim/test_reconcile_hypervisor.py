@@ -161,6 +161,11 @@ def test_a_rhevh_host_that_never_registers_waits_without_acting(
     outcome = h.run(HV, "rhevh9")
     assert outcome.events == [] and h.reason("rhevh9") == "WaitingForRegistration"
     assert "spec.provision" in h.status(HV, "rhevh9")["message"]
+    # Waiting costs no request of its own: the inventory's one list per tick is enough.
+    h.client.session.reset_counts()
+    for _ in range(3):
+        h.run(HV, "rhevh9")
+    assert h.client.request_counts.get(("GET", "hosts")) == 3
 
 
 def test_a_rhel_host_is_added_with_its_root_password_which_never_leaks(

@@ -251,8 +251,10 @@ def _hosts(ctx: Context) -> dict[str, HostDetail]:
     return ctx.inventory.collection(f.key, f.lister)
 
 
-def _observe_host(p: HostPass, res: Hypervisor) -> HostDetail | None:
-    """By status.id, then by name, then by address; confirmed directly when not listed."""
+def _observe_host(p: HostPass, res: Hypervisor, *, confirm: bool) -> HostDetail | None:
+    """By status.id, then by name, then by address. With `confirm`, a host missing from the
+    snapshot (up to one tick old) is looked up directly: before the operator acts on its
+    absence (adds or provisions it) or deletes."""
     name, address = res.rhev_name, res.spec.address
     hosts = _hosts(p.ctx)
     known = p.status.id
@@ -262,6 +264,8 @@ def _observe_host(p: HostPass, res: Hypervisor) -> HostDetail | None:
         for host in hosts.values():
             if getattr(host, by) == (name if by == "name" else address):
                 return host
+    if not confirm:
+        return None
     client = p.ctx.client
     found: HostDetail | None = None
     if known:
@@ -383,7 +387,11 @@ def _ensure(p: HostPass, res: Hypervisor) -> str:
     _retry_when_touched(p)
     if spec.bmc is not None:
         _read_power(p, spec.bmc)
-    host = _observe_host(p, res)
+    else:
+        p.status.power_state = None
+    host = _observe_host(p, res, confirm=False)
+    if host is None and _would_act_on_absence(p, res):
+        host = _observe_host(p, res, confirm=True)
     if host is None:
         _ensure_registered(p, res)  # always raises: nothing to do but wait for the host
         raise AssertionError("unreachable")
@@ -421,6 +429,17 @@ def _ensure(p: HostPass, res: Hypervisor) -> str:
     host = _ensure_power_management(p, res, host)
     _ensure_placement(p, res, host, cluster)
     return _ensure_state(p, res, host, cluster)
+
+
+def _would_act_on_absence(p: HostPass, res: Hypervisor) -> bool:
+    """Would the ladder add (rhel) or provision (IPMI) the host, seeing none? While it only
+    waits for a host to register, the once-per-tick list is enough."""
+    spec = res.spec
+    if spec.type == "rhel":
+        return True
+    operation = p.status.operation
+    waiting = operation is not None and operation.action == "ProvisionHost"
+    return spec.provision is not None and not waiting
 
 
 def _claim(p: HostPass, res: Hypervisor, host: HostDetail) -> None:
@@ -891,7 +910,7 @@ def _ensure_state(p: HostPass, res: Hypervisor, host: HostDetail, cluster: Clust
 
 def delete(ctx: Context, resource: Hypervisor) -> Outcome:
     def steps(p: HostPass) -> str:
-        host = _observe_host(p, resource)
+        host = _observe_host(p, resource, confirm=True)
         if host is None or (p.status.id != host.id and not owned_by(host.comment, ctx.uid)):
             return "nothing of this resource's in RHEV-M"
         if deletion_policy(p, host) == "Retain":
