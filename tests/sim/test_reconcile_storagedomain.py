@@ -214,6 +214,37 @@ def test_a_domain_deactivated_by_hand_is_activated_again(
     assert events(h)[-1] == "Activating"
 
 
+def test_steady_state_reads_only_the_inventory(sim: SimHandle, reconciler_harness: Any) -> None:
+    """Ready domains cost nothing per resource: one tick lists /storagedomains and the data
+    center's /storagedomains once, and the passes read only that."""
+    from rhev_operator.api import StorageDomain
+    from rhev_operator.reconcilers import storagedomain
+
+    h = reconciler_harness(sim)
+    names = ("data1", "data2", "data3")
+    for i, name in enumerate(names):
+        h.apply(KIND, name, nfs(f"/d{i}"))
+    converge(h, sim, *names)
+
+    def gets() -> dict[str, int]:
+        stats = sim.control("GET", "/sim/stats")["requests"]
+        return {k: v for k, v in stats.items() if k.startswith("GET ") and "/sim/" not in k}
+
+    before = gets()
+    h.inventory.refresh()
+    ticked = gets()
+    for name in names:
+        body = h.bodies[(KIND, name)]
+        outcome = storagedomain.reconcile(h.context(body), StorageDomain.parse(body))
+        assert outcome.events == [] and outcome.requeue_after is None
+    after = gets()
+    assert after == ticked  # the passes themselves sent nothing
+    delta = {k: ticked[k] - before.get(k, 0) for k in ticked if ticked[k] != before.get(k, 0)}
+    assert delta["GET /storagedomains"] == 1
+    assert delta["GET /datacenters/{dc}/storagedomains"] == 1
+    assert "GET /storagedomains/{id}" not in delta
+
+
 def test_a_restarted_operator_resumes_the_step_in_flight(
     sim: SimHandle, reconciler_harness: Any
 ) -> None:

@@ -189,7 +189,7 @@ def _check_immutable(res: StorageDomainResource, sd: StorageDomain) -> None:
         wrong.append(f"domainType is {sd.type}, spec says {spec.domain_type}")
     if sd.storage_type is not None and sd.storage_type != spec.storage_type:
         wrong.append(f"storageType is {sd.storage_type}, spec says {spec.storage_type}")
-    if sd.path is not None and (sd.address, sd.path) != (address, path):
+    if sd.path is not None and (sd.address, sd.path.rstrip("/")) != (address, path.rstrip("/")):
         have = f"{sd.address}:{sd.path}" if sd.address else sd.path
         want = f"{address}:{path}" if address else path
         wrong.append(f"its storage is {have}, spec says {want}")
