@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from rhev_operator.reconcilers.base import Context, Outcome
-from rhev_operator.rhevm import HostUpdate
+from rhev_operator.rhevm import FenceAgentUpdate, HostUpdate
 from rhevsim.testing import SimHandle
 from tests.fixtures.bmc import BMC_PASSWORD, BMC_USER, machine_entries
 from tests.fixtures.reconcile import Harness
@@ -451,6 +451,7 @@ def test_provision_over_ipmi_then_registration_then_approval_with_power_manageme
     assert (agent.agent_type, agent.address, agent.port, agent.username) == (
         "ipmilan", "127.0.0.1", machines[0]["bmc"]["port"], BMC_USER
     )  # fmt: skip
+    assert agent.options == {"lanplus": "1"}
     # RHEV-M itself can reach the BMC with those credentials.
     result = h.client.hosts.fence(host.id, "status")
     assert result.power_status == "on"
@@ -462,6 +463,13 @@ def test_provision_over_ipmi_then_registration_then_approval_with_power_manageme
     assert h.reasons(outcome) == ["PowerManagement"]
     assert host.agents[0].password == "another-pw"
     assert "another-pw" not in json.dumps(h.bodies[(HV, "node1")]) + outcome.events[0].message
+
+    # An agent changed by hand in RHEV-M is put back.
+    h.client.hosts.fence_agents(host.id).update(agent.id, FenceAgentUpdate(address="10.9.9.9"))
+    outcome = h.run(HV, "node1")
+    assert h.reasons(outcome) == ["PowerManagement"]
+    assert "address, port, user or options" in outcome.events[0].message
+    assert host.agents[0].address == "127.0.0.1"
 
 
 def test_registration_past_its_deadline_stalls(

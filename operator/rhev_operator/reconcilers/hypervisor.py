@@ -97,6 +97,8 @@ REMOVABLE = {
 HOST_WAITS = {"InstallHost", "ProvisionHost", "Activate", "Deactivate", "WaitForHost"}
 
 FENCE_AGENT_TYPE = "ipmilan"
+#: fence_ipmilan speaks IPMI 1.5 unless told otherwise; the BMCs the operator drives speak 2.0.
+FENCE_OPTIONS = {"lanplus": "1"}
 #: How long a power state read over IPMI is reused (an unreachable BMC costs ~6 s a read).
 POWER_TTL = 10.0
 POWER_ERROR_TTL = 30.0
@@ -690,7 +692,8 @@ def _ensure_fields(p: HostPass, res: Hypervisor, host: HostDetail) -> HostDetail
 
 
 def _ensure_power_management(p: HostPass, res: Hypervisor, host: HostDetail) -> HostDetail:
-    """An ipmilan fence agent for spec.bmc, and power management enabled."""
+    """An ipmilan fence agent for spec.bmc (IPMI 2.0, `lanplus`, as the operator's own IPMI
+    client speaks), and power management enabled."""
     bmc = res.spec.bmc
     if bmc is None:
         return host
@@ -701,7 +704,8 @@ def _ensure_power_management(p: HostPass, res: Hypervisor, host: HostDetail) -> 
     agent: FenceAgent | None = next((a for a in agents if a.type == FENCE_AGENT_TYPE), None)
     client = p.ctx.client
     service = client.hosts.fence_agents(host.id)
-    print_ = f"{bmc.address}:{bmc.port}"
+    target = f"{bmc.address}:{bmc.port}"
+    wanted = _fingerprint(bmc.address, bmc.port, username, password)
     changed = False
     if agent is None:
         agent = service.add(
@@ -712,36 +716,37 @@ def _ensure_power_management(p: HostPass, res: Hypervisor, host: HostDetail) -> 
                 username=username,
                 password=password,
                 order=1,
+                options=dict(FENCE_OPTIONS),
             ),
             correlation_id=p.ctx.correlation_id(),
         )
-        p.did("PowerManagement", f"Configured an IPMI fence agent ({print_}) on host {host.name}")
+        p.did("PowerManagement", f"Configured an IPMI fence agent ({target}) on host {host.name}")
         changed = True
     else:
-        applied = _applied_agents.get((client.config.url, agent.id))
-        wanted = _fingerprint(bmc.address, bmc.port, username, password)
         same = (agent.address, agent.port or 623, agent.username) == (
             bmc.address,
             bmc.port,
             username,
-        )
-        if not same or applied != wanted:
+        ) and all(agent.options.get(k) == v for k, v in FENCE_OPTIONS.items())
+        if not same or _applied_agents.get((client.config.url, agent.id)) != wanted:
             agent = service.update(
                 agent.id,
                 FenceAgentUpdate(
-                    address=bmc.address, port=bmc.port, username=username, password=password
+                    address=bmc.address,
+                    port=bmc.port,
+                    username=username,
+                    password=password,
+                    options={**agent.options, **FENCE_OPTIONS},
                 ),
                 correlation_id=p.ctx.correlation_id(),
             )
+            what = "address, port, user or options" if not same else "credentials from the Secret"
             p.did(
                 "PowerManagement",
-                f"Updated the IPMI fence agent of host {host.name} ({print_}"
-                + (")" if not same else ", credentials from the Secret)"),
+                f"Updated the IPMI fence agent ({target}) of host {host.name}: {what}",
             )
             changed = True
-    _applied_agents[(client.config.url, agent.id)] = _fingerprint(
-        bmc.address, bmc.port, username, password
-    )
+    _applied_agents[(client.config.url, agent.id)] = wanted
     if not host.power_management_enabled:
         client.hosts.update(
             host.id,
