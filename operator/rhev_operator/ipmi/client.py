@@ -18,6 +18,10 @@ k8s-harness-facts.md section 3) that this module hides:
 * concurrent calls through one session retransmit and crawl, so calls are serialised per
   target with a lock whose wait is bounded.
 
+Known pyghmi limit: when sessions to two unanswering BMCs time out at the same moment in two
+threads (one logging in, one in a command), pyghmi's shared event loop has been seen to stall
+for over 50 s (about 1 run in 20 of such a test). Healthy BMCs in parallel threads are fine.
+
 Bounded waits: a login with no answer gives up after about 5.6 s (pyghmi's own retransmits), a
 command on an established session after about 5.7 s (see ``_new_command``), and waiting for
 another caller's turn on the same BMC after ``lock_timeout``.
