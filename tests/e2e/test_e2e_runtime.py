@@ -130,18 +130,26 @@ def test_namespaced_operator_acts_only_in_its_namespaces(e2e: E2E) -> None:
 def test_peering_lets_one_replica_act_and_the_other_take_over(e2e: E2E) -> None:
     e2e.kubectl("apply", "-f", str(ROOT / "manifests/deploy/peering-crd.yaml"))
     e2e.kubectl("apply", "-f", str(ROOT / "manifests/deploy/peering.yaml"))
+    resumed = "Resuming operations after the pause"
     first = e2e.start_operator("--peering", "rhev-operator", "--priority", "20", peering=True)
+    e2e.wait_for("the first replica to act", lambda: resumed in e2e.operator_log.read_text())
+    # The second replica starts paused (kopf pauses until peering is known) and stays so.
     second = e2e.start_operator("--peering", "rhev-operator", "--priority", "10", peering=True)
     e2e.wait_for(
-        "the lower priority to pause",
-        lambda: "Pausing operations in favour of" in e2e.operator_log.read_text(),
+        "both keep-alives",
+        lambda: e2e.operator_log.read_text().count("Keep-alive in 'rhev-operator'") >= 2,
     )
+    assert e2e.operator_log.read_text().count(resumed) == 1
     apply_dc(e2e, "mydc")
     e2e.kubectl("wait", "--for=condition=Ready", "rdc/mydc", "--timeout=60s")
     assert dc_names(e2e).count("mydc") == 1
 
     # The acting replica goes away; the other resumes and serves the next change.
+    assert e2e.operator_log.read_text().count(resumed) == 1
     assert e2e.stop_operator(first) == 0
+    e2e.wait_for(
+        "the second replica to resume", lambda: e2e.operator_log.read_text().count(resumed) == 2
+    )
     apply_dc(e2e, "mydc2")
     e2e.wait_for(
         "the second replica to act",
