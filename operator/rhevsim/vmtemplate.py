@@ -6,6 +6,8 @@ cannot be removed. A template is made from a VM that is down (AddVmTemplateComma
     POST /templates <template><name>t</name><vm id=".."/></template>
       template locked, VM image_locked, each VM disk copied (`disk.copy` seconds)
       -> template ok, VM back to down            (events 48 then 51)
+      a domain written to is not active at the end: the template and its disks vanish,
+      the VM is down again, the job fails        (event 52, error)
 
 Without disks there is nothing to copy: the template is ok at once (201). Removal is
 refused for Blank and while VMs are based on the template (cloned VMs are not: their
@@ -532,6 +534,9 @@ def _add(req: Request) -> Response:
         vm.lock = "AddVmTemplate"
 
     def finish() -> None:
+        if _copy_failed(reg, t):
+            fail()
+            return
         for d in disks_of(reg, t):
             d.status = "ok"
             d.lock = None
@@ -549,11 +554,42 @@ def _add(req: Request) -> Response:
         )
         reg.end_job(job)
 
+    def fail() -> None:
+        # AddVmTemplateCommand.endWithFailure: the template row and its images go, the VM
+        # is unlocked.
+        for d in disks_of(reg, t):
+            delete_disk(reg, d)
+        reg.remove(t)
+        if vm.lock == "AddVmTemplate":
+            vm.lock = None
+            vm.status = "down"
+        reg.event(
+            CODES["USER_ADD_VM_TEMPLATE_FINISHED_FAILURE"],
+            f"Failed to complete creation of Template {name} from VM {vm.name}.",
+            "error",
+            correlation_id=job.correlation_id,
+            vm=vm,
+            template=t,
+        )
+        reg.end_job(job, False)
+
     if copies:
         reg.schedule("disk.copy", finish, f"template.create {name}")
     else:
         finish()
     return created(req, t, async_work=copies)
+
+
+def _copy_failed(reg: Registry, t: Template) -> bool:
+    """The disk copies fail when a domain they write to is no longer active in its data
+    center by the time they end (e.g. it was forced into maintenance meanwhile)."""
+    from rhevsim.disk import storage_domain
+
+    for d in disks_of(reg, t):
+        sd = storage_domain(reg, d.storage_domain_id)
+        if sd is None or getattr(sd, "dc_status", "active") != "active":
+            return True
+    return False
 
 
 def _disk_targets(req: Request, body: Element | None) -> dict[str, Entity]:

@@ -1,0 +1,438 @@
+"""VmTemplate: a template made from a VM that is down [`clonevm <vm> -t <template>`].
+
+Ladder: observe the template (by status.id, else name) -> when absent: resolve the source
+VM (a VirtualMachine resource, else a RHEV-M VM by name) and the cluster, wait until the VM
+is down (never powering it off), create the template -> claim an existing one (`adopt`)
+-> wait while it is `locked` (RHEV-M copies the VM's disks; the VM is `image_locked`
+meanwhile) -> correct drift on what the spec sets -> Ready, only at `ok`.
+
+Creation is one operation (CreateTemplate) recorded in status with its correlation id and
+a deadline (`timeouts.creationSeconds`): past it the resource is Stalled quoting the
+engine's job or event. When the copies fail, RHEV-M deletes the template again
+(AddVmTemplateCommand.endWithFailure): a template that vanishes while CreateTemplate is in
+flight is Stalled with the engine's failure event, and retried when the spec is touched.
+Ready also waits for the creation job to end (peers: `ok` can show before the job ends).
+
+Deletion honours deletionPolicy; Blank is never removed (RHEV-M refuses). RHEV-M refuses
+to remove a template while VMs are based on it: the resource waits (TemplateInUse) with
+the engine's words, Stalled past `timeouts.operationSeconds`, and goes on once the VMs
+are gone. A removal is waited out (the template is locked until its disks are deleted).
+
+Templates are listed once per tick (key "templates"); VMs through the same key and lister
+as the VirtualMachine kind (`vm_finder`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from rhev_operator.api import VmTemplate, VmTemplateStatus, operation_overdue
+from rhev_operator.api.conditions import get_condition
+from rhev_operator.reconcilers import cluster as cluster_kind
+from rhev_operator.reconcilers.base import (
+    Context,
+    Finder,
+    Outcome,
+    Pass,
+    Stall,
+    Wait,
+    claim,
+    created,
+    deletion_policy,
+    observe,
+    owned_by,
+    owner_comment,
+    resolve,
+    run_ladder,
+)
+from rhev_operator.rhevm import (
+    BLANK_TEMPLATE_ID,
+    Cluster,
+    RhevmClient,
+    Template,
+    TemplateCreate,
+    TemplateUpdate,
+    Vm,
+    errors,
+    jobs_state,
+)
+
+TP = Pass[VmTemplateStatus]
+
+CREATE = "CreateTemplate"
+AWAIT = "AwaitTemplate"  # a lock the operator did not start (adopted, or a lost status)
+WAIT_VM = "WaitForSourceVm"
+REMOVE = "RemoveTemplate"
+AWAIT_UNUSED = "AwaitTemplateUnused"
+
+#: The only state in which a template is usable (a VirtualMachine waits for it).
+OK = "ok"
+#: Event codes of the engine about a template's creation (AuditLogType).
+CREATION_FAILED = 52
+
+
+def finder(client: RhevmClient) -> Finder:
+    return Finder(
+        key="templates",
+        lister=lambda c: c.templates.list(),
+        get=client.templates.get,
+        find=client.templates.find,
+    )
+
+
+def vm_finder(client: RhevmClient) -> Finder:
+    """VMs as the VirtualMachine kind lists them (same key, same lister): /vms once per tick."""
+    return Finder(
+        key="vms",
+        lister=lambda c: c.vms.list(),
+        get=client.vms.get,
+        find=client.vms.find,
+    )
+
+
+def engine_says(exc: errors.RhevmError) -> str:
+    """The engine's own words for a refusal (its fault detail), else the whole error."""
+    return (exc.detail or str(exc)).strip().strip("[]")
+
+
+def refused(exc: errors.RhevmError) -> bool:
+    """A refusal that waiting alone will not cure (not "locked", not "unavailable")."""
+    if isinstance(exc, errors.Locked):
+        return False
+    return isinstance(exc, errors.Conflict | errors.BadRequest)
+
+
+# -- reconcile -------------------------------------------------------------------------
+
+
+def reconcile(ctx: Context, resource: VmTemplate) -> Outcome:
+    return run_ladder(TP(ctx, resource), lambda p: _ensure(p, resource))
+
+
+def _ensure(p: TP, res: VmTemplate) -> str:
+    _retry_when_touched(p)
+    _still_failed(p, res)
+    find = finder(p.ctx.client)
+    template: Template | None = observe(p, find, res.rhev_name)
+    if template is None:
+        _vanished(p, res)
+        template = _create(p, res)
+    else:
+        claim(p, template, res.spec.adopt)
+    p.status.state = template.status
+    _await_creation(p, res, template)
+    _check_cluster(p, res, template)
+    template = _ensure_fields(p, res, template)
+    p.status.state = template.status
+    return f"template {template.name} is {template.status}"
+
+
+def _retry_when_touched(p: TP) -> None:
+    """Stalled at an older generation: the spec was touched since, so the operation in
+    flight is dropped and the ladder tries again (the Stalled message says so)."""
+    stalled = get_condition(p.status.conditions, "Stalled")
+    if (
+        p.status.operation is not None
+        and stalled is not None
+        and stalled.status == "True"
+        and stalled.observed_generation is not None
+        and stalled.observed_generation < p.ctx.generation
+    ):
+        p.end_operation()
+
+
+def _still_failed(p: TP, res: VmTemplate) -> None:
+    """Already Stalled for a failed creation of this generation, and the template is still
+    not listed: say so again without asking RHEV-M anything."""
+    op = p.status.operation
+    stalled = get_condition(p.status.conditions, "Stalled")
+    if (
+        op is None
+        or op.action != CREATE
+        or stalled is None
+        or stalled.status != "True"
+        or stalled.reason != "CreationFailed"
+    ):
+        return
+    find = finder(p.ctx.client)
+    if p.ctx.inventory.find(find.key, find.lister, id=p.status.id, name=res.rhev_name) is None:
+        raise Stall("CreationFailed", stalled.message or "template creation failed")
+
+
+def _vanished(p: TP, res: VmTemplate) -> None:
+    """A template that disappears while its creation is in flight failed in the engine."""
+    op = p.status.operation
+    if op is None or op.action != CREATE or not p.status.id:
+        return
+    said = _failure_words(p, p.status.id, op.correlation_id)
+    p.status.state = None
+    raise Stall(
+        "CreationFailed",
+        f"RHEV-M failed to create template {res.rhev_name} from VM {res.spec.source_vm}"
+        + (f": {said}" if said else " (the template is gone; RHEV-M reported nothing)")
+        + ". Fix the cause in RHEV-M (see its events), then touch the spec to try again.",
+    )
+
+
+def _failure_words(p: TP, template_id: str, correlation_id: str) -> str:
+    """The engine's failure event about the template, else its job."""
+    events = p.ctx.inventory.events_for("template", template_id, limit=10)
+    for event in events:
+        if event.code == CREATION_FAILED or event.severity in ("error", "alert"):
+            return f"{event.description} (event {event.code})"
+    return p.last_words(correlation_id)
+
+
+def _source_vm(p: TP, res: VmTemplate) -> Vm:
+    vm: Vm = resolve(p, "VirtualMachine", res.spec.source_vm, vm_finder(p.ctx.client))
+    return vm
+
+
+def _create(p: TP, res: VmTemplate) -> Template:
+    """Create the template once the source VM is down; always ends the pass waiting."""
+    spec = res.spec
+    name = res.rhev_name
+    vm = _source_vm(p, res)
+    cluster: Cluster | None = None
+    if spec.cluster is not None:
+        cluster = resolve(p, "RhevCluster", spec.cluster, cluster_kind.finder(p.ctx.client))
+    if vm.status != "down":
+        _wait_for_source_vm(p, res, vm)
+    if p.status.operation is not None and p.status.operation.action == WAIT_VM:
+        p.end_operation()
+    cid = p.ctx.correlation_id()
+    p.start(CREATE, cid, spec.timeouts.creation_seconds)
+    try:
+        template = p.ctx.client.templates.add(
+            TemplateCreate(
+                name=name,
+                vm_id=vm.id,
+                cluster_id=cluster.id if cluster is not None else None,
+                description=spec.description,
+                comment=owner_comment(p.ctx.uid),
+            ),
+            correlation_id=cid,
+        )
+    except errors.RhevmError as exc:
+        p.end_operation()
+        if isinstance(exc, errors.AlreadyExists) or not refused(exc):
+            raise
+        raise Stall(
+            "CreateRefused",
+            f"RHEV-M refused to create template {name} from VM {vm.name}: {engine_says(exc)}. "
+            "Correct the spec or the VM; the operator retries on the next change.",
+        ) from None
+    created(p, finder(p.ctx.client), template, f"template {name} from VM {vm.name}")
+    p.status.state = template.status
+    # The engine locks the VM while it copies its disks: the next list shows it.
+    p.ctx.inventory.forget(vm_finder(p.ctx.client).key, vm.id)
+    if template.status == OK:
+        return template  # no disks to copy: made at once
+    raise Wait(
+        "CreatingTemplate",
+        f"RHEV-M is making template {name} from VM {vm.name} (copying its disks)",
+    )
+
+
+def _wait_for_source_vm(p: TP, res: VmTemplate, vm: Vm) -> None:
+    """The VM must be down; the operator never powers it off. Bounded by operationSeconds,
+    after which the resource is Stalled (and still goes on once the VM is down)."""
+    op = p.status.operation
+    if op is None or op.action != WAIT_VM:
+        p.start(WAIT_VM, p.ctx.correlation_id(), res.spec.timeouts.operation_seconds)
+        op = p.status.operation
+    assert op is not None
+    message = (
+        f"source VM {vm.name} is {vm.status}; a template is made only from a VM that is down "
+        "(the operator does not power it off: shut it down, or set the VirtualMachine's "
+        "powerState to Down)"
+    )
+    if operation_overdue(op, p.now):
+        raise Stall("WaitingForSourceVm", f"{message}; waited since {op.started}")
+    raise Wait("WaitingForSourceVm", f"waiting for the source VM: {message}", 5.0)
+
+
+def _await_creation(p: TP, res: VmTemplate, template: Template) -> None:
+    """Wait while the template is locked; close the creation record once it is ok and its
+    job has ended."""
+    op = p.status.operation
+    if template.status == "locked":
+        if op is None or op.action not in (CREATE, AWAIT):
+            # Not started by this resource (adopted, or the status patch was lost):
+            # bound the wait all the same.
+            p.start(AWAIT, p.ctx.correlation_id(), res.spec.timeouts.creation_seconds)
+            op = p.status.operation
+        assert op is not None
+        waiting_for = f"template {template.name} is locked"
+        source = _source_state(p, res)
+        if source:
+            waiting_for += f", {source}"
+        _check_deadline(p, template, waiting_for)
+        reason = "CreatingTemplate" if op.action == CREATE else "TemplateLocked"
+        raise Wait(reason, f"{waiting_for}: RHEV-M is copying its disks")
+    if template.status == "illegal":
+        said = _failure_words(p, template.id, op.correlation_id if op is not None else "")
+        raise Stall(
+            "TemplateIllegal",
+            f"template {template.name} is illegal in RHEV-M"
+            + (f": {said}" if said else "")
+            + ". Repair or remove it in RHEV-M.",
+        )
+    if op is None or op.action not in (CREATE, AWAIT, WAIT_VM):
+        return
+    if op.action == CREATE:
+        state = jobs_state(p.ctx.client.jobs.find_by_correlation_id(op.correlation_id))
+        if state == "started":
+            _check_deadline(p, template, f"template {template.name} is ok, its job has not ended")
+            raise Wait(
+                "CreatingTemplate",
+                f"template {template.name} is ok; waiting for RHEV-M's job to end",
+            )
+        p.did("TemplateReady", f"Template {template.name} is ok (its disks are copied)")
+    p.end_operation()
+
+
+def _source_state(p: TP, res: VmTemplate) -> str:
+    """The source VM's state as the inventory shows it (image_locked while it is copied)."""
+    target = p.ctx.refs.resolve("VirtualMachine", res.spec.source_vm)
+    find = vm_finder(p.ctx.client)
+    vm: Vm | None = p.ctx.inventory.find(find.key, find.lister, id=target.id, name=target.name)
+    return f"source VM {vm.name} is {vm.status}" if vm is not None else ""
+
+
+def _check_deadline(p: TP, template: Template, waiting_for: str) -> None:
+    """Stall past the operation's deadline, quoting the engine's job, else its newest event
+    about the template."""
+    op = p.status.operation
+    if op is None or not operation_overdue(op, p.now):
+        return
+    said = p.last_words(op.correlation_id) if op.action in (CREATE, REMOVE) else ""
+    if not said:
+        for event in p.ctx.inventory.events_for("template", template.id, limit=1):
+            said = f"event: {event.description}"
+    raise Stall(
+        "Timeout",
+        f"{op.action} did not finish by {op.deadline} ({waiting_for})"
+        + (f"; RHEV-M said: {said}" if said else "; RHEV-M reported nothing")
+        + ". Check RHEV-M, then touch the spec (or delete status.operation) to retry.",
+    )
+
+
+def _check_cluster(p: TP, res: VmTemplate, template: Template) -> None:
+    """RHEV-M does not move a template to another cluster."""
+    spec = res.spec
+    if spec.cluster is None or template.cluster_id is None:
+        return
+    cl: Cluster = resolve(p, "RhevCluster", spec.cluster, cluster_kind.finder(p.ctx.client))
+    if cl.id == template.cluster_id:
+        return
+    f = cluster_kind.finder(p.ctx.client)
+    current = p.ctx.inventory.collection(f.key, f.lister).get(template.cluster_id)
+    where = current.name if current is not None else template.cluster_id
+    raise Stall(
+        "ClusterChangeRefused",
+        f"template {template.name} is in cluster {where}; RHEV-M does not move a template to "
+        f"another cluster ({cl.name}). Set spec.cluster back to {where}, or delete this "
+        f"resource (and the template) and create it again in {cl.name}.",
+    )
+
+
+def _ensure_fields(p: TP, res: VmTemplate, template: Template) -> Template:
+    """Correct drift on what the spec sets (and only that), with one Event."""
+    spec = res.spec
+    changes: dict[str, object] = {}
+    if spec.description is not None and (template.description or "") != spec.description:
+        changes["description"] = spec.description
+    if template.name != res.rhev_name:
+        changes["name"] = res.rhev_name
+    if not changes:
+        return template
+    try:
+        updated = p.ctx.client.templates.update(
+            template.id, TemplateUpdate(**changes), correlation_id=p.ctx.correlation_id()
+        )
+    except errors.RhevmError as exc:
+        if not refused(exc):
+            raise
+        raise Stall(
+            "UpdateRefused",
+            f"RHEV-M refused to change {', '.join(sorted(changes))} of template "
+            f"{template.name}: {engine_says(exc)}. Change the spec back, or resolve what "
+            "RHEV-M names and the operator retries.",
+        ) from None
+    p.ctx.inventory.remember(finder(p.ctx.client).key, updated)
+    p.did("Updated", f"Updated template {res.rhev_name}: {', '.join(sorted(changes))}")
+    return updated
+
+
+# -- delete ----------------------------------------------------------------------------
+
+
+def delete(ctx: Context, resource: VmTemplate) -> Outcome:
+    return run_ladder(TP(ctx, resource), lambda p: _delete(p, resource))
+
+
+def _delete(p: TP, res: VmTemplate) -> str:
+    ctx = p.ctx
+    find = finder(ctx.client)
+    template: Template | None = observe(p, find, res.rhev_name)
+    op = p.status.operation
+    if template is None or (p.status.id != template.id and not owned_by(template.comment, ctx.uid)):
+        if op is not None and op.action == REMOVE and template is None:
+            p.end_operation()
+            p.did("Deleted", f"Removed template {res.rhev_name}")
+            return "removed from RHEV-M"
+        return "nothing of this resource's in RHEV-M"
+    p.status.state = template.status
+    if template.id == BLANK_TEMPLATE_ID:
+        p.did("Retained", "Left template Blank in RHEV-M (RHEV-M never removes it)")
+        return "Blank is never removed"
+    if deletion_policy(p, template) == "Retain":
+        p.did("Retained", f"Left template {template.name} in RHEV-M (deletionPolicy Retain)")
+        return "retained in RHEV-M"
+    if template.status == "locked":
+        if op is None or op.action not in (CREATE, AWAIT, REMOVE):
+            p.start(AWAIT, ctx.correlation_id(), res.spec.timeouts.creation_seconds)
+        _check_deadline(p, template, f"template {template.name} is locked")
+        removing = op is not None and op.action == REMOVE
+        raise Wait(
+            "RemovingTemplate" if removing else "TemplateLocked",
+            f"template {template.name} is locked"
+            + (": RHEV-M is removing it" if removing else "; removed once RHEV-M unlocks it"),
+        )
+    _remove(p, res, template)
+    raise AssertionError("unreachable")  # _remove always raises Wait or Stall
+
+
+def _remove(p: TP, res: VmTemplate, template: Template) -> None:
+    ctx = p.ctx
+    op = p.status.operation
+    if op is not None and op.action == REMOVE:
+        # Sent before, yet the template is back to ok: the engine's removal failed.
+        _check_deadline(p, template, f"template {template.name} is still {template.status}")
+    cid = ctx.correlation_id()
+    try:
+        with contextlib.suppress(errors.NotFound):  # already gone is what we want
+            ctx.client.templates.remove(template.id, correlation_id=cid)
+    except errors.RhevmError as exc:
+        if not refused(exc):
+            raise
+        # VMs based on it (their resources are deleted too, or a human removes them): wait,
+        # bounded; the removal is retried on every pass and goes on once they are gone.
+        if op is None or op.action != AWAIT_UNUSED:
+            p.start(AWAIT_UNUSED, cid, res.spec.timeouts.operation_seconds)
+            op = p.status.operation
+        assert op is not None
+        message = f"RHEV-M does not remove template {template.name}: {engine_says(exc)}"
+        if operation_overdue(op, p.now):
+            raise Stall(
+                "TemplateInUse",
+                f"{message} (waited since {op.started}). Remove the VMs it names (or delete "
+                "their VirtualMachine resources); the removal goes on once they are gone.",
+            ) from None
+        raise Wait("TemplateInUse", message, 10.0) from None
+    if op is None or op.action != REMOVE:
+        p.start(REMOVE, cid, res.spec.timeouts.operation_seconds)
+    p.did("Deleting", f"Removing template {template.name}")
+    ctx.inventory.poke()
+    raise Wait("RemovingTemplate", f"RHEV-M is removing template {template.name}")
