@@ -76,6 +76,16 @@ def reason(h: Harness, name: str) -> str | None:
     return None if ready is None else str(ready["reason"])
 
 
+def condition(h: Harness, name: str, type: str) -> dict[str, Any]:
+    found = h.condition(KIND, name, type)
+    assert found is not None, f"no {type} condition"
+    return found
+
+
+def message(h: Harness, name: str, type: str) -> str:
+    return str(condition(h, name, type)["message"])
+
+
 def is_ready(h: Harness, name: str) -> bool:
     ready = h.condition(KIND, name)
     generation = h.bodies[(KIND, name)]["metadata"]["generation"]
@@ -164,7 +174,7 @@ def test_created_locked_then_ok_with_the_source_vm_image_locked_meanwhile(
     sim.advance(5)
     h.run(KIND, "tpl")
     assert reason(h, "tpl") == "CreatingTemplate" and h.status(KIND, "tpl")["state"] == "locked"
-    assert "source VM golden is image_locked" in h.condition(KIND, "tpl", "Reconciling")["message"]
+    assert "source VM golden is image_locked" in message(h, "tpl", "Reconciling")
     assert not is_ready(h, "tpl")
 
     sim.advance(5)
@@ -209,15 +219,15 @@ def test_a_running_source_vm_is_waited_for_and_never_powered_off(
     before = writes(sim)
     h.run(KIND, "tpl")
     assert reason(h, "tpl") == "WaitingForSourceVm"
-    message = h.condition(KIND, "tpl", "Reconciling")["message"]
-    assert "source VM busy is up" in message and "does not power it off" in message
+    said = message(h, "tpl", "Reconciling")
+    assert "source VM busy is up" in said and "does not power it off" in said
     assert h.status(KIND, "tpl")["operation"]["action"] == "WaitForSourceVm"
     sim.advance(30)
     h.run(KIND, "tpl")
     push_deadline_back(h, "tpl")
     outcome = h.run(KIND, "tpl")
     assert reason(h, "tpl") == "WaitingForSourceVm"
-    assert h.condition(KIND, "tpl", "Stalled")["status"] == "True"
+    assert condition(h, "tpl", "Stalled")["status"] == "True"
     assert [e.type for e in outcome.events] == ["Warning"]
     assert writes(sim) == before and vm_state(sim, "busy") == "up"
     assert template(sim, "tpl") is None
@@ -238,7 +248,7 @@ def test_a_source_vm_resource_that_is_not_ready_is_waited_for(sim: SimHandle, h:
     before = writes(sim)
     h.run(KIND, "tpl")
     assert reason(h, "tpl") == "WaitingForDependency"
-    assert "VirtualMachine golden" in h.condition(KIND, "tpl", "Reconciling")["message"]
+    assert "VirtualMachine golden" in message(h, "tpl", "Reconciling")
     assert writes(sim) == before
 
 
@@ -252,10 +262,10 @@ def test_creation_past_its_deadline_is_stalled_with_the_engines_job(
     outcome = h.run(KIND, "tpl")
     stalled = h.condition(KIND, "tpl", "Stalled")
     assert stalled is not None and stalled["status"] == "True" and stalled["reason"] == "Timeout"
-    message = stalled["message"]
-    assert "CreateTemplate did not finish" in message
-    assert "RHEV-M said: job started: Creating VM Template tpl from VM golden" in message
-    assert "source VM golden is image_locked" in message
+    said = stalled["message"]
+    assert "CreateTemplate did not finish" in said
+    assert "RHEV-M said: job started: Creating VM Template tpl from VM golden" in said
+    assert "source VM golden is image_locked" in said
     assert [e.reason for e in outcome.events] == ["Timeout"]
     assert h.run(KIND, "tpl").events == []  # said once
 
@@ -340,7 +350,7 @@ def test_a_cluster_move_is_refused_before_anything_is_sent(sim: SimHandle, h: Ha
     before = writes(sim)
     h.run(KIND, "tpl")
     assert reason(h, "tpl") == "ClusterChangeRefused"
-    assert "Set spec.cluster back to Default" in h.condition(KIND, "tpl", "Stalled")["message"]
+    assert "Set spec.cluster back to Default" in message(h, "tpl", "Stalled")
     assert writes(sim) == before
 
 
@@ -360,7 +370,7 @@ def test_an_existing_template_is_already_exists_unless_adopted(sim: SimHandle, h
     before = writes(sim)
     outcome = h.run(KIND, "tpl")
     assert reason(h, "tpl") == "AlreadyExists" and writes(sim) == before
-    assert "spec.adopt: true" in h.condition(KIND, "tpl", "Stalled")["message"]
+    assert "spec.adopt: true" in message(h, "tpl", "Stalled")
     assert [e.type for e in outcome.events] == ["Warning"]
 
     h.apply(KIND, "tpl", {"sourceVm": "golden", "adopt": True})
@@ -434,7 +444,7 @@ def test_delete_refused_while_a_vm_uses_it_waits_then_stalls_with_the_engines_wo
     engine = "Cannot delete Template. Template is being used by the following VMs: user1."
     outcome = h.run(KIND, "tpl", delete=True)
     assert not outcome.finished and reason(h, "tpl") == "TemplateInUse"
-    assert engine in h.condition(KIND, "tpl", "Reconciling")["message"]
+    assert engine in message(h, "tpl", "Reconciling")
     push_deadline_back(h, "tpl")
     outcome = h.run(KIND, "tpl", delete=True)
     stalled = h.condition(KIND, "tpl", "Stalled")
