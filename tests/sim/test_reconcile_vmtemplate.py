@@ -242,6 +242,24 @@ def test_a_running_source_vm_is_waited_for_and_never_powered_off(
     assert events(h) == ["WaitingForSourceVm", "Created", "TemplateReady"]
 
 
+def test_a_source_vm_started_since_the_last_listing_is_waited_for(
+    sim: SimHandle, h: Harness
+) -> None:
+    from rhev_operator.api import VmTemplate
+    from rhev_operator.reconcilers import vmtemplate
+
+    body = h.apply(KIND, "tpl", {"sourceVm": "golden"})
+    h.inventory.refresh()
+    h.inventory.collection("vms", lambda c: c.vms.list())  # listed: golden is down
+    h.client.vms.start(sim.find("vm", "golden").id)
+    outcome = vmtemplate.reconcile(h.context(body), VmTemplate.parse(body))
+    conditions = {c["type"]: c for c in outcome.status["conditions"]}
+    assert conditions["Reconciling"]["reason"] == "WaitingForSourceVm"
+    assert "source VM golden is wait_for_launch" in outcome.status["message"]
+    assert outcome.status.get("operation", {})["action"] == "WaitForSourceVm"
+    assert template(sim, "tpl") is None
+
+
 def test_a_source_vm_resource_that_is_not_ready_is_waited_for(sim: SimHandle, h: Harness) -> None:
     h.apply("VirtualMachine", "golden", {"cluster": "Default"})  # no status: not Ready
     h.apply(KIND, "tpl", {"sourceVm": "golden"})

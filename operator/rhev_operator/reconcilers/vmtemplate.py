@@ -215,6 +215,13 @@ def _create(p: TP, res: VmTemplate) -> Template:
         )
     except errors.RhevmError as exc:
         p.end_operation()
+        if isinstance(exc, errors.Locked):
+            # The listing was a tick old: the VM was started or locked meanwhile.
+            current: Vm = p.ctx.client.vms.get(vm.id)
+            p.ctx.inventory.remember(vm_finder(p.ctx.client).key, current)
+            if current.status != "down":
+                _wait_for_source_vm(p, res, current)
+            raise
         if isinstance(exc, errors.AlreadyExists) or not refused(exc):
             raise
         raise Stall(
