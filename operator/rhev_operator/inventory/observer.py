@@ -32,6 +32,8 @@ class Collection:
     lister: Lister
     items: dict[str, Any] = field(default_factory=dict)
     listed_at: float = 0.0
+    #: When the last complete listing was started (a snapshot can't show later writes).
+    started_at: float = -1.0
     error: errors.RhevmError | None = None
 
 
@@ -80,6 +82,8 @@ class Inventory:
         self._thread: threading.Thread | None = None
         self.ticks = 0
         self.last_error: str | None = None
+        #: When this process last wrote into a snapshot (see `authoritative`).
+        self._last_write = -1.0
 
     # -- what reconcilers call -------------------------------------------------------
 
@@ -110,15 +114,26 @@ class Inventory:
     def remember(self, key: Hashable, item: Any) -> None:
         """Put what a write returned into the snapshot, so the next read sees it."""
         with self._lock:
+            self._last_write = self._clock()
             known = self._collections.get(key)
             if known is not None:
                 known.items[item.id] = item
 
     def forget(self, key: Hashable, item_id: str) -> None:
         with self._lock:
+            self._last_write = self._clock()
             known = self._collections.get(key)
             if known is not None:
                 known.items.pop(item_id, None)
+
+    def authoritative(self, key: Hashable) -> bool:
+        """True when the collection's snapshot was listed after this process's last write,
+        so an object missing from it is missing from RHEV-M (no need to ask directly)."""
+        with self._lock:
+            known = self._collections.get(key)
+            return (
+                known is not None and known.error is None and (known.started_at > self._last_write)
+            )
 
     def poke(self) -> None:
         """Ask for an early tick (after a write whose effects should show soon)."""
@@ -142,6 +157,7 @@ class Inventory:
         self.ticks += 1
 
     def _list_into(self, known: Collection) -> None:
+        started = self._clock()
         try:
             members = known.lister(self.client)
         except errors.NotFound:
@@ -154,6 +170,7 @@ class Inventory:
         with self._lock:
             known.items = {m.id: m for m in members}
             known.listed_at = self._clock()
+            known.started_at = started
             known.error = None
             self.last_error = None
 

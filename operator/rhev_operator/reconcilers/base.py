@@ -269,11 +269,13 @@ class Finder:
 
 
 def observe(p: Pass[Any], finder: Finder, name: str) -> Any | None:
-    """The object by status.id, else by name; confirmed by a direct call when the
-    inventory has no such object (it may be one tick old)."""
+    """The object by status.id, else by name. When the inventory does not have it, a
+    direct call confirms (a known id may have moved out of a scoped listing), unless no id
+    is known and the snapshot was listed after this process's last write: then it is
+    authoritative, and a resource that waits to be created costs no request."""
     known_id = p.status.id
     found = p.ctx.inventory.find(finder.key, finder.lister, id=known_id, name=name)
-    if found is not None:
+    if found is not None or (not known_id and p.ctx.inventory.authoritative(finder.key)):
         return found
     if known_id:
         try:
