@@ -3,19 +3,32 @@ start/stop/shutdown/suspend/reboot/migrate."""
 
 from __future__ import annotations
 
+import builtins
+
 from pydantic import Field, model_validator
 
-from rhev_operator.rhevm import xmlio
-from rhev_operator.rhevm._base import ActionResult, Collection, Frozen, Input, one_of, ref
-from rhev_operator.rhevm.disk import DISK_WRITE, DiskCreate
+from rhev_operator.rhevm import errors, xmlio
+from rhev_operator.rhevm._base import (
+    ActionResult,
+    Collection,
+    Frozen,
+    Input,
+    one_of,
+    quote_search,
+    ref,
+)
+from rhev_operator.rhevm.disk import DISK_WRITE, Disk, DiskCreate, Disks
 
 __all__ = [
+    "DETAIL_FOLLOW",
+    "AttachedDisk",
     "DiskAttachment",
     "DiskAttachmentCreate",
     "DiskAttachmentUpdate",
     "DiskAttachments",
     "Vm",
     "VmCreate",
+    "VmDetail",
     "VmNic",
     "VmNicCreate",
     "VmNicUpdate",
@@ -239,6 +252,7 @@ class DiskAttachments(Collection[DiskAttachment]):
 class VmNic(Frozen):
     id: str
     name: str
+    description: str | None = None
     interface: str | None = None
     mac: str | None = None
     linked: bool | None = None
@@ -252,6 +266,7 @@ NIC_MODELS = ("virtio", "e1000", "e1000e", "rtl8139", "rtl8139_virtio", "spapr_v
 
 class VmNicCreate(Input):
     name: str = Field(min_length=1)
+    description: str | None = None
     interface: str | None = None
     vnic_profile_id: str | None = None
     mac: str | None = None
@@ -269,6 +284,7 @@ class VmNicCreate(Input):
 
 class VmNicUpdate(Input):
     name: str | None = Field(default=None, min_length=1)
+    description: str | None = None
     interface: str | None = None
     vnic_profile_id: str | None = None
     mac: str | None = None
@@ -335,6 +351,37 @@ class Vms(Collection[Vm]):
         params = {"force": True if force else None, "detach_only": True if detach_only else None}
         self._remove(vm_id, correlation_id, params)
 
+    def list_detailed(self, search: str | None = None) -> builtins.list[VmDetail]:
+        """Every VM with its disk attachments (their disks inlined) and NICs, in one call."""
+        reply = self._s.request(
+            "GET", self.path, params={"search": search, "follow": DETAIL_FOLLOW}
+        )
+        root = reply.root
+        if root is None:
+            return []
+        if root.tag != self.plural:
+            raise errors.ProtocolError(
+                f"GET {self.path}: expected <{self.plural}>, got <{root.tag}>",
+                status=reply.status,
+            )
+        return [_detail(el) for el in root.iterfind(self.tag)]
+
+    def get_detailed(self, vm_id: str) -> VmDetail:
+        reply = self._s.request("GET", self._item(vm_id), params={"follow": DETAIL_FOLLOW})
+        root = reply.root
+        if root is None or root.tag != self.tag:
+            raise errors.ProtocolError(
+                f"GET {self.path}: expected <{self.tag}>", status=reply.status
+            )
+        return _detail(root)
+
+    def find_detailed(self, name: str) -> VmDetail | None:
+        """The VM named exactly ``name``, with its disks and NICs, or None."""
+        for item in self.list_detailed(search=f"name={quote_search(name)}"):
+            if item.name == name:
+                return item
+        return None
+
     def disk_attachments(self, vm_id: str) -> DiskAttachments:
         return DiskAttachments(self._s, f"{self._item(vm_id)}/diskattachments")
 
@@ -384,3 +431,41 @@ class Vms(Collection[Vm]):
 
     def cancel_migration(self, vm_id: str, correlation_id: str | None = None) -> ActionResult:
         return self._action(vm_id, "cancelmigration", correlation_id)
+
+
+class AttachedDisk(DiskAttachment):
+    """A disk attachment with its disk inlined (``follow=disk_attachments.disk``);
+    ``disk`` is None when the engine did not inline it."""
+
+    disk: Disk | None = None
+
+
+class VmDetail(Vm):
+    """A VM read with ``follow=disk_attachments.disk,nics``: one list call brings every VM's
+    disks (status, size, domain) and NICs (MAC, vNIC profile) (reference §3.4)."""
+
+    disk_attachments: tuple[AttachedDisk, ...] = ()
+    nics: tuple[VmNic, ...] = ()
+
+
+#: What ``Vms.list_detailed`` inlines.
+DETAIL_FOLLOW = "disk_attachments.disk,nics"
+
+
+def _attached(el: xmlio.Element) -> AttachedDisk:
+    attachment = DiskAttachments.parse(el)
+    disk_el = el.find("disk")
+    # A bare reference (<disk id=.. href=../>) has no children: not inlined.
+    disk = Disks.parse(disk_el) if disk_el is not None and len(disk_el) else None
+    return AttachedDisk(**attachment.model_dump(), disk=disk)
+
+
+def _detail(el: xmlio.Element) -> VmDetail:
+    vm = Vms.parse(el)
+    return VmDetail(
+        **vm.model_dump(),
+        disk_attachments=tuple(
+            _attached(a) for a in el.iterfind("disk_attachments/disk_attachment")
+        ),
+        nics=tuple(VmNics.parse(n) for n in el.iterfind("nics/nic")),
+    )

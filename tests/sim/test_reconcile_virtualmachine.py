@@ -1,0 +1,629 @@
+"""VirtualMachine reconciler against the simulator (manual clock), without kopf.
+
+The simulator holds the seed's environment as if it had been built: data center `mydc`,
+cluster `mycluster` with networks `rhevm` (management) and `rhevm2`, up hosts `rhevh1` and
+`rhevh2`, an active NFS data domain `image` (and an unattached one, `spare`).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from rhev_operator.reconcilers.base import Context, Outcome
+from rhev_operator.rhevm import DiskAttachmentCreate, DiskCreate, VmNicCreate
+from rhev_operator.rhevm.virtualmachine import VmDetail
+from rhevsim.testing import SimHandle
+from tests.fixtures.reconcile import Harness
+
+pytest.importorskip("rhevsim.hypervisor", reason="hosts come from hypervisor.py")
+pytestmark = pytest.mark.timeout(120)
+
+VM = "VirtualMachine"
+GiB = 1024**3
+
+
+def inventory(**extra: Any) -> dict[str, Any]:
+    inv: dict[str, Any] = {
+        "datacenters": [{"name": "mydc"}],
+        "clusters": [{"name": "mycluster", "data_center": "mydc"}],
+        "networks": [
+            {
+                "name": "rhevm2",
+                "data_center": "mydc",
+                "vlan": 2,
+                "clusters": [{"name": "mycluster", "required": False}],
+            }
+        ],
+        "hosts": [
+            {"name": "rhevh1", "address": "10.0.0.11", "cluster": "mycluster", "status": "up"},
+            {"name": "rhevh2", "address": "10.0.0.12", "cluster": "mycluster", "status": "up"},
+        ],
+        "storage_domains": [
+            {
+                "name": "image",
+                "type": "data",
+                "storage": {"type": "nfs", "address": "10.0.0.5", "path": "/vfsimg"},
+                "data_center": "mydc",
+                "status": "active",
+            },
+            {
+                "name": "spare",
+                "type": "data",
+                "storage": {"type": "nfs", "address": "10.0.0.5", "path": "/spare"},
+            },
+        ],
+    }
+    inv.update(extra)
+    return inv
+
+
+#: The seed's hkvm1 (API.md).
+HKVM1: dict[str, Any] = {
+    "cluster": "mycluster",
+    "cpu": {"sockets": 2, "cores": 2},
+    "memory": "2Gi",
+    "nics": [
+        {"name": "eth0", "network": "rhevm", "install": True},
+        {"name": "eth1", "network": "rhevm2"},
+    ],
+    "disks": [
+        {"storageDomain": "image", "size": "10Gi", "type": "system"},
+        {"storageDomain": "image", "size": "20Gi", "type": "data"},
+    ],
+    "placement": {"host": "rhevh1"},
+    "powerState": "Running",
+}
+
+SMALL: dict[str, Any] = {"cluster": "mycluster", "memory": "1Gi"}
+
+
+@dataclass
+class VmHarness(Harness):
+    """The reconciler harness with a clock that can be moved ahead of the real one, for
+    deadlines (operation records use the operator's clock, not the simulator's)."""
+
+    skew: float = 0.0
+
+    def context(self, body: dict[str, Any]) -> Context:
+        ctx = super().context(body)
+        ctx.now = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.skew)
+        return ctx
+
+    def cond(self, name: str, type: str = "Ready") -> dict[str, Any]:
+        return self.condition(VM, name, type) or {}
+
+    def ready(self, name: str) -> bool:
+        c = self.cond(name)
+        generation = self.bodies[(VM, name)]["metadata"]["generation"]
+        return c.get("status") == "True" and c.get("observedGeneration") == generation
+
+    def reason(self, name: str) -> str:
+        stalled = self.cond(name, "Stalled")
+        if stalled.get("status") == "True":
+            return str(stalled["reason"])
+        return str(self.cond(name).get("reason", ""))
+
+    def st(self, name: str) -> dict[str, Any]:
+        return self.status(VM, name)
+
+    def pass_(self, name: str, *, delete: bool = False) -> Outcome:
+        return self.run(VM, name, delete=delete)
+
+
+@pytest.fixture
+def sim(simulator_factory: Callable[..., SimHandle]) -> SimHandle:
+    return simulator_factory(inventory())
+
+
+@pytest.fixture
+def harness(reconciler_harness: Any) -> Callable[[SimHandle], VmHarness]:
+    def make(sim: SimHandle) -> VmHarness:
+        base = reconciler_harness(sim)
+        return VmHarness(base.client, base.inventory)
+
+    return make
+
+
+@pytest.fixture
+def h(sim: SimHandle, harness: Callable[[SimHandle], VmHarness]) -> VmHarness:
+    return harness(sim)
+
+
+def converge(
+    h: VmHarness, sim: SimHandle, name: str, step: float = 5, limit: int = 40
+) -> list[str]:
+    """Run passes, advancing the clock between them, until Ready; returns the Events."""
+    reasons: list[str] = []
+    for _ in range(limit):
+        outcome = h.pass_(name)
+        reasons += [e.reason for e in outcome.events]
+        if h.ready(name):
+            return reasons
+        sim.advance(step)
+    raise AssertionError(f"{name} not Ready: {h.st(name)}")
+
+
+def sim_vm(sim: SimHandle, name: str) -> Any:
+    return sim.find("vm", name)
+
+
+def sim_disks(sim: SimHandle, vm: Any) -> list[tuple[Any, Any]]:
+    """(attachment, disk) pairs of a simulator VM."""
+    with sim.lock:
+        disks = sim.reg.objects.get("disk", {})
+        return [(a, disks.get(a.id)) for a in vm.disk_attachments]
+
+
+def host_name(sim: SimHandle, host_id: str | None) -> str | None:
+    with sim.lock:
+        host = sim.reg.objects.get("host", {}).get(host_id or "")
+        return None if host is None else str(host.name)
+
+
+def writes(counts: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+    return {k: v for k, v in counts.items() if k[0] != "GET" and v}
+
+
+def delta(
+    before: dict[tuple[str, str], int], after: dict[tuple[str, str], int]
+) -> dict[tuple[str, str], int]:
+    return {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
+
+
+# -- the client's detailed listing -------------------------------------------------------------
+
+
+def test_vms_are_listed_with_their_disks_and_nics_in_one_request(
+    sim: SimHandle, h: VmHarness
+) -> None:
+    client = h.client
+    cluster = client.clusters.find("mycluster")
+    assert cluster is not None
+    from rhev_operator.rhevm import VmCreate
+
+    vm = client.vms.add(VmCreate(name="probe", cluster_name="mycluster", template_name="Blank"))
+    sd = client.storagedomains.find("image")
+    assert sd is not None
+    client.vms.disk_attachments(vm.id).add(
+        DiskAttachmentCreate(
+            interface="virtio",
+            bootable=True,
+            disk=DiskCreate(
+                name="probe_Disk1",
+                provisioned_size=GiB,
+                format="cow",
+                storage_domain_id=sd.id,
+                comment="mine",
+            ),
+        )
+    )
+    profile = next(p for p in client.vnic_profiles.list() if p.name == "rhevm2")
+    client.vms.nics(vm.id).add(
+        VmNicCreate(name="eth1", vnic_profile_id=profile.id, description="tagged")
+    )
+    before = dict(client.request_counts)
+    listed = client.vms.list_detailed()
+    assert delta(before, dict(client.request_counts)) == {("GET", "vms"): 1}
+    (probe,) = [v for v in listed if v.name == "probe"]
+    assert isinstance(probe, VmDetail)
+    (attachment,) = probe.disk_attachments
+    assert attachment.bootable is True and attachment.interface == "virtio"
+    assert attachment.disk is not None
+    assert attachment.disk.alias == "probe_Disk1" and attachment.disk.status == "locked"
+    assert attachment.disk.provisioned_size == GiB and attachment.disk.comment == "mine"
+    assert attachment.disk.storage_domain_ids == (sd.id,)
+    (nic,) = probe.nics
+    assert (nic.name, nic.vnic_profile_id, nic.description) == ("eth1", profile.id, "tagged")
+    assert nic.mac
+    sim.advance(10)
+    again = client.vms.get_detailed(vm.id)
+    assert again.disk_attachments[0].disk is not None
+    assert again.disk_attachments[0].disk.status == "ok"
+    assert client.vms.find_detailed("probe") == again
+    assert client.vms.find_detailed("prob") is None
+
+
+# -- create, idempotence, one list per tick ----------------------------------------------------
+
+
+def test_hkvm1_is_created_with_disks_and_nics_and_runs_on_its_host(
+    sim: SimHandle, h: VmHarness
+) -> None:
+    h.apply(VM, "hkvm1", HKVM1)
+    reasons = converge(h, sim, "hkvm1")
+    assert reasons.count("Created") == 1
+    assert reasons.count("DiskAdded") == 2 and reasons.count("NicAdded") == 2
+    assert "Starting" in reasons
+
+    vm = sim_vm(sim, "hkvm1")
+    assert vm.status == "up" and host_name(sim, vm.host_id) == "rhevh1"
+    assert (vm.config.memory, vm.config.sockets, vm.config.cores) == (2 * GiB, 2, 2)
+    assert vm.config.boot_devices == ["network"]
+    disks = sim_disks(sim, vm)
+    assert [(d.name, d.provisioned_size, a.bootable, a.interface, d.format) for a, d in disks] == [
+        ("hkvm1_Disk1", 10 * GiB, True, "virtio", "cow"),
+        ("hkvm1_Disk2", 20 * GiB, False, "virtio", "cow"),
+    ]
+    assert all(d.status == "ok" for _, d in disks)
+
+    st = h.st("hkvm1")
+    assert st["state"] == "up" and st["host"] == "rhevh1" and st["id"] == vm.id
+    macs = {n.name: n.mac for n in vm.nics}
+    assert st["installMac"] == macs["eth0"]
+    assert [(n["name"], n["network"], n["mac"]) for n in st["nics"]] == [
+        ("eth0", "rhevm", macs["eth0"]),
+        ("eth1", "rhevm2", macs["eth1"]),
+    ]
+    assert [(d["name"], d["storageDomain"], d["sizeBytes"], d["bootable"], d["state"])
+            for d in st["disks"]] == [
+        ("hkvm1_Disk1", "image", 10 * GiB, True, "ok"),
+        ("hkvm1_Disk2", "image", 20 * GiB, False, "ok"),
+    ]  # fmt: skip
+    assert st.get("operation") is None and st["observedGeneration"] == 1
+
+    # A second pass changes nothing, sends nothing and reads only the listings.
+    before = dict(h.client.request_counts)
+    outcome = h.pass_("hkvm1")
+    assert outcome.events == [] and h.ready("hkvm1")
+    assert writes(delta(before, dict(h.client.request_counts))) == {}
+    assert ("GET", "vms/{id}") not in delta(before, dict(h.client.request_counts))
+
+
+def test_no_request_per_vm_per_tick(sim: SimHandle, h: VmHarness) -> None:
+    names = [f"vm{i}" for i in range(4)]
+    for name in names:
+        h.apply(VM, name, {**SMALL, "disks": [{"storageDomain": "image", "size": "1Gi"}]})
+        converge(h, sim, name)
+    before = dict(h.client.request_counts)
+    for _ in range(3):  # three ticks, every VM reconciled in each
+        h.inventory.refresh()
+        for name in names:
+            assert h.run(VM, name).events == []
+    used = delta(before, dict(h.client.request_counts))
+    assert writes(used) == {}
+    # h.run refreshes the inventory before each pass: 3 ticks x 4 passes + 3 ticks = 15
+    # listings of /vms however many VMs there are, and never a VM of its own.
+    assert used[("GET", "vms")] == 15
+    assert not any(path.startswith("vms/") for _, path in used)
+
+
+# -- power -------------------------------------------------------------------------------------
+
+
+def test_stopped_suspended_and_running_transitions_are_waited_out(
+    sim: SimHandle, h: VmHarness
+) -> None:
+    h.apply(VM, "pw", {**SMALL, "powerState": "Running"})
+    converge(h, sim, "pw")
+    assert sim_vm(sim, "pw").status == "up"
+
+    h.apply(VM, "pw", {**SMALL, "powerState": "Suspended"})
+    out = h.pass_("pw")
+    assert [e.reason for e in out.events] == ["Suspending"]
+    assert h.reason("pw") == "Suspending" and h.st("pw")["operation"]["action"] == "SuspendVm"
+    assert sim_vm(sim, "pw").status == "saving_state"
+    sim.advance(2)
+    h.pass_("pw")  # still saving: nothing is sent again
+    assert h.reason("pw") == "Suspending"
+    converge(h, sim, "pw")
+    assert sim_vm(sim, "pw").status == "suspended" and h.st("pw")["state"] == "suspended"
+    assert h.st("pw").get("host") is None and h.st("pw").get("operation") is None
+
+    h.apply(VM, "pw", {**SMALL, "powerState": "Running"})
+    out = h.pass_("pw")
+    assert [e.reason for e in out.events] == ["Resuming"]
+    assert sim_vm(sim, "pw").status == "restoring_state"
+    converge(h, sim, "pw")
+    assert sim_vm(sim, "pw").status == "up"
+
+    h.apply(VM, "pw", {**SMALL, "powerState": "Stopped"})
+    out = h.pass_("pw")
+    assert [e.reason for e in out.events] == ["ShuttingDown"]
+    assert sim_vm(sim, "pw").status == "powering_down"
+    assert h.reason("pw") == "Stopping"
+    converge(h, sim, "pw")
+    assert sim_vm(sim, "pw").status == "down" and h.st("pw")["state"] == "down"
+
+
+def test_a_guest_that_ignores_shutdown_is_powered_off_after_shutdown_seconds(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], VmHarness]
+) -> None:
+    sim = simulator_factory(inventory(timings={"vm.shutdown": 3600}))
+    h = harness(sim)
+    spec = {**SMALL, "timeouts": {"shutdownSeconds": 60}}
+    h.apply(VM, "stubborn", {**spec, "powerState": "Running"})
+    converge(h, sim, "stubborn")
+    h.apply(VM, "stubborn", {**spec, "powerState": "Stopped"})
+    h.pass_("stubborn")
+    sim.advance(30)
+    h.pass_("stubborn")
+    assert sim_vm(sim, "stubborn").status == "powering_down" and h.reason("stubborn") == "Stopping"
+    h.skew = 61  # past shutdownSeconds on the operator's clock
+    out = h.pass_("stubborn")
+    assert [e.reason for e in out.events] == ["Stopping"]
+    assert h.st("stubborn")["operation"]["action"] == "StopVm"
+    converge(h, sim, "stubborn")
+    assert sim_vm(sim, "stubborn").status == "down"
+
+
+# -- migration ---------------------------------------------------------------------------------
+
+
+def test_changing_placement_host_migrates_a_running_vm(sim: SimHandle, h: VmHarness) -> None:
+    spec = {**SMALL, "placement": {"host": "rhevh1"}, "powerState": "Running"}
+    h.apply(VM, "mig", spec)
+    converge(h, sim, "mig")
+    assert h.st("mig")["host"] == "rhevh1"
+
+    h.apply(VM, "mig", {**spec, "placement": {"host": "rhevh2"}})
+    out = h.pass_("mig")
+    assert "Migrating" in [e.reason for e in out.events]
+    vm = sim_vm(sim, "mig")
+    assert vm.status == "migrating"
+    assert vm.config.placement_host_ids == [sim.find("host", "rhevh2").id]
+    op = h.st("mig")["operation"]
+    assert op["action"] == "MigrateVm" and op["deadline"] > op["started"]
+    assert h.reason("mig") == "Migrating"
+    sim.advance(5)
+    h.pass_("mig")
+    assert h.reason("mig") == "Migrating" and sim_vm(sim, "mig").status == "migrating"
+    reasons = converge(h, sim, "mig")
+    assert "Migrated" in reasons
+    assert host_name(sim, sim_vm(sim, "mig").host_id) == "rhevh2"
+    assert h.st("mig")["host"] == "rhevh2" and h.st("mig").get("operation") is None
+
+
+def test_a_migration_past_its_deadline_stalls_with_the_engines_words(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], VmHarness]
+) -> None:
+    sim = simulator_factory(inventory(timings={"vm.migrate": 100000}))
+    h = harness(sim)
+    spec = {**SMALL, "placement": {"host": "rhevh1"}, "powerState": "Running"}
+    h.apply(VM, "slow", spec)
+    converge(h, sim, "slow")
+    h.apply(
+        VM, "slow", {**spec, "placement": {"host": "rhevh2"}, "timeouts": {"migrationSeconds": 30}}
+    )
+    h.pass_("slow")
+    h.skew = 31
+    h.pass_("slow")
+    stalled = h.cond("slow", "Stalled")
+    assert stalled["status"] == "True" and stalled["reason"] == "Timeout"
+    assert "MigrateVm did not finish" in stalled["message"]
+    assert "Migrating VM slow" in stalled["message"]  # the engine's job
+
+
+# -- configuration -----------------------------------------------------------------------------
+
+
+def test_memory_change_of_a_running_vm_waits_for_a_restart(sim: SimHandle, h: VmHarness) -> None:
+    spec = {**SMALL, "powerState": "Running"}
+    h.apply(VM, "mem", spec)
+    converge(h, sim, "mem")
+    started = sim_vm(sim, "mem").start_time
+
+    h.apply(VM, "mem", {**spec, "memory": "4Gi", "cpu": {"sockets": 2}})
+    out = h.pass_("mem")
+    assert [e.reason for e in out.events] == ["Staged"]
+    assert h.reason("mem") == "PendingRestart"
+    message = h.cond("mem", "Reconciling")["message"]
+    assert "memory" in message and "CPU sockets" in message and "Stop it" in message
+    vm = sim_vm(sim, "mem")
+    assert vm.status == "up" and vm.start_time == started  # no power cycle
+    assert vm.config.memory == GiB and vm.next_run is not None
+    assert (vm.next_run.memory, vm.next_run.sockets) == (4 * GiB, 2)
+
+    before = dict(h.client.request_counts)
+    sim.advance(30)
+    h.pass_("mem")  # staged already: nothing is sent again
+    assert h.reason("mem") == "PendingRestart"
+    assert writes(delta(before, dict(h.client.request_counts))) == {}
+
+    h.apply(VM, "mem", {**spec, "memory": "4Gi", "cpu": {"sockets": 2}, "powerState": "Stopped"})
+    converge(h, sim, "mem")
+    vm = sim_vm(sim, "mem")
+    assert vm.status == "down" and (vm.config.memory, vm.config.sockets) == (4 * GiB, 2)
+
+
+def test_a_stopped_vm_is_changed_at_once(sim: SimHandle, h: VmHarness) -> None:
+    h.apply(VM, "cold", SMALL)
+    converge(h, sim, "cold")
+    h.apply(VM, "cold", {**SMALL, "memory": "3Gi", "bootOrder": ["hd", "network"],
+                         "display": "spice"})  # fmt: skip
+    reasons = converge(h, sim, "cold")
+    assert reasons == ["Updated"]
+    vm = sim_vm(sim, "cold")
+    assert vm.config.memory == 3 * GiB and vm.config.boot_devices == ["hd", "network"]
+    assert vm.config.display_type == "spice"
+
+
+# -- dependencies ------------------------------------------------------------------------------
+
+
+def test_waits_for_its_template_and_storage_domain(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], VmHarness]
+) -> None:
+    sim = simulator_factory(inventory(templates=[{"name": "tpl1", "cluster": "mycluster"}]))
+    h = harness(sim)
+    h.apply("VmTemplate", "tpl1", {"sourceVm": "golden", "adopt": True})
+    h.apply(VM, "fromtpl", {**SMALL, "template": "tpl1"})
+    h.pass_("fromtpl")
+    assert h.reason("fromtpl") == "WaitingForDependency"
+    assert "VmTemplate tpl1" in h.cond("fromtpl")["message"]
+    assert sim_vm(sim, "fromtpl") is None
+
+    # The template resource becomes Ready (its reconciler saw it ok).
+    h.bodies[("VmTemplate", "tpl1")]["status"] = {
+        "conditions": [{"type": "Ready", "status": "True", "reason": "Ready",
+                        "lastTransitionTime": "2024-01-01T00:00:00Z"}]
+    }  # fmt: skip
+    converge(h, sim, "fromtpl")
+    vm = sim_vm(sim, "fromtpl")
+    assert vm.template_id == sim.find("template", "tpl1").id
+    # From a template the NICs are the template's unless the spec lists them.
+    assert vm.nics == []
+
+    h.apply(VM, "onspare", {**SMALL, "disks": [{"storageDomain": "spare", "size": "1Gi"}]})
+    h.pass_("onspare")
+    assert h.reason("onspare") == "WaitingForDependency"
+    message = h.cond("onspare")["message"]
+    assert "disks[0]" in message and "storage domain spare" in message
+    assert sim_vm(sim, "onspare") is None
+
+    h.apply(VM, "nonet", {**SMALL, "nics": [{"name": "eth0", "network": "nosuch"}]})
+    h.pass_("nonet")
+    assert h.reason("nonet") == "WaitingForDependency" and sim_vm(sim, "nonet") is None
+
+
+# -- adopt, delete -----------------------------------------------------------------------------
+
+
+LEGACY = {
+    "name": "legacy",
+    "cluster": "mycluster",
+    "memory": "1GiB",
+    "status": "up",
+    "host": "rhevh1",
+    "disks": [{"name": "legacy_Disk1", "size": "5GiB", "storage_domain": "image",
+               "bootable": True, "interface": "virtio"}],
+    "nics": [{"name": "eth0", "network": "rhevm"}, {"name": "eth9", "network": "rhevm2"}],
+}  # fmt: skip
+
+
+def test_an_existing_vm_is_adopted_only_when_asked_and_retained_on_delete(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], VmHarness]
+) -> None:
+    sim = simulator_factory(inventory(vms=[LEGACY]))
+    h = harness(sim)
+    spec = {
+        "cluster": "mycluster",
+        "nics": [{"name": "eth0", "network": "rhevm", "install": True}],
+        "disks": [{"storageDomain": "image", "size": "5Gi", "type": "system"}],
+        "powerState": "Running",
+    }
+    h.apply(VM, "legacy", spec)
+    h.pass_("legacy")
+    assert h.reason("legacy") == "AlreadyExists"
+    assert "spec.adopt: true" in h.cond("legacy", "Stalled")["message"]
+
+    h.apply(VM, "legacy", {**spec, "adopt": True})
+    reasons = converge(h, sim, "legacy")
+    assert reasons == ["Adopted"]  # disk matched by alias, eth9 (not ours) left alone
+    vm = sim_vm(sim, "legacy")
+    assert [n.name for n in vm.nics] == ["eth0", "eth9"] and len(vm.disk_attachments) == 1
+    assert vm.config.memory == GiB  # memory is not in the spec: not enforced
+
+    out = h.pass_("legacy", delete=True)
+    assert out.finished and [e.reason for e in out.events] == ["Retained"]
+    assert sim_vm(sim, "legacy").status == "up"
+
+
+def test_delete_stops_the_vm_and_removes_it_with_its_disks(sim: SimHandle, h: VmHarness) -> None:
+    h.apply(VM, "gone", {**SMALL, "disks": [{"storageDomain": "image", "size": "1Gi"}],
+                         "powerState": "Running"})  # fmt: skip
+    converge(h, sim, "gone")
+    disk_ids = [a.id for a in sim_vm(sim, "gone").disk_attachments]
+    out = h.pass_("gone", delete=True)
+    assert not out.finished and [e.reason for e in out.events] == ["Stopping"]
+    for _ in range(10):
+        sim.advance(2)
+        out = h.pass_("gone", delete=True)
+        if out.finished:
+            break
+    assert out.finished and "Deleted" in [e.reason for e in out.events]
+    assert sim_vm(sim, "gone") is None
+    with sim.lock:
+        assert not any(d in sim.reg.objects.get("disk", {}) for d in disk_ids)
+
+    h.apply(VM, "kept", {**SMALL, "deletionPolicy": "Retain"})
+    converge(h, sim, "kept")
+    out = h.pass_("kept", delete=True)
+    assert out.finished and sim_vm(sim, "kept") is not None
+
+
+# -- disks and NICs the resource created -------------------------------------------------------
+
+
+def test_only_disks_and_nics_this_resource_created_are_removed(
+    sim: SimHandle, h: VmHarness
+) -> None:
+    spec = {
+        **SMALL,
+        "nics": [{"name": "eth0", "network": "rhevm", "install": True},
+                 {"name": "eth1", "network": "rhevm2"}],
+        "disks": [{"storageDomain": "image", "size": "1Gi", "type": "system"},
+                  {"storageDomain": "image", "size": "2Gi"}],
+    }  # fmt: skip
+    h.apply(VM, "trim", spec)
+    converge(h, sim, "trim")
+    vm_id = h.st("trim")["id"]
+    # Someone adds a NIC by hand; it is not the resource's.
+    profile = next(p for p in h.client.vnic_profiles.list() if p.name == "rhevm2")
+    h.client.vms.nics(vm_id).add(VmNicCreate(name="manual", vnic_profile_id=profile.id))
+
+    trimmed = {**spec, "nics": spec["nics"][:1], "disks": spec["disks"][:1]}
+    h.apply(VM, "trim", trimmed)
+    reasons = converge(h, sim, "trim")
+    assert sorted(reasons) == ["DiskRemoved", "NicRemoved"]
+    vm = sim_vm(sim, "trim")
+    assert sorted(n.name for n in vm.nics) == ["eth0", "manual"]
+    assert [d.name for _, d in sim_disks(sim, vm)] == ["trim_Disk1"]
+
+    # A disk listed later is added; a bigger size grows it.
+    grown = copy.deepcopy(trimmed)
+    grown["disks"][0]["size"] = "3Gi"
+    grown["disks"].append({"storageDomain": "image", "size": "1Gi"})
+    h.apply(VM, "trim", grown)
+    reasons = converge(h, sim, "trim")
+    assert sorted(reasons) == ["DiskAdded", "DiskExtended"]
+    sizes = [(d.name, d.provisioned_size) for _, d in sim_disks(sim, sim_vm(sim, "trim"))]
+    assert sizes == [("trim_Disk1", 3 * GiB), ("trim_Disk2", GiB)]
+
+
+# -- restarts ----------------------------------------------------------------------------------
+
+
+def test_a_lost_status_finds_the_vm_by_its_owner_marker(sim: SimHandle, h: VmHarness) -> None:
+    h.apply(VM, "amnesia", {**SMALL, "disks": [{"storageDomain": "image", "size": "1Gi"}]})
+    h.pass_("amnesia")  # created, first disk being added
+    assert sim_vm(sim, "amnesia") is not None
+    h.bodies[(VM, "amnesia")]["status"] = {}
+    reasons = converge(h, sim, "amnesia")
+    assert "Created" not in reasons and "AlreadyExists" not in reasons
+    with sim.lock:
+        assert sum(1 for v in sim.reg.iter_kind("vm") if v.name == "amnesia") == 1
+    assert len(sim_vm(sim, "amnesia").disk_attachments) == 1
+
+
+def test_a_restarted_operator_carries_an_operation_in_flight_to_its_end(
+    sim: SimHandle, h: VmHarness, harness: Callable[[SimHandle], VmHarness]
+) -> None:
+    h.apply(VM, "resume", {**SMALL, "powerState": "Running"})
+    for _ in range(10):
+        h.pass_("resume")
+        if (
+            h.st("resume").get("operation", {})
+            and h.st("resume")["operation"]["action"] == "StartVm"
+        ):
+            break
+        sim.advance(5)
+    assert h.st("resume")["operation"]["action"] == "StartVm"
+    # A new operator process: new client, new inventory, the same resource body.
+    fresh = harness(sim)
+    fresh.bodies = h.bodies
+    reasons: list[str] = []
+    for _ in range(10):
+        sim.advance(5)
+        reasons += [e.reason for e in fresh.pass_("resume").events]
+        if fresh.ready("resume"):
+            break
+    assert fresh.ready("resume") and sim_vm(sim, "resume").status == "up"
+    assert reasons == []  # nothing started twice
+    assert ("POST", "vms/{id}/start") not in fresh.client.request_counts
+    assert fresh.st("resume").get("operation") is None
