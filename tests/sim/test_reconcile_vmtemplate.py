@@ -250,7 +250,8 @@ def test_a_source_vm_started_since_the_last_listing_is_waited_for(
 
     body = h.apply(KIND, "tpl", {"sourceVm": "golden"})
     h.inventory.refresh()
-    h.inventory.collection("vms", lambda c: c.vms.list())  # listed: golden is down
+    vms = vmtemplate.vm_finder(h.client)
+    h.inventory.collection(vms.key, vms.lister)  # listed: golden is down
     h.client.vms.start(sim.find("vm", "golden").id)
     outcome = vmtemplate.reconcile(h.context(body), VmTemplate.parse(body))
     conditions = {c["type"]: c for c in outcome.status["conditions"]}

@@ -29,6 +29,7 @@ import contextlib
 from rhev_operator.api import VmTemplate, VmTemplateStatus, operation_overdue
 from rhev_operator.api.conditions import get_condition
 from rhev_operator.reconcilers import cluster as cluster_kind
+from rhev_operator.reconcilers import virtualmachine as vm_kind
 from rhev_operator.reconcilers.base import (
     Context,
     Finder,
@@ -82,12 +83,7 @@ def finder(client: RhevmClient) -> Finder:
 
 def vm_finder(client: RhevmClient) -> Finder:
     """VMs as the VirtualMachine kind lists them (same key, same lister): /vms once per tick."""
-    return Finder(
-        key="vms",
-        lister=lambda c: c.vms.list(),
-        get=client.vms.get,
-        find=client.vms.find,
-    )
+    return vm_kind.finder(client)
 
 
 def engine_says(exc: errors.RhevmError) -> str:
@@ -189,7 +185,7 @@ def _source_vm(p: TP, res: VmTemplate) -> Vm:
 
 
 def _create(p: TP, res: VmTemplate) -> Template:
-    """Create the template once the source VM is down; always ends the pass waiting."""
+    """Create the template once the source VM is down; waits while RHEV-M copies disks."""
     spec = res.spec
     name = res.rhev_name
     vm = _source_vm(p, res)
@@ -217,8 +213,9 @@ def _create(p: TP, res: VmTemplate) -> Template:
         p.end_operation()
         if isinstance(exc, errors.Locked):
             # The listing was a tick old: the VM was started or locked meanwhile.
-            current: Vm = p.ctx.client.vms.get(vm.id)
-            p.ctx.inventory.remember(vm_finder(p.ctx.client).key, current)
+            vms = vm_finder(p.ctx.client)
+            current: Vm = vms.get(vm.id)
+            p.ctx.inventory.remember(vms.key, current)
             if current.status != "down":
                 _wait_for_source_vm(p, res, current)
             raise
@@ -231,8 +228,10 @@ def _create(p: TP, res: VmTemplate) -> Template:
         ) from None
     created(p, finder(p.ctx.client), template, f"template {name} from VM {vm.name}")
     p.status.state = template.status
-    # The engine locks the VM while it copies its disks: the next list shows it.
-    p.ctx.inventory.forget(vm_finder(p.ctx.client).key, vm.id)
+    # The engine locks the VM while it copies its disks (image_locked): show it now.
+    vms = vm_finder(p.ctx.client)
+    with contextlib.suppress(errors.NotFound):
+        p.ctx.inventory.remember(vms.key, vms.get(vm.id))
     if template.status == OK:
         return template  # no disks to copy: made at once
     raise Wait(
