@@ -511,3 +511,39 @@ def test_a_lost_status_patch_is_recovered_by_the_owner_marker(sim: SimHandle, h:
     converge(h, sim, "tpl")
     assert h.status(KIND, "tpl")["id"] == tid and h.status(KIND, "tpl").get("operation") is None
     assert writes(sim).get("POST /templates") == 1
+
+
+# -- with the VirtualMachine kind ----------------------------------------------------------
+
+
+def test_a_virtualmachine_source_stopped_by_its_spec_then_a_vm_made_from_the_template(
+    sim: SimHandle, h: Harness
+) -> None:
+    """The source is a VirtualMachine resource (adopting the running VM `busy`): the
+    template waits until its spec stops it; a VM made from the template waits for ok."""
+    vm_spec: dict[str, Any] = {"cluster": "Default", "adopt": True, "powerState": "Running"}
+    h.apply("VirtualMachine", "busy", vm_spec)
+    for _ in range(5):
+        h.run("VirtualMachine", "busy")
+    h.apply(KIND, "tpl", {"sourceVm": "busy"})
+    h.run(KIND, "tpl")
+    assert reason(h, "tpl") == "WaitingForSourceVm" and vm_state(sim, "busy") == "up"
+
+    h.apply("VirtualMachine", "busy", {**vm_spec, "powerState": "Stopped"})
+    h.apply("VirtualMachine", "clone", {"cluster": "Default", "template": "tpl"})
+    clone_waited = []
+    for _ in range(40):
+        for kind, name in (("VirtualMachine", "busy"), (KIND, "tpl"), ("VirtualMachine", "clone")):
+            h.run(kind, name)
+        if sim.find("vm", "clone") is not None:
+            break
+        if h.status(KIND, "tpl").get("state") == "locked":
+            clone_waited.append(h.condition("VirtualMachine", "clone", "Reconciling"))
+        sim.advance(1)
+    # While the template was locked (not Ready), the VM waited for it.
+    assert clone_waited and all(
+        c is not None and c["reason"] == "WaitingForDependency" for c in clone_waited
+    )
+    t = template(sim, "tpl")
+    assert t is not None and t.status == "ok" and is_ready(h, "tpl")
+    assert sim.find("vm", "clone").template_id == t.id

@@ -251,7 +251,7 @@ def _wait_for_source_vm(p: TP, res: VmTemplate, vm: Vm) -> None:
     message = (
         f"source VM {vm.name} is {vm.status}; a template is made only from a VM that is down "
         "(the operator does not power it off: shut it down, or set the VirtualMachine's "
-        "powerState to Down)"
+        "powerState to Stopped)"
     )
     if operation_overdue(op, p.now):
         raise Stall("WaitingForSourceVm", f"{message}; waited since {op.started}")
