@@ -31,7 +31,10 @@ GiB = 1024**3
 def inventory(**extra: Any) -> dict[str, Any]:
     inv: dict[str, Any] = {
         "datacenters": [{"name": "mydc"}],
-        "clusters": [{"name": "mycluster", "data_center": "mydc"}],
+        "clusters": [
+            {"name": "mycluster", "data_center": "mydc"},
+            {"name": "other", "data_center": "mydc"},
+        ],
         "networks": [
             {
                 "name": "rhevm2",
@@ -43,6 +46,7 @@ def inventory(**extra: Any) -> dict[str, Any]:
         "hosts": [
             {"name": "rhevh1", "address": "10.0.0.11", "cluster": "mycluster", "status": "up"},
             {"name": "rhevh2", "address": "10.0.0.12", "cluster": "mycluster", "status": "up"},
+            {"name": "rhevh3", "address": "10.0.0.13", "cluster": "other", "status": "up"},
         ],
         "storage_domains": [
             {
@@ -330,6 +334,12 @@ def test_stopped_suspended_and_running_transitions_are_waited_out(
     converge(h, sim, "pw")
     assert sim_vm(sim, "pw").status == "down" and h.st("pw")["state"] == "down"
 
+    # Suspended from down: RHEV-M suspends only a running VM, so it is started first.
+    h.apply(VM, "pw", {**SMALL, "powerState": "Suspended"})
+    reasons = converge(h, sim, "pw")
+    assert reasons == ["Starting", "Suspending"]
+    assert sim_vm(sim, "pw").status == "suspended"
+
 
 def test_a_guest_that_ignores_shutdown_is_powered_off_after_shutdown_seconds(
     simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], VmHarness]
@@ -441,6 +451,17 @@ def test_a_stopped_vm_is_changed_at_once(sim: SimHandle, h: VmHarness) -> None:
     vm = sim_vm(sim, "cold")
     assert vm.config.memory == 3 * GiB and vm.config.boot_devices == ["hd", "network"]
     assert vm.config.display_type == "spice"
+
+    # A cluster change: at once while stopped; a running VM waits for a restart.
+    h.apply(VM, "cold", {**SMALL, "cluster": "other", "powerState": "Running"})
+    converge(h, sim, "cold")
+    vm = sim_vm(sim, "cold")
+    assert vm.cluster_id == sim.find("cluster", "other").id and vm.status == "up"
+    h.apply(VM, "cold", {**SMALL, "powerState": "Running"})
+    h.pass_("cold")
+    assert h.reason("cold") == "PendingRestart"
+    assert "the move to cluster mycluster" in h.cond("cold")["message"]
+    assert sim_vm(sim, "cold").cluster_id == sim.find("cluster", "other").id
 
 
 # -- dependencies ------------------------------------------------------------------------------

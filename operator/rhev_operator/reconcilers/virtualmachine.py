@@ -29,7 +29,12 @@ the owner marker the operator writes into the disk's `comment` and the NIC's
 `description` when it creates them, which survives a lost status; a disk or NIC that came
 from the template, was there when the VM was adopted, or was added by hand is never
 removed. Removing a disk deletes its data, and RHEV-M only lets go of an active disk of a
-stopped VM, so disks (and NICs, unplugged first) leave a running VM as a PendingRestart.
+stopped VM, so a disk leaves a running VM as a PendingRestart (when it is stopped); a NIC
+is unplugged, then removed. With a template other than Blank, spec.disks are extra disks
+next to the template's (as `mkvm` did).
+
+Memory and CPU of a running VM are always staged, never hot-plugged, so what runs changes
+only at a restart the user asks for. A cluster change applies to a stopped VM only.
 
 Fields are enforced only when the spec sets them. A VM created from Blank gets the spec's
 defaults (2Gi, 1x1 CPU, network boot, eth0 on rhevm); one created from another template
@@ -221,10 +226,10 @@ def _ensure(p: VP, res: VirtualMachine) -> str:
     if plan.pending:
         raise Wait(
             "PendingRestart",
-            f"VM {vm.name} is {vm.status}; RHEV-M applies "
+            f"VM {vm.name} is {vm.status}; waiting for it to be stopped to apply "
             + "; ".join(plan.pending)
-            + " when the VM is stopped. Stop it (powerState: Stopped) and start it again "
-            "to apply; the operator does not restart it by itself",
+            + ". Stop it (powerState: Stopped) and start it again; the operator does not "
+            "restart it by itself",
             30.0,
         )
     if p.status.operation is not None:
@@ -569,6 +574,11 @@ def _ensure_config(p: VP, res: VirtualMachine, vm: VmDetail, plan: _Plan) -> VmD
     }
     cold = {k: v for k, v in want.items() if have.get(k) != v}
     hot: dict[str, Any] = {}
+    if vm.cluster_id != plan.cluster.id:
+        if vm.status == "down":
+            hot["cluster_id"] = plan.cluster.id
+        else:
+            plan.pending.append(f"the move to cluster {plan.cluster.name}")
     if vm.name != res.rhev_name:
         hot["name"] = res.rhev_name
     if spec.placement.affinity is not None and vm.placement_affinity != spec.placement.affinity:
@@ -617,10 +627,15 @@ def _describe(changes: dict[str, Any]) -> str:
         "boot_devices": "boot order",
         "display_type": "display",
         "name": "name",
+        "cluster_id": "cluster",
         "placement_affinity": "placement affinity",
         "placement_host_ids": "placement host",
     }
     return ", ".join(w for k in sorted(changes) if (w := words.get(k)))
+
+
+def _says(exc: errors.RhevmError) -> str:
+    return cluster_kind.engine_says(exc).rstrip(".")
 
 
 def _update(p: VP, vm: VmDetail, changes: dict[str, Any], *, next_run: bool) -> VmDetail:
@@ -636,9 +651,8 @@ def _update(p: VP, vm: VmDetail, changes: dict[str, Any], *, next_run: bool) -> 
             raise
         raise Stall(
             "UpdateRefused",
-            f"RHEV-M refused to change {_describe(changes)} of VM {vm.name}: "
-            f"{cluster_kind.engine_says(exc)}. Change the spec, or resolve what RHEV-M names "
-            "and the operator retries.",
+            f"RHEV-M refused to change {_describe(changes)} of VM {vm.name}: {_says(exc)}. "
+            "Change the spec, or resolve what RHEV-M names and the operator retries.",
         ) from None
     return _refresh(p, vm.id)
 
@@ -894,8 +908,8 @@ def _act(
             raise
         raise Stall(
             f"{action.removesuffix('Vm')}Refused",
-            f"RHEV-M refused to {verb} VM {vm.name}: {cluster_kind.engine_says(exc)}. Resolve "
-            "what RHEV-M names; the operator retries.",
+            f"RHEV-M refused to {verb} VM {vm.name}: {_says(exc)}. Resolve what RHEV-M "
+            "names; the operator retries.",
         ) from None
 
 
