@@ -5,7 +5,19 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 RUNSTAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit sim e2e crds bench clean fmt
+.PHONY: run test lint typecheck unit sim e2e crds bench faults clean fmt sysdeps
+
+# System packages the dev extra builds against: ovirt-engine-sdk-python (the conformance
+# client) ships only as source with a C extension over libxml2. Installed when missing.
+SYSTEM_PACKAGES := gcc libxml2-dev python3-venv
+
+sysdeps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q $$missing; fi
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +27,7 @@ $(RUNSTAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml | sysdeps $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@ $(RUNSTAMP)
 
@@ -36,7 +48,11 @@ crds: $(STAMP)
 	$(BIN)/rhev-operator crds
 
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not fault"
+
+# Fault runs: slow, timing-heavy failure scenarios kept out of `make test`.
+faults: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m fault
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit

@@ -185,6 +185,16 @@ def test_one_bmc_from_four_threads_is_serialised(bmc_process: Bmcs) -> None:
     assert results == ["off"] * 40
 
 
+def test_nothing_listening_is_unreachable_quickly_enough() -> None:
+    """The short version of the fault run below, in `make test`: bounded, typed."""
+    nothing = BmcClient("127.0.0.1", "admin", "password", port=free_udp_port())
+    started = time.monotonic()
+    with pytest.raises(IpmiUnreachable):
+        nothing.power_state()
+    assert time.monotonic() - started < 30
+
+
+@pytest.mark.fault
 def test_unreachable_then_recovery_after_bmc_restart(bmc_process: Bmcs) -> None:
     """The one slow test (~11 s): pyghmi gives up after its retransmits, for a port where
     nothing ever listened (login) and for a BMC that died after login (command); another

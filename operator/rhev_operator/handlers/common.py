@@ -82,7 +82,7 @@ def config_from_secret(
             username=str(values["username"]),
             password=str(values["password"]),
             ca_pem=values["ca.crt"],
-            insecure=(values["insecure"] or "").strip().lower() == "true",
+            insecure=(values["insecure"] or "").strip() == "true",  # "true" only (API.md)
         )
     except ValueError as exc:  # the message names the key (url) and never the password
         raise InvalidSecret(f"Secret {namespace}/{name}: {exc}") from None
