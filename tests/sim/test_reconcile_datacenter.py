@@ -70,3 +70,21 @@ def test_rhevm_down_is_reported_as_reconciling_not_a_crash(
     simulator.control("POST", "/sim/api/up")
     h.run("RhevDataCenter", "mydc")
     assert h.condition("RhevDataCenter", "mydc")["status"] == "True"
+
+
+def test_adopting_a_local_datacenter_without_storage_type_keeps_it_local(
+    simulator: Any, reconciler_harness: Any
+) -> None:
+    from rhev_operator.rhevm import DataCenterCreate
+
+    h = reconciler_harness(simulator)
+    h.client.datacenters.add(DataCenterCreate(name="localdc", local=True))
+    h.apply("RhevDataCenter", "localdc", {"adopt": True})
+    outcome = h.run("RhevDataCenter", "localdc")
+    assert [e.reason for e in outcome.events] == ["Adopted"]
+    assert h.client.datacenters.find("localdc").local is True
+    # Said explicitly, the spec wins and the change is an Event.
+    h.apply("RhevDataCenter", "localdc", {"adopt": True, "storageType": "nfs"})
+    outcome = h.run("RhevDataCenter", "localdc")
+    assert [e.reason for e in outcome.events] == ["Updated"]
+    assert h.client.datacenters.find("localdc").local is False

@@ -104,7 +104,9 @@ def _ensure_fields(
     if spec.description is not None and (dc.description or "") != spec.description:
         changes["description"] = spec.description
     local = spec.storage_type == "localfs"
-    if dc.local is not None and dc.local != local:
+    # storageType defaults to nfs: enforce it only when the spec says so (an adopted local
+    # data center must not be turned shared by a default).
+    if "storage_type" in spec.model_fields_set and dc.local is not None and dc.local != local:
         changes["local"] = local
     if spec.compatibility_version is not None and dc.version != spec.compatibility_version:
         changes["version"] = spec.compatibility_version
