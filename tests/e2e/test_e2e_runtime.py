@@ -158,3 +158,81 @@ def test_peering_lets_one_replica_act_and_the_other_take_over(e2e: E2E) -> None:
     )
     assert dc_names(e2e).count("mydc2") == 1
     assert second.poll() is None
+
+
+@pytest.mark.parametrize("e2e", [{"operator": False}], indirect=True)
+def test_default_connection_secret_outside_the_served_namespace(e2e: E2E) -> None:
+    """The deployment's way: --rhevm-secret in the operator's namespace, resources in
+    another one, liveness probe on, default peering (no peering CRD: runs alone)."""
+    for ns in ("rhev-operator", "team-b"):
+        e2e.kubectl(
+            "apply", "-f", "-", input=f"apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n"
+        )
+    e2e.kubectl(
+        "apply",
+        "-f",
+        "-",
+        input=textwrap.dedent(f"""
+        apiVersion: v1
+        kind: Secret
+        metadata: {{name: rhevm-default, namespace: rhev-operator}}
+        stringData: {{url: "{e2e.sim_url}/ovirt-engine/api", username: admin@internal,
+                      password: "{SIM_PASSWORD}"}}
+        """),
+    )
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    e2e.start_operator(
+        "--liveness",
+        f"http://127.0.0.1:{port}/healthz",
+        scope=("-n", "team-b"),
+        peering=True,  # neither --standalone nor --peering: the default
+        connection=("--rhevm-secret", "rhev-operator/rhevm-default"),
+    )
+    apply_dc(e2e, "bdc", namespace="team-b")
+    e2e.wait_for(
+        "Ready through the default Secret",
+        lambda: (c := condition(e2e, "rdc", "bdc", "Ready", "team-b")) and c["status"] == "True",
+    )
+    assert "bdc" in dc_names(e2e)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+        assert response.status == 200
+    assert SIM_PASSWORD not in e2e.operator_log.read_text()
+
+
+def test_kopf_bookkeeping_is_in_annotations_and_warnings_are_not_repeated(e2e: E2E) -> None:
+    apply_dc(e2e, "mydc")
+    e2e.kubectl("wait", "--for=condition=Ready", "rdc/mydc", "--timeout=60s")
+    body = e2e.get("rdc", "mydc")
+    annotations = body["metadata"]["annotations"]
+    assert "rhev.io/last-handled-configuration" in annotations
+    assert body["metadata"]["finalizers"] == ["rhev.io/finalizer"]
+    assert not any(key.startswith("kopf") for key in annotations)
+    assert set(body["status"]) <= {
+        "id",
+        "state",
+        "observedGeneration",
+        "conditions",
+        "operation",
+        "message",
+        "storageFormat",
+    }
+
+    # A missing Secret: one Warning, not one per resync.
+    apply_dc(e2e, "nosecret", connection="does-not-exist")
+    e2e.wait_for(
+        "Stalled",
+        lambda: (c := condition(e2e, "rdc", "nosecret", "Stalled")) and c["status"] == "True",
+    )
+    time.sleep(4)  # four resync periods
+    events = json.loads(e2e.kubectl("get", "events", "-o", "json").stdout)["items"]
+    warnings = [
+        e
+        for e in events
+        if e["involvedObject"]["name"] == "nosecret" and e["reason"] == "MissingSecret"
+    ]
+    assert sum(int(e.get("count") or 1) for e in warnings) == 1

@@ -12,6 +12,7 @@ import base64
 import binascii
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -174,10 +175,59 @@ def _post(body: kopf.Body, outcome: Outcome) -> None:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
 
 
-def serve(binding: Binding, kwargs: Mapping[str, Any], *, deleting: bool) -> Outcome | None:
-    """One pass for one object; returns the outcome (None when paused or not parseable).
+def _stall_early(
+    body: kopf.Body, patch: kopf.Patch, generation: int, reason: str, message: str
+) -> dict[str, Any]:
+    """Stalled before any reconcile (bad spec, bad Secret); the Warning Event is posted once
+    per distinct message, not on every resync."""
+    status = _stalled(body, generation, reason, message)
+    patch.status.update(status)
+    before = [
+        c for c in (body.get("status") or {}).get("conditions") or [] if c.get("type") == "Stalled"
+    ]
+    if not before or before[0].get("message") != message or before[0].get("reason") != reason:
+        kopf.warn(body, reason=reason, message=message)
+    return status
 
-    `kwargs` are kopf's handler kwargs, the indices among them."""
+
+class _Passes:
+    """One pass at a time per object: kopf runs its timers beside the change handlers, and
+    two overlapping passes could send one action twice."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    def lock(self, uid: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(uid, threading.Lock())
+
+    def forget(self, uid: str) -> None:
+        with self._guard:
+            self._locks.pop(uid, None)
+
+
+PASSES = _Passes()
+
+
+def serve(
+    binding: Binding, kwargs: Mapping[str, Any], *, deleting: bool, resync: bool = False
+) -> Outcome | None:
+    """One pass for one object; returns the outcome (None when paused, not parseable, or a
+    resync found another pass running). `kwargs` are kopf's handler kwargs, the indices
+    among them."""
+    uid = str(kwargs["body"]["metadata"].get("uid") or "")
+    lock = PASSES.lock(uid)
+    # A resync may skip (the next comes soon); a change or a deletion waits its turn.
+    if not lock.acquire(blocking=not resync, timeout=-1 if resync else 600):
+        return None
+    try:
+        return _serve(binding, kwargs, deleting=deleting)
+    finally:
+        lock.release()
+
+
+def _serve(binding: Binding, kwargs: Mapping[str, Any], *, deleting: bool) -> Outcome | None:
     body: kopf.Body = kwargs["body"]
     patch: kopf.Patch = kwargs["patch"]
     logger: logging.Logger = kwargs["logger"]
@@ -191,9 +241,7 @@ def serve(binding: Binding, kwargs: Mapping[str, Any], *, deleting: bool) -> Out
     try:
         resource = binding.parse(body)
     except SpecError as exc:
-        status = _stalled(body, generation, "InvalidSpec", str(exc))
-        patch.status.update(status)
-        kopf.warn(body, reason="InvalidSpec", message=str(exc))
+        status = _stall_early(body, patch, generation, "InvalidSpec", str(exc))
         if deleting:
             return Outcome(status=status, finished=True)  # nothing of ours can be in RHEV-M
         return None
@@ -203,9 +251,7 @@ def serve(binding: Binding, kwargs: Mapping[str, Any], *, deleting: bool) -> Out
         ctx = build_context(runtime, body, connection_secret, indices, logger)
     except (MissingSecret, InvalidSecret) as exc:
         reason = "MissingSecret" if isinstance(exc, MissingSecret) else "InvalidSecret"
-        status = _stalled(body, generation, reason, str(exc))
-        patch.status.update(status)
-        kopf.warn(body, reason="MissingSecret", message=str(exc))
+        _stall_early(body, patch, generation, reason, str(exc))
         return None
     outcome = (binding.delete if deleting else binding.reconcile)(ctx, resource)
     patch.status.update(outcome.status)
@@ -220,8 +266,13 @@ def register(binding: Binding, *, resync_seconds: float) -> None:
     def reconcile_handler(**kwargs: Any) -> None:
         serve(binding, kwargs, deleting=False)
 
+    def resync_handler(**kwargs: Any) -> None:
+        serve(binding, kwargs, deleting=False, resync=True)
+
     def delete_handler(**kwargs: Any) -> None:
         outcome = serve(binding, kwargs, deleting=True)
+        if outcome is not None and outcome.finished:
+            PASSES.forget(str(kwargs["body"]["metadata"].get("uid") or ""))
         if outcome is None:
             raise kopf.TemporaryError("paused or not yet deletable", delay=resync_seconds)
         if not outcome.finished:
@@ -251,7 +302,7 @@ def register(binding: Binding, *, resync_seconds: float) -> None:
     kopf.on.update(*resource, id=f"{handler_id}-update", field="spec")(reconcile_handler)
     kopf.on.resume(*resource, id=f"{handler_id}-resume")(reconcile_handler)
     kopf.timer(*resource, id=f"{handler_id}-resync", interval=resync_seconds, idle=0.5)(
-        reconcile_handler
+        resync_handler
     )
     kopf.on.delete(*resource, id=f"{handler_id}-delete")(delete_handler)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +17,46 @@ class NoDefaultConnection(Exception):
     pass
 
 
+class SecretReader:
+    """Reads one Secret through the Kubernetes API (kubeconfig or in-cluster), cached for
+    `ttl` seconds so that a rotated Secret is picked up without a request per pass."""
+
+    def __init__(self, ttl: float = 30.0) -> None:
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[str, str], tuple[float, dict[str, str] | None]] = {}
+        self._api: Any = None
+
+    def _core(self) -> Any:
+        if self._api is None:
+            from kubernetes import client, config
+
+            if os.environ.get("KUBECONFIG") or not os.environ.get("KUBERNETES_SERVICE_HOST"):
+                config.load_kube_config()  # type: ignore[no-untyped-call]
+            else:
+                config.load_incluster_config()  # type: ignore[no-untyped-call]
+            self._api = client.CoreV1Api()
+        return self._api
+
+    def read(self, namespace: str, name: str) -> dict[str, str] | None:
+        key = (namespace, name)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None and time.monotonic() - cached[0] < self.ttl:
+                return cached[1]
+            from kubernetes.client.exceptions import ApiException
+
+            try:
+                secret = self._core().read_namespaced_secret(name, namespace)
+                data: dict[str, str] | None = dict(secret.data or {})
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise
+                data = None
+            self._cache[key] = (time.monotonic(), data)
+            return data
+
+
 @dataclass
 class Runtime:
     connections: Connections
@@ -23,6 +65,7 @@ class Runtime:
     #: The default connection from flags/environment, if no Secret was given.
     default_env: ConnectionConfig | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    secret_reader: SecretReader = field(default_factory=lambda: SecretReader())
 
     def default_config(self, secret_index: Mapping[Any, Any]) -> ConnectionConfig:
         # Imported here: common imports this module, and the Secret parsing lives there.
@@ -31,7 +74,9 @@ class Runtime:
         if self.default_secret is not None:
             namespace, name = self.default_secret
             store = secret_index.get((namespace, name))
-            data = next(iter(store)) if store else None
+            # The index covers only the served namespaces; the operator's own Secret
+            # usually lives elsewhere (its own namespace), so read it from the API then.
+            data = next(iter(store)) if store else self.secret_reader.read(namespace, name)
             return config_from_secret(namespace, name, data)
         if self.default_env is None:
             raise MissingSecret("(operator)", "default connection", None)
