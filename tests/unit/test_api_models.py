@@ -239,7 +239,7 @@ def test_a_missing_or_null_spec_takes_every_default() -> None:
         dc = parse_resource("RhevDataCenter", body("RhevDataCenter", spec))
         assert isinstance(dc, RhevDataCenter)
         assert dc.spec.storage_type == "nfs" and dc.spec.adopt is False
-        assert dc.spec.timeouts.operation_seconds == 600
+        assert dc.spec.timeouts.operation_seconds == 180
 
 
 def test_vm_defaults_are_those_of_api_md() -> None:
@@ -603,7 +603,7 @@ def test_timeouts_have_defaults_and_must_be_positive() -> None:
     hv = parse_resource("Hypervisor", body("Hypervisor", {"address": "h"}))
     assert isinstance(hv, Hypervisor)
     t = hv.spec.timeouts
-    assert (t.operation_seconds, t.host_install_seconds, t.spm_election_seconds) == (600, 1800, 600)
+    assert (t.operation_seconds, t.host_install_seconds, t.spm_election_seconds) == (180, 1800, 600)
     rejects(
         "Hypervisor",
         {"address": "h", "timeouts": {"operationSeconds": 0}},

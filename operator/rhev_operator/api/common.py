@@ -566,8 +566,8 @@ class Timeouts(ApiModel):
     `operationSeconds` bounds any single operation (create, update, remove, an action)
     that has no more specific timeout below."""
 
-    operation_seconds: Annotated[int, Field(ge=1)] = 600
-    """Any single RHEV-M operation. Default 600."""
+    operation_seconds: Annotated[int, Field(ge=1)] = 180
+    """Any single RHEV-M operation, and any wait without a timeout of its own. Default 180."""
 
 
 class CommonStatus(StatusModel):

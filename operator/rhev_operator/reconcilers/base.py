@@ -9,12 +9,13 @@ and a requeue.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Container, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, NoReturn, Protocol, TypeVar
 
 from rhev_operator.api import (
     Resource,
@@ -25,6 +26,7 @@ from rhev_operator.api import (
     start_operation,
 )
 from rhev_operator.api.common import CommonStatus
+from rhev_operator.api.conditions import get_condition, set_condition
 from rhev_operator.inventory.observer import Inventory, Lister
 from rhev_operator.rhevm import RhevmClient, errors
 
@@ -35,6 +37,12 @@ OWNER_MARKER = "rhev-operator uid="
 
 #: How soon to look again while something is in flight.
 SHORT_REQUEUE = 2.0
+
+#: What a Stalled message for a missed deadline tells a human to do.
+RETRY_HINT = "Check RHEV-M, then touch the spec (or delete status.operation) to retry."
+
+#: Event severities that say why something failed (quoted before a job's bare title).
+ALARMING = ("error", "alert", "warning")
 
 
 def owner_comment(uid: str) -> str:
@@ -175,29 +183,77 @@ class Pass(Generic[S]):
     def end_operation(self) -> None:
         self.status.operation = None
 
-    def check_deadline(self, waiting_for: str) -> None:
-        """Stall when the in-flight operation is past its deadline, quoting RHEV-M."""
+    def check_deadline(
+        self,
+        waiting_for: str,
+        ref_kind: str | None = None,
+        ref_id: str | None = None,
+        *,
+        jobs: bool = True,
+        reason: str = "Timeout",
+        hint: str = RETRY_HINT,
+    ) -> None:
+        """Stall when the in-flight operation is past its deadline, quoting RHEV-M: its job
+        (unless `jobs` is False: nothing was sent under that correlation id), else the newest
+        event about the object `ref_kind`/`ref_id`. `hint` says what a human does next."""
         operation = self.status.operation
         if operation is None or not operation_overdue(operation, self.now):
             return
-        said = self.last_words(operation.correlation_id)
+        said = self.last_words(operation.correlation_id if jobs else "", ref_kind, ref_id)
         raise Stall(
-            "Timeout",
+            reason,
             f"{operation.action} did not finish by {operation.deadline} ({waiting_for})"
             + (f"; RHEV-M said: {said}" if said else "; RHEV-M reported nothing")
-            + ". Check RHEV-M, then delete status.operation or touch the spec to retry.",
+            + f". {hint}",
         )
 
-    def last_words(self, correlation_id: str) -> str:
-        """The newest job or event text RHEV-M wrote for this correlation id."""
-        try:
-            jobs = self.ctx.client.jobs.find_by_correlation_id(correlation_id)
-        except errors.RhevmError:
-            jobs = []
-        for job in jobs:
-            if job.description:
-                return f"job {job.status}: {job.description}"
+    def last_words(
+        self, correlation_id: str, ref_kind: str | None = None, ref_id: str | None = None
+    ) -> str:
+        """What RHEV-M last said: the newest error or warning event about the object (a
+        failure names its cause), else the newest job for the correlation id, else the
+        newest event about the object. Empty when it said nothing."""
+        events = (
+            self.ctx.inventory.events_for(ref_kind, ref_id, limit=10) if ref_kind and ref_id else []
+        )
+        for event in events:
+            if event.severity in ALARMING:
+                return f"{event.description} (event {event.code})"
+        if correlation_id:
+            try:
+                jobs = self.ctx.client.jobs.find_by_correlation_id(correlation_id)
+            except errors.RhevmError:
+                jobs = []
+            for job in jobs:
+                if job.description:
+                    return f"job {job.status}: {job.description}"
+        for event in events:
+            return f"event: {event.description}"
         return ""
+
+    # -- Ready with a runtime wait beside it -----------------------------------------------
+
+    def ready_with(self, message: str, verdict: Wait | Stall) -> Outcome:
+        """Ready=True (the object matches its spec and others may use it) with Reconciling
+        (a Wait) or Stalled (a Stall) beside it, for what RHEV-M must still settle on its
+        own, e.g. a data center's SPM election."""
+        kind = "Stalled" if isinstance(verdict, Stall) else "Reconciling"
+        before = get_condition(self.status.conditions, kind)
+        if isinstance(verdict, Stall) and (before is None or before.message != verdict.message):
+            self.warn(verdict.reason, verdict.message)
+        self.ready(message)
+        self.status.conditions = set_condition(
+            self.status.conditions,
+            kind,
+            "True",
+            verdict.reason,
+            verdict.message,
+            self.ctx.generation,
+            self.now,
+        )
+        self.status.message = f"{message}; {verdict.message}" if message else verdict.message
+        requeue = verdict.requeue_after if isinstance(verdict, Wait) else None
+        return Outcome(self._wire(), self.events, requeue_after=requeue)
 
     # -- ends of the ladder -----------------------------------------------------------
 
@@ -338,3 +394,143 @@ def resolve(p: Pass[Any], kind: str, ref: str, finder: Finder) -> Any:
             5.0,
         )
     return found
+
+
+# -- waits under a deadline, deletion, refusals ------------------------------------------------
+
+
+def engine_says(exc: errors.RhevmError) -> str:
+    """The engine's own words for a refusal (its fault detail), else the whole error."""
+    return (exc.detail or str(exc)).strip().strip("[]")
+
+
+def refused(exc: errors.RhevmError) -> bool:
+    """A refusal that waiting alone will not cure (not "locked", not "unavailable")."""
+    if isinstance(exc, errors.Locked):
+        return False
+    return isinstance(exc, errors.Conflict | errors.BadRequest)
+
+
+class _AnyOperation:
+    def __contains__(self, action: object) -> bool:
+        return True
+
+
+#: For `bounded_wait(joins=...)`: whatever operation is in flight bounds the wait.
+ANY_OPERATION: Container[str] = _AnyOperation()
+
+
+def bounded_wait(
+    p: Pass[Any],
+    action: str,
+    reason: str,
+    message: str,
+    timeout_seconds: float,
+    ref_kind: str | None = None,
+    ref_id: str | None = None,
+    *,
+    requeue_after: float = SHORT_REQUEUE,
+    joins: Container[str] = (),
+    stall_reason: str = "Timeout",
+    hint: str = RETRY_HINT,
+) -> NoReturn:
+    """Wait (reason, message) for what RHEV-M or a human must settle, never unbounded.
+
+    The first time, `action` is recorded as the in-flight operation with a deadline
+    `timeout_seconds` away; an operation already in flight under `action`, or one in `joins`
+    (an operation the operator started, whose own deadline bounds this wait), is kept.
+    Past the deadline: Stall (`stall_reason`) quoting the engine's last words about
+    `ref_kind`/`ref_id` (and the joined operation's job). The caller ends the record
+    (`p.end_operation()` or `end_waits`) once the wait is over."""
+    op = p.status.operation
+    if op is None or (op.action != action and op.action not in joins):
+        p.start(action, p.ctx.correlation_id(), timeout_seconds)
+        op = p.status.operation
+    assert op is not None
+    # Nothing was sent under a wait's own correlation id: no job to look for.
+    p.check_deadline(
+        message, ref_kind, ref_id, jobs=op.action != action, reason=stall_reason, hint=hint
+    )
+    raise Wait(reason, message, requeue_after)
+
+
+def end_waits(p: Pass[Any], *actions: str) -> None:
+    """Close the in-flight record when it is one of these waits (what it awaited is over)."""
+    if p.status.operation is not None and p.status.operation.action in actions:
+        p.end_operation()
+
+
+def removed_unless_refused(
+    p: Pass[Any],
+    remove: Callable[[str], object],
+    *,
+    what: str,
+    action: str,
+    reason: str,
+    timeout_seconds: float,
+    ref_kind: str | None = None,
+    ref_id: str | None = None,
+    stall_reason: str = "Timeout",
+    hint: str = RETRY_HINT,
+) -> str:
+    """Send a removal (`remove(correlation_id)`; already gone counts as removed) and return
+    its correlation id. While RHEV-M refuses it because something still uses the object
+    (their resources are deleted too, or a human removes them), wait under `action`'s
+    deadline with the engine's words; the removal is sent again on every pass."""
+    cid = p.ctx.correlation_id()
+    try:
+        with contextlib.suppress(errors.NotFound):
+            remove(cid)
+    except errors.RhevmError as exc:
+        if not refused(exc):
+            raise
+        bounded_wait(
+            p,
+            action,
+            reason,
+            f"RHEV-M does not {what} yet: {engine_says(exc)}",
+            timeout_seconds,
+            ref_kind,
+            ref_id,
+            requeue_after=10.0,
+            stall_reason=stall_reason,
+            hint=hint,
+        )
+    return cid
+
+
+def deletion_start(
+    p: Pass[Any], found: Any | None, what: str, *, never_removed: str | None = None
+) -> str | None:
+    """The opening every deletion shares. None when the ladder goes on to remove `found`;
+    else why the deletion ends here: nothing of this resource's is in RHEV-M, or the object
+    stays (a Retained Event: `never_removed` says why it never goes, else deletionPolicy)."""
+    if found is None or (p.status.id != found.id and not owned_by(found.comment, p.ctx.uid)):
+        return "nothing of this resource's in RHEV-M"
+    if never_removed is not None:
+        p.did("Retained", never_removed)
+        return "retained in RHEV-M"
+    if deletion_policy(p, found) == "Retain":
+        p.did("Retained", f"Left {what} {found.name} in RHEV-M (deletionPolicy Retain)")
+        return "retained in RHEV-M"
+    return None
+
+
+def stalled_before(p: Pass[Any], reason: str | None = None) -> bool:
+    """Stalled (for `reason`, when given) at an older generation: the spec was touched
+    since, which is how a human asks for a retry."""
+    stalled = get_condition(p.status.conditions, "Stalled")
+    return (
+        stalled is not None
+        and stalled.status == "True"
+        and (reason is None or stalled.reason == reason)
+        and stalled.observed_generation is not None
+        and stalled.observed_generation < p.ctx.generation
+    )
+
+
+def retry_when_touched(p: Pass[Any]) -> None:
+    """Drop the overdue operation of a resource Stalled before the spec was touched, so the
+    ladder starts it (or its wait) afresh (the Stalled messages say so)."""
+    if p.status.operation is not None and stalled_before(p):
+        p.end_operation()
