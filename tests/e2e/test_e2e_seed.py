@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import re
 import textwrap
 from collections.abc import Iterator
@@ -185,6 +186,7 @@ def test_seed_environment_converges_changes_and_goes(e2e: E2E, bmcs: BmcProcess)
     assert "<type>Intel Westmere Family</type>" in cluster
     assert status(e2e, "rdc", "mydc")["id"] in cluster
     network = xml_of(e2e, "networks", "rhevm2")
+    network_id = status(e2e, "lnet", "rhevm2")["id"]
     assert re.search(r"<vlan id=\"2\"", network) or "<id>2</id>" in network
     cluster_id = status(e2e, "rcl", "mycluster")["id"]
     assert "rhevm2" in e2e.sim("GET", f"/ovirt-engine/api/clusters/{cluster_id}/networks")
@@ -217,8 +219,32 @@ def test_seed_environment_converges_changes_and_goes(e2e: E2E, bmcs: BmcProcess)
     assert all(status(e2e, "rsd", n)["availableBytes"] > 0 for n in ("image", "data2"))
     lnet = e2e.kubectl("get", "lnet", "rhevm2", "-o", "yaml").stdout
     assert "mycluster" in lnet and "vlan: 2" in lnet
-    hv = e2e.kubectl("get", "hv", "-o", "wide").stdout
-    assert hv.count("true") >= 1  # one of them holds the SPM role
+    hv = e2e.kubectl("get", "hv", "-o", "wide").stdout.splitlines()
+    spm_column = hv[0].split().index("SPM")
+    assert sorted(line.split()[spm_column] for line in hv[1:]) == ["false", "true"]
+    for name, path in (("image", "/vfsimg"), ("data2", "/data2")):
+        storage = etree.fromstring(xml_of(e2e, "storagedomains", name).encode())
+        assert storage.findtext("storage/type") == "nfs"
+        assert storage.findtext("storage/address") == "nfs.example"
+        assert storage.findtext("storage/path") == path
+        assert storage.findtext("type") == "data"
+    for i, machine in enumerate(MACHINES):
+        host_id = status(e2e, "hv", machine["name"])["id"]
+        attachments = etree.fromstring(
+            e2e.sim("GET", f"/ovirt-engine/api/hosts/{host_id}/networkattachments").encode()
+        )
+        on_rhevm2 = [
+            a
+            for a in attachments
+            if a.find("network") is not None and a.find("network").get("id") == network_id
+        ]
+        assert len(on_rhevm2) == 1
+        ip = on_rhevm2[0].find("ip_address_assignments/ip_address_assignment/ip")
+        assert ip is not None
+        assert (ip.findtext("address"), ip.findtext("netmask")) == (
+            f"10.1.0.{236 + i}",
+            "255.255.255.0",
+        )
 
     # Day 2: the VLAN, a host to maintenance and back, a domain to maintenance and back,
     # detached and attached again.
@@ -248,9 +274,17 @@ def test_seed_environment_converges_changes_and_goes(e2e: E2E, bmcs: BmcProcess)
     assert BMC_PASSWORD not in e2e.operator_log.read_text()
 
 
+@pytest.mark.parametrize("order", ["reversed", "shuffled"])
 @pytest.mark.parametrize("e2e", [{"inventory": INVENTORY, "time_scale": 50}], indirect=True)
-def test_seed_applied_in_one_shot_in_reverse_order_converges(e2e: E2E, bmcs: BmcProcess) -> None:
-    e2e.kubectl("apply", "-f", "-", input="---".join(reversed(documents())))
+def test_seed_applied_in_one_shot_in_any_order_converges(
+    e2e: E2E, bmcs: BmcProcess, order: str
+) -> None:
+    docs = documents()
+    if order == "reversed":
+        docs.reverse()
+    else:
+        random.Random(7).shuffle(docs)
+    e2e.kubectl("apply", "-f", "-", input="---".join(docs))
     e2e.wait_for("everything Ready", lambda: all_ready(e2e), timeout=240)
     dc_id = status(e2e, "rdc", "mydc")["id"]
     attached = e2e.sim("GET", f"/ovirt-engine/api/datacenters/{dc_id}/storagedomains")
