@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from rhev_operator.rhevm import ClusterUpdate
@@ -13,6 +14,13 @@ def writes(simulator: Any) -> dict[str, int]:
     """The simulator's count of cluster writes so far, by request template."""
     counts = simulator.control("GET", "/sim/stats")["requests"]
     return {k: v for k, v in counts.items() if k.split()[0] in ("POST", "PUT", "DELETE")}
+
+
+def seconds(op: dict[str, Any]) -> float:
+    """How long an operation record allows, from its timestamps."""
+    started = dt.datetime.fromisoformat(op["started"].replace("Z", "+00:00"))
+    deadline = dt.datetime.fromisoformat(op["deadline"].replace("Z", "+00:00"))
+    return (deadline - started).total_seconds()
 
 
 def ready(h: Any, name: str) -> bool:
@@ -211,6 +219,50 @@ def test_delete_waits_while_the_engine_refuses(simulator: Any, reconciler_harnes
     assert condition["reason"] == "ClusterInUse" and said in condition["message"]
     assert h.client.clusters.find("mycluster") is not None
 
+    simulator.control("DELETE", "/sim/faults")
+    outcome = h.run("RhevCluster", "mycluster", delete=True)
+    assert outcome.finished and h.client.clusters.find("mycluster") is None
+
+
+def push_deadline_back(h: Any, kind: str, name: str) -> None:
+    """As if the in-flight operation's deadline had passed (the operator's clock is the wall
+    clock; the simulator's stands still)."""
+    op = h.bodies[(kind, name)]["status"]["operation"]
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    op["deadline"] = past.isoformat().replace("+00:00", "Z")
+
+
+def test_delete_refused_past_its_deadline_is_stalled_with_the_engines_words(
+    simulator: Any, reconciler_harness: Any
+) -> None:
+    h = reconciler_harness(simulator)
+    h.apply("RhevCluster", "mycluster", {"timeouts": {"operationSeconds": 60}})
+    h.run("RhevCluster", "mycluster")
+    cluster_id = h.status("RhevCluster", "mycluster")["id"]
+    said = "Cannot remove Cluster. Cluster contains one or more Hosts"
+    simulator.control(
+        "POST",
+        "/sim/faults",
+        {"path": f"/clusters/{cluster_id}$", "method": "DELETE", "status": 409, "detail": said},
+    )
+    h.run("RhevCluster", "mycluster", delete=True)
+    op = h.status("RhevCluster", "mycluster")["operation"]
+    assert op["action"] == "AwaitClusterUnused"
+    assert seconds(op) == 60
+    h.run("RhevCluster", "mycluster", delete=True)  # before the deadline: still waiting
+    assert h.condition("RhevCluster", "mycluster", "Reconciling")["reason"] == "ClusterInUse"
+    assert h.status("RhevCluster", "mycluster")["operation"] == op  # the same deadline
+
+    push_deadline_back(h, "RhevCluster", "mycluster")
+    outcome = h.run("RhevCluster", "mycluster", delete=True)
+    stalled = h.condition("RhevCluster", "mycluster", "Stalled")
+    assert stalled is not None and stalled["reason"] == "Timeout" and not outcome.finished
+    assert "AwaitClusterUnused did not finish" in stalled["message"]
+    assert said in stalled["message"] and "Move or remove the hosts" in stalled["message"]
+    assert [e.type for e in outcome.events] == ["Warning"]
+    assert h.client.clusters.find("mycluster") is not None
+
+    # Still retried on every pass: once the engine agrees, it is removed.
     simulator.control("DELETE", "/sim/faults")
     outcome = h.run("RhevCluster", "mycluster", delete=True)
     assert outcome.finished and h.client.clusters.find("mycluster") is None

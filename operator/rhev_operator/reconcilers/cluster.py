@@ -18,8 +18,6 @@ is corrected only when the spec sets it, so an adopted cluster keeps its own pol
 
 from __future__ import annotations
 
-import contextlib
-
 from rhev_operator.api import RhevCluster, RhevClusterStatus
 from rhev_operator.reconcilers import datacenter
 from rhev_operator.reconcilers.base import (
@@ -28,16 +26,19 @@ from rhev_operator.reconcilers.base import (
     Outcome,
     Pass,
     Stall,
-    Wait,
     claim,
     created,
-    deletion_policy,
+    deletion_start,
     observe,
-    owned_by,
     owner_comment,
+    removed_unless_refused,
     resolve,
     run_ladder,
 )
+
+# Re-exported: other kinds (virtualmachine.py) still take them from here.
+from rhev_operator.reconcilers.base import engine_says as engine_says
+from rhev_operator.reconcilers.base import refused as refused
 from rhev_operator.rhevm import (
     Cluster,
     ClusterCreate,
@@ -58,18 +59,6 @@ def finder(client: RhevmClient) -> Finder:
         get=client.clusters.get,
         find=client.clusters.find,
     )
-
-
-def engine_says(exc: errors.RhevmError) -> str:
-    """The engine's own words for a refusal (its fault detail), else the whole error."""
-    return (exc.detail or str(exc)).strip().strip("[]")
-
-
-def refused(exc: errors.RhevmError) -> bool:
-    """A refusal that waiting alone will not cure (not "locked", not "unavailable")."""
-    if isinstance(exc, errors.Locked):
-        return False
-    return isinstance(exc, errors.Conflict | errors.BadRequest)
 
 
 def reconcile(ctx: Context, resource: RhevCluster) -> Outcome:
@@ -159,30 +148,31 @@ def _ensure_fields(p: Pass[RhevClusterStatus], res: RhevCluster, cluster: Cluste
     return updated
 
 
+#: The wait while RHEV-M refuses to remove the cluster (hosts or VMs still in it).
+AWAIT_UNUSED = "AwaitClusterUnused"
+
+
 def delete(ctx: Context, resource: RhevCluster) -> Outcome:
     def steps(p: Pass[RhevClusterStatus]) -> str:
         find = finder(ctx.client)
         cluster: Cluster | None = observe(p, find, resource.rhev_name)
-        if cluster is None or (
-            p.status.id != cluster.id and not owned_by(cluster.comment, ctx.uid)
-        ):
-            return "nothing of this resource's in RHEV-M"
-        if deletion_policy(p, cluster) == "Retain":
-            p.did("Retained", f"Left cluster {cluster.name} in RHEV-M (deletionPolicy Retain)")
-            return "retained in RHEV-M"
-        try:
-            with contextlib.suppress(errors.NotFound):  # already gone is what we want
-                ctx.client.clusters.remove(cluster.id, correlation_id=ctx.correlation_id())
-        except errors.RhevmError as exc:
-            if not refused(exc):
-                raise
-            # Hosts or VMs still in it: they go first (their resources are deleted too,
-            # or a human moves them), so this waits rather than gives up.
-            raise Wait(
-                "ClusterInUse",
-                f"RHEV-M does not remove cluster {cluster.name} yet: {engine_says(exc)}",
-                10.0,
-            ) from None
+        if (done := deletion_start(p, cluster, "cluster")) is not None or cluster is None:
+            return done or ""
+        # Hosts or VMs still in it go first (their resources are deleted too, or a human
+        # moves them): wait for them, bounded by operationSeconds.
+        removed_unless_refused(
+            p,
+            lambda cid: ctx.client.clusters.remove(cluster.id, correlation_id=cid),
+            what=f"remove cluster {cluster.name}",
+            action=AWAIT_UNUSED,
+            reason="ClusterInUse",
+            timeout_seconds=resource.spec.timeouts.operation_seconds,
+            ref_kind="cluster",
+            ref_id=cluster.id,
+            hint="Move or remove the hosts and VMs RHEV-M names (or delete their resources); "
+            "the removal goes on once they are gone.",
+        )
+        p.end_operation()
         ctx.inventory.forget(find.key, cluster.id)
         p.did("Deleted", f"Removed cluster {cluster.name}")
         return "removed from RHEV-M"
