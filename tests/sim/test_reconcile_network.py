@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from rhev_operator.rhevm import ClusterNetworkAttach, NetworkCreate, NetworkUpdate
@@ -339,3 +340,43 @@ def test_a_move_to_another_data_center_is_stalled_and_nothing_is_sent(
     assert stalled["status"] == "True" and stalled["reason"] == "DataCenterChangeRefused"
     assert writes(simulator) == before
     assert network(h, "lan", "Default") is not None and network(h, "lan") is None
+
+
+def test_delete_in_use_past_its_deadline_is_stalled_with_the_engines_words(
+    simulator: Any, reconciler_harness: Any
+) -> None:
+    h = reconciler_harness(simulator)
+    h.apply(LNET, "lan", {"clusters": ["Default"], "timeouts": {"operationSeconds": 60}})
+    h.run(LNET, "lan")
+    cl_id = h.client.clusters.find("Default").id
+    net_id = h.status(LNET, "lan")["id"]
+    said = "Cannot remove Network. The following Logical Network: 'lan' is being used by VM(s)"
+    simulator.control(
+        "POST",
+        "/sim/faults",
+        {
+            "path": f"/clusters/{cl_id}/networks/{net_id}$",
+            "method": "DELETE",
+            "status": 409,
+            "detail": said,
+        },
+    )
+    h.run(LNET, "lan", delete=True)
+    op = h.status(LNET, "lan")["operation"]
+    assert op["action"] == "AwaitNetworkUnused"
+    assert h.condition(LNET, "lan", "Reconciling")["reason"] == "NetworkInUse"
+    assert "detach network lan from cluster Default" in h.status(LNET, "lan")["message"]
+    h.run(LNET, "lan", delete=True)
+    assert h.status(LNET, "lan")["operation"] == op  # the same deadline on every pass
+
+    op["deadline"] = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)).isoformat()
+    outcome = h.run(LNET, "lan", delete=True)
+    stalled = h.condition(LNET, "lan", "Stalled")
+    assert stalled is not None and stalled["reason"] == "Timeout" and not outcome.finished
+    assert "AwaitNetworkUnused did not finish" in stalled["message"]
+    assert f"RHEV-M said: {said}" in stalled["message"]
+    assert "lan" in attached(h, "Default")
+
+    simulator.control("DELETE", "/sim/faults")
+    outcome = h.run(LNET, "lan", delete=True)
+    assert outcome.finished and network(h, "lan", "Default") is None

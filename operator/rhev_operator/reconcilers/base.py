@@ -192,14 +192,17 @@ class Pass(Generic[S]):
         jobs: bool = True,
         reason: str = "Timeout",
         hint: str = RETRY_HINT,
+        said: str | None = None,
     ) -> None:
-        """Stall when the in-flight operation is past its deadline, quoting RHEV-M: its job
-        (unless `jobs` is False: nothing was sent under that correlation id), else the newest
-        event about the object `ref_kind`/`ref_id`. `hint` says what a human does next."""
+        """Stall when the in-flight operation is past its deadline, quoting RHEV-M: `said`
+        when the caller has the engine's words already (a refusal), else its job (unless
+        `jobs` is False: nothing was sent under that correlation id), else the newest event
+        about the object `ref_kind`/`ref_id`. `hint` says what a human does next."""
         operation = self.status.operation
         if operation is None or not operation_overdue(operation, self.now):
             return
-        said = self.last_words(operation.correlation_id if jobs else "", ref_kind, ref_id)
+        if said is None:
+            said = self.last_words(operation.correlation_id if jobs else "", ref_kind, ref_id)
         raise Stall(
             reason,
             f"{operation.action} did not finish by {operation.deadline} ({waiting_for})"
@@ -433,14 +436,16 @@ def bounded_wait(
     joins: Container[str] = (),
     stall_reason: str = "Timeout",
     hint: str = RETRY_HINT,
+    said: str | None = None,
 ) -> NoReturn:
     """Wait (reason, message) for what RHEV-M or a human must settle, never unbounded.
 
     The first time, `action` is recorded as the in-flight operation with a deadline
     `timeout_seconds` away; an operation already in flight under `action`, or one in `joins`
     (an operation the operator started, whose own deadline bounds this wait), is kept.
-    Past the deadline: Stall (`stall_reason`) quoting the engine's last words about
-    `ref_kind`/`ref_id` (and the joined operation's job). The caller ends the record
+    Past the deadline: Stall (`stall_reason`) quoting `said` (the engine's words the caller
+    has, e.g. a refusal; also added to the Wait's message), else the engine's last words
+    about `ref_kind`/`ref_id` (and the joined operation's job). The caller ends the record
     (`p.end_operation()` or `end_waits`) once the wait is over."""
     op = p.status.operation
     if op is None or (op.action != action and op.action not in joins):
@@ -449,9 +454,15 @@ def bounded_wait(
     assert op is not None
     # Nothing was sent under a wait's own correlation id: no job to look for.
     p.check_deadline(
-        message, ref_kind, ref_id, jobs=op.action != action, reason=stall_reason, hint=hint
+        message,
+        ref_kind,
+        ref_id,
+        jobs=op.action != action,
+        reason=stall_reason,
+        hint=hint,
+        said=said,
     )
-    raise Wait(reason, message, requeue_after)
+    raise Wait(reason, f"{message}: {said}" if said else message, requeue_after)
 
 
 def end_waits(p: Pass[Any], *actions: str) -> None:
@@ -468,15 +479,14 @@ def removed_unless_refused(
     action: str,
     reason: str,
     timeout_seconds: float,
-    ref_kind: str | None = None,
-    ref_id: str | None = None,
     stall_reason: str = "Timeout",
     hint: str = RETRY_HINT,
 ) -> str:
     """Send a removal (`remove(correlation_id)`; already gone counts as removed) and return
     its correlation id. While RHEV-M refuses it because something still uses the object
     (their resources are deleted too, or a human removes them), wait under `action`'s
-    deadline with the engine's words; the removal is sent again on every pass."""
+    deadline with the engine's refusal, which the Stalled message quotes past it; the
+    removal is sent again on every pass."""
     cid = p.ctx.correlation_id()
     try:
         with contextlib.suppress(errors.NotFound):
@@ -488,13 +498,12 @@ def removed_unless_refused(
             p,
             action,
             reason,
-            f"RHEV-M does not {what} yet: {engine_says(exc)}",
+            f"RHEV-M does not {what} yet",
             timeout_seconds,
-            ref_kind,
-            ref_id,
             requeue_after=10.0,
             stall_reason=stall_reason,
             hint=hint,
+            said=engine_says(exc),
         )
     return cid
 

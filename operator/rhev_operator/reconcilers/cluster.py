@@ -18,6 +18,8 @@ is corrected only when the spec sets it, so an adopted cluster keeps its own pol
 
 from __future__ import annotations
 
+import functools
+
 from rhev_operator.api import RhevCluster, RhevClusterStatus
 from rhev_operator.reconcilers import datacenter
 from rhev_operator.reconcilers.base import (
@@ -156,19 +158,18 @@ def delete(ctx: Context, resource: RhevCluster) -> Outcome:
     def steps(p: Pass[RhevClusterStatus]) -> str:
         find = finder(ctx.client)
         cluster: Cluster | None = observe(p, find, resource.rhev_name)
-        if (done := deletion_start(p, cluster, "cluster")) is not None or cluster is None:
+        done = deletion_start(p, cluster, "cluster")
+        if done is not None or cluster is None:
             return done or ""
         # Hosts or VMs still in it go first (their resources are deleted too, or a human
         # moves them): wait for them, bounded by operationSeconds.
         removed_unless_refused(
             p,
-            lambda cid: ctx.client.clusters.remove(cluster.id, correlation_id=cid),
+            functools.partial(ctx.client.clusters.remove, cluster.id),
             what=f"remove cluster {cluster.name}",
             action=AWAIT_UNUSED,
             reason="ClusterInUse",
             timeout_seconds=resource.spec.timeouts.operation_seconds,
-            ref_kind="cluster",
-            ref_id=cluster.id,
             hint="Move or remove the hosts and VMs RHEV-M names (or delete their resources); "
             "the removal goes on once they are gone.",
         )

@@ -32,6 +32,7 @@ cluster of its data center, then removes it.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable
 
 from rhev_operator.api import MANAGEMENT_NETWORK, LogicalNetwork, LogicalNetworkStatus
@@ -48,14 +49,16 @@ from rhev_operator.reconcilers.base import (
     Wait,
     claim,
     created,
-    deletion_policy,
+    deletion_start,
+    engine_says,
     observe,
     owned_by,
     owner_comment,
+    refused,
+    removed_unless_refused,
     resolve,
     run_ladder,
 )
-from rhev_operator.reconcilers.cluster import engine_says, refused
 from rhev_operator.rhevm import (
     Cluster,
     ClusterNetworkAttach,
@@ -374,52 +377,62 @@ def _observe_for_delete(p: P, res: LogicalNetwork) -> Network | None:
     return None
 
 
-def _in_use(what: str) -> Callable[[errors.RhevmError], Wait]:
-    def wait(exc: errors.RhevmError) -> Wait:
-        return Wait("NetworkInUse", f"RHEV-M does not {what} yet: {engine_says(exc)}", 10.0)
-
-    return wait
+#: The wait while RHEV-M refuses to detach or remove the network (hosts or VMs use it).
+AWAIT_UNUSED = "AwaitNetworkUnused"
 
 
 def delete(ctx: Context, resource: LogicalNetwork) -> Outcome:
     def steps(p: P) -> str:
         net = _observe_for_delete(p, resource)
-        if net is None or (p.status.id != net.id and not owned_by(net.comment, ctx.uid)):
-            return "nothing of this resource's in RHEV-M"
-        if net.name == MANAGEMENT_NETWORK:
-            p.did(
-                "Retained",
-                f"Left the management network {net.name} in RHEV-M (it is never removed)",
-            )
-            return "retained in RHEV-M"
-        if deletion_policy(p, net) == "Retain":
-            p.did("Retained", f"Left network {net.name} in RHEV-M (deletionPolicy Retain)")
-            return "retained in RHEV-M"
+        keep = None
+        if net is not None and net.name == MANAGEMENT_NETWORK:
+            keep = f"Left the management network {net.name} in RHEV-M (it is never removed)"
+        done = deletion_start(p, net, "network", never_removed=keep)
+        if done is not None or net is None:
+            return done or ""
         find_cluster = cluster_reconciler.finder(ctx.client)
         clusters = ctx.inventory.collection(find_cluster.key, find_cluster.lister)
         for cl in clusters.values():
             if cl.data_center_id != net.data_center_id or net.id not in attachments(ctx, cl.id):
                 continue
-            try:
-                with contextlib.suppress(errors.NotFound):
-                    ctx.client.networks.cluster_networks(cl.id).detach(
-                        net.id, correlation_id=ctx.correlation_id()
-                    )
-            except errors.RhevmError as exc:
-                if not refused(exc):
-                    raise
-                raise _in_use(f"detach network {net.name} from cluster {cl.name}")(exc) from None
+            service = ctx.client.networks.cluster_networks(cl.id)
+            _unless_in_use(
+                p,
+                resource,
+                net,
+                functools.partial(service.detach, net.id),
+                f"detach network {net.name} from cluster {cl.name}",
+            )
             ctx.inventory.forget(attachments_key(cl.id), net.id)
             p.did("Detached", f"Detached network {net.name} from cluster {cl.name}")
-        try:
-            with contextlib.suppress(errors.NotFound):  # already gone is what we want
-                ctx.client.networks.remove(net.id, correlation_id=ctx.correlation_id())
-        except errors.RhevmError as exc:
-            if not refused(exc):
-                raise
-            raise _in_use(f"remove network {net.name}")(exc) from None
+        _unless_in_use(
+            p,
+            resource,
+            net,
+            functools.partial(ctx.client.networks.remove, net.id),
+            f"remove network {net.name}",
+        )
+        p.end_operation()
         ctx.inventory.forget(("dc_networks", net.data_center_id or ""), net.id)
         p.did("Deleted", f"Removed network {net.name}")
         return "removed from RHEV-M"
 
     return run_ladder(P(ctx, resource), steps)
+
+
+def _unless_in_use(
+    p: P, res: LogicalNetwork, net: Network, send: Callable[[str], object], what: str
+) -> None:
+    """Send a detach or the removal; while RHEV-M refuses (hosts or VMs use the network:
+    their resources are deleted too, or a human takes it off them) wait, bounded by
+    operationSeconds for detaches and removal together."""
+    removed_unless_refused(
+        p,
+        send,
+        what=what,
+        action=AWAIT_UNUSED,
+        reason="NetworkInUse",
+        timeout_seconds=res.spec.timeouts.operation_seconds,
+        hint="Take the network off the hosts' interfaces and VM NICs RHEV-M names (or "
+        "delete their resources); the deletion goes on once nothing uses it.",
+    )
