@@ -241,7 +241,8 @@ class Pass(Generic[S]):
         (a Wait) or Stalled (a Stall) beside it, for what RHEV-M must still settle on its
         own, e.g. a data center's SPM election."""
         kind = "Stalled" if isinstance(verdict, Stall) else "Reconciling"
-        before = get_condition(self.status.conditions, kind)
+        # As the resource had it (this pass may have called ready() already).
+        before = get_condition(getattr(self.resource, "status").conditions, kind)  # noqa: B009
         if isinstance(verdict, Stall) and (before is None or before.message != verdict.message):
             self.warn(verdict.reason, verdict.message)
         self.ready(message)
@@ -254,7 +255,8 @@ class Pass(Generic[S]):
             self.ctx.generation,
             self.now,
         )
-        self.status.message = f"{message}; {verdict.message}" if message else verdict.message
+        # A Stall says what a human must do; a Wait is told by the Ready message already.
+        self.status.message = verdict.message if isinstance(verdict, Stall) else message or None
         requeue = verdict.requeue_after if isinstance(verdict, Wait) else None
         return Outcome(self._wire(), self.events, requeue_after=requeue)
 

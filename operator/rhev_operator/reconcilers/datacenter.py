@@ -4,6 +4,18 @@ Ladder: observe (by status.id, else name) -> create or claim -> correct drift on
 fields the spec sets -> report state and, when the data center is not up, why.
 A new data center stays `uninitialized` until it has an active master storage domain
 and an SPM host; that is its normal state then, so Ready does not wait for `up`.
+
+The SPM: a data center that has storage but no working SPM (`problematic` while RHEV-M
+searches for one or its SPM host is lost, `contend` while the winner starts) is waited
+for under `timeouts.spmElectionSeconds` (the in-flight record `WaitForSPM`): Reconciling
+with reason WaitingForSPM, and past the deadline Stalled (reason Timeout) quoting the
+engine's last event about the data center. Ready stays True meanwhile, beside those
+conditions: Ready says the data center exists and matches its spec, which is all its
+clusters, networks and storage domains need from it (storage domains wait for the SPM
+themselves). Turning it False would hold them up during every first election (a data
+center goes problematic -> contend -> up after its first domain), and would deadlock a
+lost SPM: the hosts that end it could not be activated through their Hypervisor
+resources while their cluster waits for the data center.
 """
 
 from __future__ import annotations
@@ -16,11 +28,14 @@ from rhev_operator.reconcilers.base import (
     Finder,
     Outcome,
     Pass,
+    Stall,
+    Wait,
+    bounded_wait,
     claim,
     created,
-    deletion_policy,
+    deletion_start,
+    end_waits,
     observe,
-    owned_by,
     owner_comment,
     run_ladder,
 )
@@ -54,11 +69,22 @@ def describe(dc: DataCenter) -> str:
     return f"data center {dc.name} is {dc.status}" + (f": {why}" if why else "")
 
 
+#: Statuses with storage but no working SPM: searching for one (or its host is lost), or
+#: the winner starting.
+NO_SPM = ("problematic", "contend")
+WAIT_SPM = "WaitForSPM"
+
+
 def reconcile(ctx: Context, resource: RhevDataCenter) -> Outcome:
-    return run_ladder(Pass[RhevDataCenterStatus](ctx, resource), lambda p: _ensure(p, resource))
+    p = Pass[RhevDataCenterStatus](ctx, resource)
+    spm: list[Wait | Stall] = []
+    outcome = run_ladder(p, lambda p: _ensure(p, resource, spm))
+    if spm:  # the ladder reached Ready; the SPM wait goes beside it
+        return p.ready_with(p.status.message or "", spm[0])
+    return outcome
 
 
-def _ensure(p: Pass[RhevDataCenterStatus], res: RhevDataCenter) -> str:
+def _ensure(p: Pass[RhevDataCenterStatus], res: RhevDataCenter, spm: list[Wait | Stall]) -> str:
     spec = res.spec
     name = res.rhev_name
     find = finder(p.ctx.client)
@@ -81,7 +107,30 @@ def _ensure(p: Pass[RhevDataCenterStatus], res: RhevDataCenter) -> str:
     dc = _ensure_fields(p, res, dc)
     p.status.state = dc.status
     p.status.storage_format = dc.storage_format
+    try:
+        _await_spm(p, res, dc)
+    except (Wait, Stall) as verdict:
+        spm.append(verdict)
     return f"{describe(dc)}; {spm_holder(p.ctx, dc.id)}"
+
+
+def _await_spm(p: Pass[RhevDataCenterStatus], res: RhevDataCenter, dc: DataCenter) -> None:
+    """Wait or Stall while the data center has no working SPM (see the module's docstring)."""
+    if dc.status not in NO_SPM:
+        end_waits(p, WAIT_SPM)
+        return
+    bounded_wait(
+        p,
+        WAIT_SPM,
+        "WaitingForSPM",
+        f"waiting for an SPM: {describe(dc)}",
+        res.spec.timeouts.spm_election_seconds,
+        "data_center",
+        dc.id,
+        requeue_after=5.0,
+        hint="Bring up a host of the data center that may be SPM (spmPriority above -1), "
+        "or fence or confirm the reboot of the SPM host RHEV-M lost.",
+    )
 
 
 def spm_holder(ctx: Context, dc_id: str) -> str:
@@ -126,11 +175,9 @@ def delete(ctx: Context, resource: RhevDataCenter) -> Outcome:
     def steps(p: Pass[RhevDataCenterStatus]) -> str:
         find = finder(ctx.client)
         dc: DataCenter | None = observe(p, find, resource.rhev_name)
-        if dc is None or (p.status.id != dc.id and not owned_by(dc.comment, ctx.uid)):
-            return "nothing of this resource's in RHEV-M"
-        if deletion_policy(p, dc) == "Retain":
-            p.did("Retained", f"Left data center {dc.name} in RHEV-M (deletionPolicy Retain)")
-            return "retained in RHEV-M"
+        done = deletion_start(p, dc, "data center")
+        if done is not None or dc is None:
+            return done or ""
         with contextlib.suppress(errors.NotFound):  # already gone is what we want
             ctx.client.datacenters.remove(dc.id, correlation_id=ctx.correlation_id())
         ctx.inventory.forget(find.key, dc.id)
