@@ -35,14 +35,14 @@ run: $(RUNSTAMP)
 	$(BIN)/rhev-operator demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check operator tests
-	$(BIN)/ruff format --check operator tests
+	$(BIN)/ruff check operator tests bench
+	$(BIN)/ruff format --check operator tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 fmt: $(STAMP)
-	$(BIN)/ruff format operator tests
-	$(BIN)/ruff check --fix operator tests
+	$(BIN)/ruff format operator tests bench
+	$(BIN)/ruff check --fix operator tests bench
 
 crds: $(STAMP)
 	$(BIN)/rhev-operator crds
@@ -63,8 +63,13 @@ sim: $(STAMP)
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -q tests/e2e
 
+# The long benchmarks (their short versions run in `make test`): figures, never thresholds.
 bench: $(STAMP)
 	$(BIN)/python -m rhevsim.bench --hosts 50 --vms 1000
+	$(BIN)/python -m rhev_operator.devapi.bench --objects 1000
+	$(BIN)/python -m rhev_operator.rhevm.bench --parse-only --vms 1000
+	$(BIN)/python -m rhev_operator.ipmi.bench --bmcs 8 --rounds 1000
+	$(BIN)/python bench/operator_scale.py --resources 10 100 300 --window 20
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache
