@@ -576,3 +576,61 @@ def test_retain_leaves_the_domain_attached(sim: SimHandle, reconciler_harness: A
     assert outcome.finished and [e.reason for e in outcome.events] == ["Retained"]
     assert posts(sim) == before
     assert sim_sd(sim, "keep").dc_status == "active"
+
+
+def test_waiting_for_its_host_past_the_deadline_is_stalled_with_the_engines_event(
+    sim: SimHandle, reconciler_harness: Any
+) -> None:
+    h = reconciler_harness(sim)
+    h.inventory.refresh()  # the operator follows the engine's events from here on
+    host = h.client.hosts.find("hv01")
+    h.client.hosts.deactivate(host.id)
+    sim.advance(10)
+    assert h.client.hosts.get(host.id).status == "maintenance"
+    h.apply(KIND, "data1", nfs("/d1", timeouts={"activationSeconds": 300}))
+    h.run(KIND, "data1")
+    assert reason(h, "data1") == "WaitingForHost"
+    op = h.status(KIND, "data1")["operation"]
+    assert op["action"] == "AwaitUpHost"
+    h.run(KIND, "data1")
+    assert h.status(KIND, "data1")["operation"] == op  # the same deadline on every pass
+
+    push_deadline_back(h, "data1")
+    outcome = h.run(KIND, "data1")
+    stalled = h.condition(KIND, "data1", "Stalled")
+    assert stalled is not None and stalled["reason"] == "Timeout"
+    assert "AwaitUpHost did not finish" in stalled["message"]
+    assert "host hv01 is maintenance" in stalled["message"]
+    assert "RHEV-M said: " in stalled["message"] and "hv01" in stalled["message"].split("said")[1]
+    assert [e.reason for e in outcome.events] == ["Timeout"]
+    assert sim_sd(sim, "data1") is None
+
+    # The host comes back: the domain is created after all.
+    h.client.hosts.activate(host.id)
+    converge(h, sim, "data1")
+    assert h.status(KIND, "data1")["state"] == "active"
+
+
+def test_a_state_no_step_leads_from_is_stalled_past_the_deadline(
+    sim: SimHandle, reconciler_harness: Any
+) -> None:
+    h = reconciler_harness(sim)
+    h.apply(KIND, "data1", nfs("/d1"))
+    converge(h, sim, "data1")
+    with sim.lock:  # RHEV-M reports a state the ladder has no step for
+        sim_sd(sim, "data1").dc_status = "mixed"
+    h.run(KIND, "data1")
+    assert reason(h, "data1") == "UnexpectedState"
+    assert h.status(KIND, "data1")["operation"]["action"] == "AwaitSettledState"
+    push_deadline_back(h, "data1")
+    h.run(KIND, "data1")
+    stalled = h.condition(KIND, "data1", "Stalled")
+    assert stalled is not None and stalled["reason"] == "Timeout"
+    assert "AwaitSettledState did not finish" in stalled["message"]
+    assert "storage domain data1 is mixed" in stalled["message"]
+    assert "RHEV-M said: " in stalled["message"]
+
+    with sim.lock:
+        sim_sd(sim, "data1").dc_status = "active"
+    h.run(KIND, "data1")
+    assert is_ready(h, "data1") and h.status(KIND, "data1").get("operation") is None

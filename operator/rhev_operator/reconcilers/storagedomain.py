@@ -12,7 +12,9 @@ up host, or claim it -> walk it, one engine step at a time, to the spec's `state
 
 Each step is waited out (never slept on) under the in-flight operation record, with the
 spec's timeouts; past the deadline the resource is Stalled quoting the engine's job or
-event. The state comes from the data center's view (/datacenters/{dc}/storagedomains),
+event. So are the waits for an up host (WaitingForHost, bounded by activationSeconds:
+hosts take minutes to install) and for a state no step leads on from (UnexpectedState).
+The state comes from the data center's view (/datacenters/{dc}/storagedomains),
 the only place the engine reports it. Attaching and activating need the data center's
 SPM, except for the data domain that brings the data center up (the first one, or any
 data domain while the data center's storage is in maintenance): otherwise the resource
@@ -26,9 +28,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Hashable
+from typing import NoReturn
 
 from rhev_operator.api import StorageDomain as StorageDomainResource
-from rhev_operator.api import StorageDomainStatus, operation_overdue
+from rhev_operator.api import StorageDomainStatus
 from rhev_operator.reconcilers import cluster, datacenter
 from rhev_operator.reconcilers.base import (
     Context,
@@ -37,11 +40,11 @@ from rhev_operator.reconcilers.base import (
     Pass,
     Stall,
     Wait,
+    bounded_wait,
     claim,
     created,
-    deletion_policy,
+    deletion_start,
     observe,
-    owned_by,
     owner_comment,
     resolve,
     run_ladder,
@@ -75,6 +78,8 @@ DETACH = "DetachStorageDomain"
 WAIT_SPM = "WaitForSPM"
 WAIT_STEP = "AwaitStorageDomain"
 MOVE_MASTER = "AwaitMasterRole"
+WAIT_HOST = "AwaitUpHost"
+WAIT_SETTLE = "AwaitSettledState"
 
 #: Where each action ends (a stable state of the domain in its data center).
 TARGETS: dict[str, tuple[str, ...]] = {
@@ -240,11 +245,13 @@ def _initialising_host(p: SP, res: StorageDomainResource, dc: DataCenter) -> Hos
     if spec.host is None:
         ups = _up_hosts(p.ctx, dc.id)
         if not ups:
-            raise Wait(
-                "WaitingForHost",
+            _wait_for_host(
+                p,
+                res,
                 f"no host of data center {dc.name} is up to create storage domain "
                 f"{res.rhev_name} through; bring one up or set spec.host",
-                5.0,
+                "data_center",
+                dc.id,
             )
         return ups[0]
     host: Host = resolve(p, "Hypervisor", spec.host, host_finder(p.ctx.client))
@@ -255,13 +262,34 @@ def _initialising_host(p: SP, res: StorageDomainResource, dc: DataCenter) -> Hos
             "by a host of its local data center: set spec.host to one of its hosts",
         )
     if host.status != "up":
-        raise Wait(
-            "WaitingForHost",
+        _wait_for_host(
+            p,
+            res,
             f"host {host.name} is {host.status}; storage domain {res.rhev_name} is created "
             "through it once it is up",
-            5.0,
+            "host",
+            host.id,
         )
     return host
+
+
+def _wait_for_host(
+    p: SP, res: StorageDomainResource, message: str, ref_kind: str, ref_id: str | None
+) -> NoReturn:
+    """Wait for an up host, bounded by activationSeconds (a host's installation takes
+    minutes; the generic operationSeconds would stall a domain applied with its hosts);
+    past it, quote the engine's last words about the host (or data center) awaited."""
+    bounded_wait(
+        p,
+        WAIT_HOST,
+        "WaitingForHost",
+        message,
+        res.spec.timeouts.activation_seconds,
+        ref_kind,
+        ref_id,
+        requeue_after=5.0,
+        hint="Bring up a host of the data center (or the one spec.host names).",
+    )
 
 
 def _create(p: SP, res: StorageDomainResource, dc: DataCenter) -> StorageDomain:
@@ -363,11 +391,20 @@ def _drive(
             return _deactivate(p, res, dc, sd)
         if state == "maintenance":
             return _detach(p, res, dc, sd, view)
-    raise Wait(
+    _wait_to_settle(p, res, sd, f"storage domain {sd.name} is {state} in data center {dc.name}")
+
+
+def _wait_to_settle(p: SP, res: StorageDomainResource, sd: StorageDomain, what: str) -> NoReturn:
+    """A state no step leads on from: wait (bounded by activationSeconds) for RHEV-M."""
+    bounded_wait(
+        p,
+        WAIT_SETTLE,
         "UnexpectedState",
-        f"storage domain {sd.name} is {state} in data center {dc.name}; waiting for RHEV-M "
-        "to settle it",
-        10.0,
+        f"{what}; waiting for RHEV-M to settle it",
+        res.spec.timeouts.activation_seconds,
+        "storage_domain",
+        sd.id,
+        requeue_after=10.0,
     )
 
 
@@ -377,14 +414,19 @@ def _await_step(
     """Wait out a step in flight; close the operation record once it has ended."""
     op = p.status.operation
     if state in TRANSITIONAL:
-        if op is None or op.action not in TARGETS:
-            # Not ours (adopted, or the status patch was lost): bound the wait all the same.
-            p.start(WAIT_STEP, p.ctx.correlation_id(), res.spec.timeouts.activation_seconds)
-            op = p.status.operation
-        _check_deadline(p, f"the domain is {state} in data center {dc.name}", sd.id)
-        assert op is not None
-        reason = ACTION_REASONS.get(op.action) or STATE_REASONS.get(state, "StorageLocked")
-        raise Wait(reason, f"storage domain {sd.name} is {state} in data center {dc.name}")
+        # A step of ours keeps its deadline; one that is not ours (adopted, or the status
+        # patch was lost) is bounded all the same.
+        ours = op is not None and op.action in TARGETS
+        bounded_wait(
+            p,
+            WAIT_STEP,
+            ACTION_REASONS[op.action] if op is not None and ours else STATE_REASONS[state],
+            f"storage domain {sd.name} is {state} in data center {dc.name}",
+            res.spec.timeouts.activation_seconds,
+            "storage_domain",
+            sd.id,
+            joins=TARGETS,
+        )
     if op is not None and (op.action == WAIT_STEP or state in TARGETS.get(op.action, ())):
         p.end_operation()
 
@@ -402,7 +444,7 @@ def _begin(p: SP, action: str, timeout: float) -> str:
     cid = p.ctx.correlation_id()
     op = p.status.operation
     if op is not None and op.action == action:
-        _check_deadline(p, "RHEV-M did not carry it out", p.status.id or "")
+        p.check_deadline("RHEV-M did not carry it out", "storage_domain", p.status.id)
         p.status.operation = op.model_copy(update={"correlation_id": cid})
     else:
         p.start(action, cid, timeout)
@@ -445,21 +487,28 @@ def _needs_spm(
         why = "it has no SPM host yet" + (
             " (an election is in progress)" if dc.status == "contend" else ""
         )
-    op = p.status.operation
-    if op is None or op.action != WAIT_SPM:
-        p.start(WAIT_SPM, p.ctx.correlation_id(), res.spec.timeouts.spm_election_seconds)
-    message = f"data center {dc.name} is {dc.status}: {why}"
-    _check_deadline(p, message, sd.id, dc_id=dc.id)
-    raise Wait("WaitingForSPM", f"waiting for an SPM: {message}", 5.0)
+    # What the engine last said about the data center (its SPM) is quoted past the deadline.
+    bounded_wait(
+        p,
+        WAIT_SPM,
+        "WaitingForSPM",
+        f"waiting for an SPM: data center {dc.name} is {dc.status}: {why}",
+        res.spec.timeouts.spm_election_seconds,
+        "data_center",
+        dc.id,
+        requeue_after=5.0,
+    )
 
 
 def _attach(p: SP, res: StorageDomainResource, dc: DataCenter, sd: StorageDomain) -> str:
     if not _up_hosts(p.ctx, dc.id):
-        raise Wait(
-            "WaitingForHost",
+        _wait_for_host(
+            p,
+            res,
             f"data center {dc.name} has no up host; storage domain {sd.name} is attached "
             "once one is up",
-            5.0,
+            "data_center",
+            dc.id,
         )
     _needs_spm(p, res, dc, sd, attaching=True)
     cid = _begin(p, ATTACH, res.spec.timeouts.activation_seconds)
@@ -507,52 +556,26 @@ def _detach(
         if others:
             # The engine refuses to detach a master that is not alone; wait (bounded) for
             # the role to move or the others to go.
-            op = p.status.operation
-            if op is None or op.action != MOVE_MASTER:
-                p.start(MOVE_MASTER, p.ctx.correlation_id(), res.spec.timeouts.activation_seconds)
             message = (
                 f"storage domain {sd.name} is the master of data center {dc.name}, which has "
                 f"other domains attached ({', '.join(sorted(v.name for v in others))}); it "
                 "can be detached once another data domain is active (the master role moves) "
                 "or the others are detached"
             )
-            _check_deadline(p, message, sd.id, dc_id=dc.id)
-            raise Wait("MasterInUse", message)
+            bounded_wait(
+                p,
+                MOVE_MASTER,
+                "MasterInUse",
+                message,
+                res.spec.timeouts.activation_seconds,
+                "data_center",
+                dc.id,
+            )
     cid = _begin(p, DETACH, res.spec.timeouts.activation_seconds)
     p.ctx.client.storagedomains.attached(dc.id).detach(sd.id, correlation_id=cid)
     p.did("Detaching", f"Detaching storage domain {sd.name} from data center {dc.name}")
     _refresh_view(p, dc, sd)
     raise Wait("DetachingStorage", f"storage domain {sd.name} is being detached")
-
-
-# -- deadlines -------------------------------------------------------------------------
-
-
-def _last_event(p: SP, ref_kind: str, ref_id: str) -> str:
-    for event in p.ctx.inventory.events_for(ref_kind, ref_id, limit=1):
-        return f"event: {event.description}"
-    return ""
-
-
-def _check_deadline(p: SP, waiting_for: str, sd_id: str, dc_id: str | None = None) -> None:
-    """Stall past the operation's deadline, quoting the engine's job, else its newest event
-    about the domain (or its data center)."""
-    op = p.status.operation
-    if op is None or not operation_overdue(op, p.now):
-        return
-    said = p.last_words(op.correlation_id) if op.action in TARGETS else ""
-    # What the engine last said about what is awaited: the data center (its SPM) or the
-    # domain.
-    if not said and dc_id:
-        said = _last_event(p, "data_center", dc_id)
-    if not said and sd_id:
-        said = _last_event(p, "storage_domain", sd_id)
-    raise Stall(
-        "Timeout",
-        f"{op.action} did not finish by {op.deadline} ({waiting_for})"
-        + (f"; RHEV-M said: {said}" if said else "; RHEV-M reported nothing")
-        + ". Check RHEV-M, then delete status.operation or touch the spec to retry.",
-    )
 
 
 # -- delete ----------------------------------------------------------------------------
@@ -574,10 +597,12 @@ def _removing_host(p: SP, res: StorageDomainResource, dc_id: str | None) -> Host
                 return host
     ups = _up_hosts(p.ctx, dc_id) or _up_hosts(p.ctx, None)
     if not ups:
-        raise Wait(
-            "WaitingForHost",
+        _wait_for_host(
+            p,
+            res,
             f"no host is up to remove storage domain {res.rhev_name} through",
-            5.0,
+            "data_center",
+            dc_id,
         )
     return ups[0]
 
@@ -591,11 +616,9 @@ def _delete(p: SP, res: StorageDomainResource) -> str:
     spec = res.spec
     find = finder(ctx.client)
     sd: StorageDomain | None = observe(p, find, res.rhev_name)
-    if sd is None or (p.status.id != sd.id and not owned_by(sd.comment, ctx.uid)):
-        return "nothing of this resource's in RHEV-M"
-    if deletion_policy(p, sd) == "Retain":
-        p.did("Retained", f"Left storage domain {sd.name} in RHEV-M (deletionPolicy Retain)")
-        return "retained in RHEV-M"
+    done = deletion_start(p, sd, "storage domain")
+    if done is not None or sd is None:
+        return done or ""
     disks = _disks(ctx, sd)
     if disks and not spec.removal.force:
         names = ", ".join(sorted(d.alias or d.name or d.id for d in disks)[:5])
@@ -629,11 +652,8 @@ def _delete(p: SP, res: StorageDomainResource) -> str:
         if state == "maintenance" and not local_in_maintenance:
             return _detach(p, res, dc, sd, view)
         if not local_in_maintenance:
-            raise Wait(
-                "UnexpectedState",
-                f"storage domain {sd.name} is {state} in data center {dc.name}; waiting for "
-                "RHEV-M to settle it before removing it",
-                10.0,
+            _wait_to_settle(
+                p, res, sd, f"storage domain {sd.name} is {state} in data center {dc.name}"
             )
     # Unattached, or a local domain in maintenance (the engine removes it from its pool).
     host = _removing_host(p, res, dc_id)
