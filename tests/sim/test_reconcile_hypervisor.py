@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from rhev_operator.reconcilers.base import Context, Outcome
-from rhev_operator.rhevm import FenceAgentUpdate, HostUpdate
+from rhev_operator.rhevm import ClusterNetworkUpdate, FenceAgentUpdate, HostUpdate
 from rhevsim.testing import SimHandle
 from tests.fixtures.bmc import BMC_PASSWORD, BMC_USER, machine_entries
 from tests.fixtures.reconcile import Harness
@@ -606,3 +606,76 @@ def test_a_crash_after_adding_is_recognised_and_steady_passes_list_hosts_once(
     assert counts.get(("GET", "hosts"), 0) == 6
     per_host = {k: n for k, n in counts.items() if k[1].startswith("hosts/")}
     assert per_host == {}, per_host
+
+
+# -- waits without an operation of the operator's, bounded --------------------------------
+
+
+def test_a_non_operational_host_past_the_deadline_is_stalled_with_the_engines_words(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    sim = simulator_factory(_up_host_inventory())
+    h = harness(sim)
+    h.apply(HV, "hv1", {"address": "10.0.0.11", "adopt": True,
+                        "timeouts": {"operationSeconds": 60}})  # fmt: skip
+    converge(h, sim, "hv1")
+    # The storage network becomes required in the cluster; hv1 lacks it. A human moves it
+    # to maintenance; the operator activates it (spec.state up) and RHEV-M finds the network
+    # missing.
+    cl = h.client.clusters.find("Default")
+    net_id = sim.find("network", "storage").id
+    h.client.networks.cluster_networks(cl.id).update(net_id, ClusterNetworkUpdate(required=True))
+    h.client.hosts.deactivate(h.client.hosts.find("hv1").id)
+    sim.advance(10)
+    assert h.reasons(h.run(HV, "hv1")) == ["Activating"]
+    sim.advance(10)
+    assert host_of(sim, "hv1").status == "non_operational"
+    h.run(HV, "hv1")
+    assert h.reason("hv1") == "NonOperational"
+    op = h.status(HV, "hv1")["operation"]
+    assert op["action"] == "AwaitHostUp"
+    h.run(HV, "hv1")
+    assert h.status(HV, "hv1")["operation"] == op  # the same deadline on every pass
+
+    h.skew = 61
+    outcome = h.run(HV, "hv1")
+    stalled = h.condition(HV, "hv1", "Stalled")
+    assert stalled is not None and stalled["reason"] == "Timeout"
+    assert "AwaitHostUp did not finish" in stalled["message"]
+    assert "host hv1 is non_operational" in stalled["message"]
+    assert "RHEV-M said: " in stalled["message"]
+    assert h.reasons(outcome) == ["Timeout"]
+    assert h.run(HV, "hv1").events == []  # said once
+
+    # The network is optional again: the host is activated and the wait is over.
+    h.client.networks.cluster_networks(cl.id).update(net_id, ClusterNetworkUpdate(required=False))
+    h.client.hosts.activate(h.client.hosts.find("hv1").id)
+    converge(h, sim, "hv1", step=10)
+    assert h.status(HV, "hv1").get("operation") is None
+    assert h.condition(HV, "hv1", "Stalled") is None
+
+
+def test_a_host_that_stops_responding_past_the_deadline_is_stalled_with_the_engines_event(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    sim = simulator_factory(_up_host_inventory())
+    h = harness(sim)
+    h.apply(HV, "hv1", {"address": "10.0.0.11", "adopt": True,
+                        "timeouts": {"operationSeconds": 60}})  # fmt: skip
+    converge(h, sim, "hv1")
+    sim.control("POST", "/sim/hosts/hv1/fail")
+    sim.advance(40)
+    assert host_of(sim, "hv1").status == "non_responsive"
+    outcome = h.run(HV, "hv1")
+    assert outcome.events == [] and h.reason("hv1") == "HostNotResponding"
+    assert h.status(HV, "hv1")["operation"]["action"] == "AwaitHostResponding"
+
+    h.skew = 61
+    outcome = h.run(HV, "hv1")
+    stalled = h.condition(HV, "hv1", "Stalled")
+    assert stalled is not None and stalled["reason"] == "Timeout"
+    assert "AwaitHostResponding did not finish" in stalled["message"]
+    assert "host hv1 does not respond to RHEV-M (non_responsive)" in stalled["message"]
+    said = stalled["message"].split("RHEV-M said: ")[1]
+    assert "hv1" in said and "(event " in said  # the engine's own event about the host
+    assert h.reasons(outcome) == ["Timeout"]

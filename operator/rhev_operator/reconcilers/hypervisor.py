@@ -33,27 +33,32 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NoReturn
 
 from rhev_operator.api import Hypervisor, HypervisorStatus
-from rhev_operator.api.common import parse_timestamp
-from rhev_operator.api.conditions import get_condition
 from rhev_operator.api.hypervisor import Bmc, HostInterface
 from rhev_operator.ipmi import BmcClient, IpmiAuthError, IpmiError
 from rhev_operator.reconcilers import cluster as cluster_kind
 from rhev_operator.reconcilers import network as network_kind
 from rhev_operator.reconcilers.base import (
+    ANY_OPERATION,
+    SHORT_REQUEUE,
     Context,
     Finder,
     Outcome,
     Pass,
     Stall,
     Wait,
+    bounded_wait,
     created,
-    deletion_policy,
+    deletion_start,
+    end_waits,
     owned_by,
     owner_comment,
     resolve,
+    retry_when_touched,
     run_ladder,
+    stalled_before,
 )
 from rhev_operator.rhevm import (
     Cluster,
@@ -313,68 +318,42 @@ def _report(p: HostPass, host: Host) -> None:
     p.status.cluster = _cluster_name(p, host.cluster_id) or p.status.cluster
 
 
+#: What the Stalled message of a missed deadline tells a human to do.
+HOST_HINT = "Check the host in RHEV-M, then touch the spec (or delete status.operation) to retry."
+#: Waits without an operation of the operator's in flight, bounded by operationSeconds.
+AWAIT_RESPONDING = "AwaitHostResponding"  # non_responsive or down
+AWAIT_UP = "AwaitHostUp"  # non_operational, or a status no step leads on from
+
+
 def engine_words(p: HostPass, host_id: str | None) -> str:
-    """What RHEV-M last said about the host: its newest error or warning event, else the job
-    of the in-flight operation, else its newest event."""
-    events = p.ctx.inventory.events_for("host", host_id, limit=10) if host_id else []
-    for event in events:
-        if event.severity in ("error", "alert", "warning"):
-            return f"{event.description} (event {event.code})"
+    """What RHEV-M last said about the host (see `Pass.last_words`); a job only for an
+    operation the operator sent (nothing was sent under a wait's own correlation id)."""
     operation = p.status.operation
-    said = p.last_words(operation.correlation_id) if operation is not None else ""
-    if said:
-        return said
-    for event in events:
-        return f"{event.description} (event {event.code})"
-    return ""
+    sent = operation is not None and operation.action not in (AWAIT_RESPONDING, AWAIT_UP)
+    return p.last_words(operation.correlation_id if operation and sent else "", "host", host_id)
 
 
 def _check_deadline(p: HostPass, host_id: str | None, waiting_for: str) -> None:
-    operation = p.status.operation
-    if operation is None or p.now < parse_timestamp(operation.deadline):
-        return
-    said = engine_words(p, host_id)
-    raise Stall(
-        "Timeout",
-        f"{operation.action} did not finish by {operation.deadline} ({waiting_for})"
-        + (f"; RHEV-M said: {said}" if said else "; RHEV-M reported nothing")
-        + ". Check the host in RHEV-M, then touch the spec (or delete status.operation) to retry.",
+    p.check_deadline(waiting_for, "host", host_id, hint=HOST_HINT)
+
+
+def _waiting(
+    p: HostPass, host: Host, action: str, timeout: float, reason: str, text: str, after: float
+) -> NoReturn:
+    """Wait out a status of the host under a deadline: the operation in flight's, else one
+    started now for `action` (the operator did not start the move itself)."""
+    bounded_wait(
+        p,
+        action,
+        reason,
+        text,
+        timeout,
+        "host",
+        host.id,
+        requeue_after=after,
+        joins=ANY_OPERATION,
+        hint=HOST_HINT,
     )
-
-
-def _retry_when_touched(p: HostPass) -> None:
-    """An overdue operation is dropped when the spec changed since the resource stalled, so
-    touching the spec retries (the Stalled message says so)."""
-    stalled = get_condition(p.status.conditions, "Stalled")
-    if (
-        p.status.operation is not None
-        and stalled is not None
-        and stalled.status == "True"
-        and stalled.observed_generation is not None
-        and stalled.observed_generation < p.ctx.generation
-    ):
-        p.end_operation()
-
-
-def _stalled_before_this_generation(p: HostPass, reason: str) -> bool:
-    """Stalled for `reason` at an older generation: the spec was touched since, so retry."""
-    stalled = get_condition(p.status.conditions, "Stalled")
-    return (
-        stalled is not None
-        and stalled.status == "True"
-        and stalled.reason == reason
-        and stalled.observed_generation is not None
-        and stalled.observed_generation < p.ctx.generation
-    )
-
-
-def _waiting(p: HostPass, host: Host, action: str, timeout: float, reason: str, text: str) -> Wait:
-    """Wait out a status the host moves through, under a deadline (one is started when the
-    operator did not start the move itself)."""
-    if p.status.operation is None:
-        p.start(action, p.ctx.correlation_id(), timeout)
-    _check_deadline(p, host.id, text)
-    return Wait(reason, text)
 
 
 # -- the ladder ------------------------------------------------------------------------------
@@ -386,7 +365,7 @@ def reconcile(ctx: Context, resource: Hypervisor) -> Outcome:
 
 def _ensure(p: HostPass, res: Hypervisor) -> str:
     spec = res.spec
-    _retry_when_touched(p)
+    retry_when_touched(p)
     if spec.bmc is not None:
         _read_power(p, spec.bmc)
     else:
@@ -402,8 +381,11 @@ def _ensure(p: HostPass, res: Hypervisor) -> str:
     _ensure_admitted(p, res, host)
     if host.status in ("non_responsive", "down"):
         _ensure_dead_spm_fenced(p, res, host)
-        _check_deadline(p, host.id, f"host {host.name} to come back after fencing")
-        raise Wait(
+        _waiting(
+            p,
+            host,
+            AWAIT_RESPONDING,
+            spec.timeouts.operation_seconds,
             "HostNotResponding",
             f"host {host.name} does not respond to RHEV-M ({host.status})"
             + (f"; power state over IPMI: {p.status.power_state}" if p.status.power_state else "")
@@ -417,13 +399,14 @@ def _ensure(p: HostPass, res: Hypervisor) -> str:
             "installing_os": spec.timeouts.host_install_seconds,
             "preparing_for_maintenance": spec.timeouts.maintenance_seconds,
         }.get(host.status or "", spec.timeouts.operation_seconds)
-        raise _waiting(
+        _waiting(
             p,
             host,
             "WaitForHost",
             timeout,
             TRANSITIONAL[host.status or ""],
             f"host {host.name} is {host.status}",
+            SHORT_REQUEUE,
         )
     _end_host_wait(p, host)
     cluster = _cluster(p, res)
@@ -591,7 +574,7 @@ def _ensure_admitted(p: HostPass, res: Hypervisor, host: HostDetail) -> None:
         raise Wait("InstallingHost", f"RHEV-M is installing host {host.name}")
     if host.status == "install_failed":
         said = engine_words(p, host.id)
-        if _stalled_before_this_generation(p, "InstallFailed"):
+        if stalled_before(p, "InstallFailed"):
             _reinstall(p, res, host)
         p.end_operation()
         raise Stall(
@@ -626,6 +609,9 @@ def _reinstall(p: HostPass, res: Hypervisor, host: HostDetail) -> None:
 
 def _end_host_wait(p: HostPass, host: Host) -> None:
     operation = p.status.operation
+    if operation is not None and operation.action == AWAIT_RESPONDING:
+        p.end_operation()  # it responds again
+        return
     if operation is None or operation.action not in HOST_WAITS:
         return
     if operation.action == "InstallHost":
@@ -889,6 +875,7 @@ def _ensure_state(p: HostPass, res: Hypervisor, host: HostDetail, cluster: Clust
     if spec.state == "maintenance":
         if host.status != "maintenance":
             _deactivate(p, res, host, "(spec.state maintenance)")
+        end_waits(p, AWAIT_UP)
         return f"host {host.name} is in maintenance in cluster {cluster.name}"
     if host.status == "maintenance":
         cid = p.ctx.correlation_id()
@@ -899,13 +886,26 @@ def _ensure_state(p: HostPass, res: Hypervisor, host: HostDetail, cluster: Clust
         raise Wait("Activating", f"host {host.name} is being activated")
     if host.status == "non_operational":
         said = engine_words(p, host.id)
-        raise Wait(
+        _waiting(
+            p,
+            host,
+            AWAIT_UP,
+            spec.timeouts.operation_seconds,
             "NonOperational",
             f"host {host.name} is non_operational" + (f": {said}" if said else ""),
             15.0,
         )
     if host.status != "up":
-        raise Wait("WaitingForHost", f"host {host.name} is {host.status}", 10.0)
+        _waiting(
+            p,
+            host,
+            AWAIT_UP,
+            spec.timeouts.operation_seconds,
+            "WaitingForHost",
+            f"host {host.name} is {host.status}",
+            10.0,
+        )
+    end_waits(p, AWAIT_UP)
     spm = ", the SPM of its data center" if host.spm_status == "spm" else ""
     return f"host {host.name} is up in cluster {cluster.name}{spm}"
 
@@ -916,21 +916,20 @@ def _ensure_state(p: HostPass, res: Hypervisor, host: HostDetail, cluster: Clust
 def delete(ctx: Context, resource: Hypervisor) -> Outcome:
     def steps(p: HostPass) -> str:
         host = _observe_host(p, resource, confirm=True)
-        if host is None or (p.status.id != host.id and not owned_by(host.comment, ctx.uid)):
-            return "nothing of this resource's in RHEV-M"
-        if deletion_policy(p, host) == "Retain":
-            p.did("Retained", f"Left host {host.name} in RHEV-M (deletionPolicy Retain)")
-            return "retained in RHEV-M"
+        done = deletion_start(p, host, "host")
+        if done is not None or host is None:
+            return done or ""
         _report(p, host)
         if host.status not in REMOVABLE:
             if host.status in TRANSITIONAL:
-                raise _waiting(
+                _waiting(
                     p,
                     host,
                     "WaitForHost",
                     resource.spec.timeouts.maintenance_seconds,
                     TRANSITIONAL[host.status or ""],
                     f"host {host.name} is {host.status}; removing it afterwards",
+                    SHORT_REQUEUE,
                 )
             _deactivate(p, resource, host, "before removing it")
         with contextlib.suppress(errors.NotFound):  # already gone is what we want
