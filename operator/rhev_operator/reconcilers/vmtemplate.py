@@ -25,8 +25,9 @@ as the VirtualMachine kind (`vm_finder`).
 from __future__ import annotations
 
 import contextlib
+import functools
 
-from rhev_operator.api import VmTemplate, VmTemplateStatus, operation_overdue
+from rhev_operator.api import VmTemplate, VmTemplateStatus
 from rhev_operator.api.conditions import get_condition
 from rhev_operator.reconcilers import cluster as cluster_kind
 from rhev_operator.reconcilers import virtualmachine as vm_kind
@@ -37,13 +38,17 @@ from rhev_operator.reconcilers.base import (
     Pass,
     Stall,
     Wait,
+    bounded_wait,
     claim,
     created,
-    deletion_policy,
+    deletion_start,
+    engine_says,
     observe,
-    owned_by,
     owner_comment,
+    refused,
+    removed_unless_refused,
     resolve,
+    retry_when_touched,
     run_ladder,
 )
 from rhev_operator.rhevm import (
@@ -86,18 +91,6 @@ def vm_finder(client: RhevmClient) -> Finder:
     return vm_kind.finder(client)
 
 
-def engine_says(exc: errors.RhevmError) -> str:
-    """The engine's own words for a refusal (its fault detail), else the whole error."""
-    return (exc.detail or str(exc)).strip().strip("[]")
-
-
-def refused(exc: errors.RhevmError) -> bool:
-    """A refusal that waiting alone will not cure (not "locked", not "unavailable")."""
-    if isinstance(exc, errors.Locked):
-        return False
-    return isinstance(exc, errors.Conflict | errors.BadRequest)
-
-
 # -- reconcile -------------------------------------------------------------------------
 
 
@@ -106,7 +99,7 @@ def reconcile(ctx: Context, resource: VmTemplate) -> Outcome:
 
 
 def _ensure(p: TP, res: VmTemplate) -> str:
-    _retry_when_touched(p)
+    retry_when_touched(p)
     _still_failed(p, res)
     find = finder(p.ctx.client)
     template: Template | None = observe(p, find, res.rhev_name)
@@ -121,20 +114,6 @@ def _ensure(p: TP, res: VmTemplate) -> str:
     template = _ensure_fields(p, res, template)
     p.status.state = template.status
     return f"template {template.name} is {template.status}"
-
-
-def _retry_when_touched(p: TP) -> None:
-    """Stalled at an older generation: the spec was touched since, so the operation in
-    flight is dropped and the ladder tries again (the Stalled message says so)."""
-    stalled = get_condition(p.status.conditions, "Stalled")
-    if (
-        p.status.operation is not None
-        and stalled is not None
-        and stalled.status == "True"
-        and stalled.observed_generation is not None
-        and stalled.observed_generation < p.ctx.generation
-    ):
-        p.end_operation()
 
 
 def _still_failed(p: TP, res: VmTemplate) -> None:
@@ -172,11 +151,10 @@ def _vanished(p: TP, res: VmTemplate) -> None:
 
 def _failure_words(p: TP, template_id: str, correlation_id: str) -> str:
     """The engine's failure event about the template, else its job."""
-    events = p.ctx.inventory.events_for("template", template_id, limit=10)
-    for event in events:
-        if event.code == CREATION_FAILED or event.severity in ("error", "alert"):
+    for event in p.ctx.inventory.events_for("template", template_id, limit=10):
+        if event.code == CREATION_FAILED:
             return f"{event.description} (event {event.code})"
-    return p.last_words(correlation_id)
+    return p.last_words(correlation_id, "template", template_id)
 
 
 def _source_vm(p: TP, res: VmTemplate) -> Vm:
@@ -243,19 +221,24 @@ def _create(p: TP, res: VmTemplate) -> Template:
 def _wait_for_source_vm(p: TP, res: VmTemplate, vm: Vm) -> None:
     """The VM must be down; the operator never powers it off. Bounded by operationSeconds,
     after which the resource is Stalled (and still goes on once the VM is down)."""
-    op = p.status.operation
-    if op is None or op.action != WAIT_VM:
-        p.start(WAIT_VM, p.ctx.correlation_id(), res.spec.timeouts.operation_seconds)
-        op = p.status.operation
-    assert op is not None
     message = (
         f"source VM {vm.name} is {vm.status}; a template is made only from a VM that is down "
         "(the operator does not power it off: shut it down, or set the VirtualMachine's "
         "powerState to Stopped)"
     )
-    if operation_overdue(op, p.now):
-        raise Stall("WaitingForSourceVm", f"{message}; waited since {op.started}")
-    raise Wait("WaitingForSourceVm", f"waiting for the source VM: {message}", 5.0)
+    bounded_wait(
+        p,
+        WAIT_VM,
+        "WaitingForSourceVm",
+        f"waiting for the source VM: {message}",
+        res.spec.timeouts.operation_seconds,
+        "vm",
+        vm.id,
+        requeue_after=5.0,
+        stall_reason="WaitingForSourceVm",
+        hint="Shut the VM down (or stop it through its VirtualMachine); the template is made "
+        "once it is down.",
+    )
 
 
 def _await_creation(p: TP, res: VmTemplate, template: Template) -> None:
@@ -263,19 +246,23 @@ def _await_creation(p: TP, res: VmTemplate, template: Template) -> None:
     job has ended."""
     op = p.status.operation
     if template.status == "locked":
-        if op is None or op.action not in (CREATE, AWAIT):
-            # Not started by this resource (adopted, or the status patch was lost):
-            # bound the wait all the same.
-            p.start(AWAIT, p.ctx.correlation_id(), res.spec.timeouts.creation_seconds)
-            op = p.status.operation
-        assert op is not None
         waiting_for = f"template {template.name} is locked"
         source = _source_state(p, res)
         if source:
             waiting_for += f", {source}"
-        _check_deadline(p, template, waiting_for)
-        reason = "CreatingTemplate" if op.action == CREATE else "TemplateLocked"
-        raise Wait(reason, f"{waiting_for}: RHEV-M is copying its disks")
+        creating = op is not None and op.action == CREATE
+        # Not started by this resource (adopted, or the status patch was lost): bounded all
+        # the same.
+        bounded_wait(
+            p,
+            AWAIT,
+            "CreatingTemplate" if creating else "TemplateLocked",
+            f"{waiting_for}: RHEV-M is copying its disks",
+            res.spec.timeouts.creation_seconds,
+            "template",
+            template.id,
+            joins=(CREATE,),
+        )
     if template.status == "illegal":
         said = _failure_words(p, template.id, op.correlation_id if op is not None else "")
         raise Stall(
@@ -307,21 +294,11 @@ def _source_state(p: TP, res: VmTemplate) -> str:
 
 
 def _check_deadline(p: TP, template: Template, waiting_for: str) -> None:
-    """Stall past the operation's deadline, quoting the engine's job, else its newest event
-    about the template."""
+    """Stall past the operation's deadline, quoting the engine's job (of an operation that
+    was sent), else its newest event about the template."""
     op = p.status.operation
-    if op is None or not operation_overdue(op, p.now):
-        return
-    said = p.last_words(op.correlation_id) if op.action in (CREATE, REMOVE) else ""
-    if not said:
-        for event in p.ctx.inventory.events_for("template", template.id, limit=1):
-            said = f"event: {event.description}"
-    raise Stall(
-        "Timeout",
-        f"{op.action} did not finish by {op.deadline} ({waiting_for})"
-        + (f"; RHEV-M said: {said}" if said else "; RHEV-M reported nothing")
-        + ". Check RHEV-M, then touch the spec (or delete status.operation) to retry.",
-    )
+    sent = op is not None and op.action in (CREATE, REMOVE)
+    p.check_deadline(waiting_for, "template", template.id, jobs=sent)
 
 
 def _check_cluster(p: TP, res: VmTemplate, template: Template) -> None:
@@ -383,28 +360,28 @@ def _delete(p: TP, res: VmTemplate) -> str:
     find = finder(ctx.client)
     template: Template | None = observe(p, find, res.rhev_name)
     op = p.status.operation
-    if template is None or (p.status.id != template.id and not owned_by(template.comment, ctx.uid)):
-        if op is not None and op.action == REMOVE and template is None:
-            p.end_operation()
-            p.did("Deleted", f"Removed template {res.rhev_name}")
-            return "removed from RHEV-M"
-        return "nothing of this resource's in RHEV-M"
+    if template is None and op is not None and op.action == REMOVE:
+        p.end_operation()
+        p.did("Deleted", f"Removed template {res.rhev_name}")
+        return "removed from RHEV-M"
+    blank = template is not None and template.id == BLANK_TEMPLATE_ID
+    keep = "Left template Blank in RHEV-M (RHEV-M never removes it)" if blank else None
+    done = deletion_start(p, template, "template", never_removed=keep)
+    if done is not None or template is None:
+        return done or ""
     p.status.state = template.status
-    if template.id == BLANK_TEMPLATE_ID:
-        p.did("Retained", "Left template Blank in RHEV-M (RHEV-M never removes it)")
-        return "Blank is never removed"
-    if deletion_policy(p, template) == "Retain":
-        p.did("Retained", f"Left template {template.name} in RHEV-M (deletionPolicy Retain)")
-        return "retained in RHEV-M"
     if template.status == "locked":
-        if op is None or op.action not in (CREATE, AWAIT, REMOVE):
-            p.start(AWAIT, ctx.correlation_id(), res.spec.timeouts.creation_seconds)
-        _check_deadline(p, template, f"template {template.name} is locked")
         removing = op is not None and op.action == REMOVE
-        raise Wait(
+        bounded_wait(
+            p,
+            AWAIT,
             "RemovingTemplate" if removing else "TemplateLocked",
             f"template {template.name} is locked"
             + (": RHEV-M is removing it" if removing else "; removed once RHEV-M unlocks it"),
+            res.spec.timeouts.creation_seconds,
+            "template",
+            template.id,
+            joins=(CREATE, REMOVE),
         )
     _remove(p, res, template)
     raise AssertionError("unreachable")  # _remove always raises Wait or Stall
@@ -416,27 +393,20 @@ def _remove(p: TP, res: VmTemplate, template: Template) -> None:
     if op is not None and op.action == REMOVE:
         # Sent before, yet the template is back to ok: the engine's removal failed.
         _check_deadline(p, template, f"template {template.name} is still {template.status}")
-    cid = ctx.correlation_id()
-    try:
-        with contextlib.suppress(errors.NotFound):  # already gone is what we want
-            ctx.client.templates.remove(template.id, correlation_id=cid)
-    except errors.RhevmError as exc:
-        if not refused(exc):
-            raise
-        # VMs based on it (their resources are deleted too, or a human removes them): wait,
-        # bounded; the removal is retried on every pass and goes on once they are gone.
-        if op is None or op.action != AWAIT_UNUSED:
-            p.start(AWAIT_UNUSED, cid, res.spec.timeouts.operation_seconds)
-            op = p.status.operation
-        assert op is not None
-        message = f"RHEV-M does not remove template {template.name}: {engine_says(exc)}"
-        if operation_overdue(op, p.now):
-            raise Stall(
-                "TemplateInUse",
-                f"{message} (waited since {op.started}). Remove the VMs it names (or delete "
-                "their VirtualMachine resources); the removal goes on once they are gone.",
-            ) from None
-        raise Wait("TemplateInUse", message, 10.0) from None
+    # VMs based on it (their resources are deleted too, or a human removes them): wait,
+    # bounded; the removal is retried on every pass and goes on once they are gone.
+    cid = removed_unless_refused(
+        p,
+        functools.partial(ctx.client.templates.remove, template.id),
+        what=f"remove template {template.name}",
+        action=AWAIT_UNUSED,
+        reason="TemplateInUse",
+        timeout_seconds=res.spec.timeouts.operation_seconds,
+        stall_reason="TemplateInUse",
+        hint="Remove the VMs it names (or delete their VirtualMachine resources); the "
+        "removal goes on once they are gone.",
+    )
+    op = p.status.operation
     if op is None or op.action != REMOVE:
         p.start(REMOVE, cid, res.spec.timeouts.operation_seconds)
     p.did("Deleting", f"Removing template {template.name}")
