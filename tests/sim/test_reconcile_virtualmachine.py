@@ -648,3 +648,101 @@ def test_a_restarted_operator_carries_an_operation_in_flight_to_its_end(
     assert reasons == []  # nothing started twice
     assert ("POST", "vms/{id}/start") not in fresh.client.request_counts
     assert fresh.st("resume").get("operation") is None
+
+
+# -- waits of the operator's own, each under a deadline ----------------------------------------
+
+
+def test_a_vm_whose_host_stops_answering_stalls_past_its_deadline_and_recovers(
+    sim: SimHandle, h: VmHarness
+) -> None:
+    spec = {
+        **SMALL,
+        "placement": {"host": "rhevh1"},
+        "powerState": "Running",
+        "timeouts": {"operationSeconds": 30},
+    }
+    h.apply(VM, "orphan", spec)
+    converge(h, sim, "orphan")
+    sim.control("POST", "/sim/hosts/rhevh1/fail")
+    sim.advance(31)  # connecting, then non_responsive: the VM is unknown
+    assert sim_vm(sim, "orphan").status == "unknown"
+    h.pass_("orphan")
+    assert h.reason("orphan") == "HostNotResponding"
+    op = h.st("orphan")["operation"]
+    assert op["action"] == "AwaitVmHost"
+    h.pass_("orphan")
+    assert h.st("orphan")["operation"] == op  # the same deadline on every pass
+    h.skew = 31
+    h.pass_("orphan")
+    stalled = h.cond("orphan", "Stalled")
+    assert stalled["status"] == "True" and stalled["reason"] == "Timeout"
+    assert "AwaitVmHost did not finish" in stalled["message"]
+    assert "RHEV-M said: VM orphan was set to the Unknown status" in stalled["message"]
+    assert "fence" in stalled["message"]  # what a human does
+    sim.control("POST", "/sim/hosts/rhevh1/heal")
+    converge(h, sim, "orphan")
+    assert h.cond("orphan", "Stalled").get("status") != "True"
+    assert h.st("orphan").get("operation") is None and h.st("orphan")["state"] == "up"
+
+
+def test_a_placement_host_that_is_not_up_stalls_past_its_deadline_then_the_vm_migrates(
+    sim: SimHandle, h: VmHarness
+) -> None:
+    spec = {**SMALL, "placement": {"host": "rhevh1"}, "powerState": "Running"}
+    h.apply(VM, "mover", spec)
+    converge(h, sim, "mover")
+    sim.control("POST", "/sim/hosts/rhevh2/fail")
+    sim.advance(31)
+    moved = {**spec, "placement": {"host": "rhevh2"}, "timeouts": {"operationSeconds": 30}}
+    h.apply(VM, "mover", moved)
+    h.pass_("mover")
+    assert h.reason("mover") == "WaitingForHost"
+    assert h.st("mover")["operation"]["action"] == "AwaitPlacementHost"
+    h.skew = 31
+    h.pass_("mover")
+    stalled = h.cond("mover", "Stalled")
+    assert stalled["status"] == "True" and stalled["reason"] == "Timeout"
+    assert "AwaitPlacementHost did not finish" in stalled["message"]
+    assert "RHEV-M said: Host rhevh2 is non responsive" in stalled["message"]
+    assert "spec.placement.host" in stalled["message"]
+    assert host_name(sim, sim_vm(sim, "mover").host_id) == "rhevh1"  # nothing sent
+    sim.control("POST", "/sim/hosts/rhevh2/heal")
+    reasons = converge(h, sim, "mover")
+    assert "Migrated" in reasons
+    assert host_name(sim, sim_vm(sim, "mover").host_id) == "rhevh2"
+    assert h.st("mover").get("operation") is None
+
+
+def test_a_disk_locked_by_someone_else_stalls_past_its_deadline_and_recovers(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], VmHarness]
+) -> None:
+    sim = simulator_factory(inventory(timings={"disk.create": 1000}))
+    h = harness(sim)
+    h.apply(VM, "held", {**SMALL, "timeouts": {"diskCreationSeconds": 30}})
+    converge(h, sim, "held")
+    vm = sim_vm(sim, "held")
+    sd = h.client.storagedomains.find("image")
+    assert sd is not None
+    h.client.vms.disk_attachments(vm.id).add(  # by hand: no operation of the operator's
+        DiskAttachmentCreate(
+            interface="virtio",
+            bootable=False,
+            disk=DiskCreate(
+                name="by_hand", provisioned_size=GiB, format="cow", storage_domain_id=sd.id
+            ),
+        )
+    )
+    h.pass_("held")
+    assert h.reason("held") == "CreatingDisk"
+    assert h.st("held")["operation"]["action"] == "AwaitVm"
+    h.skew = 31
+    h.pass_("held")
+    stalled = h.cond("held", "Stalled")
+    assert stalled["status"] == "True" and stalled["reason"] == "Timeout"
+    assert "disk by_hand of VM held is locked" in stalled["message"]
+    assert "RHEV-M said: event: Add-Disk operation of by_hand" in stalled["message"]
+    sim.advance(1000)
+    converge(h, sim, "held")
+    assert h.st("held").get("operation") is None
+    assert [d.name for _, d in sim_disks(sim, sim_vm(sim, "held"))] == ["by_hand"]  # kept

@@ -31,16 +31,14 @@ from rhev_operator.reconcilers.base import (
     claim,
     created,
     deletion_start,
+    engine_says,
     observe,
     owner_comment,
+    refused,
     removed_unless_refused,
     resolve,
     run_ladder,
 )
-
-# Re-exported: other kinds (virtualmachine.py) still take them from here.
-from rhev_operator.reconcilers.base import engine_says as engine_says
-from rhev_operator.reconcilers.base import refused as refused
 from rhev_operator.rhevm import (
     Cluster,
     ClusterCreate,

@@ -53,7 +53,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from rhev_operator.api import VirtualMachine, VirtualMachineStatus, operation_overdue
 from rhev_operator.api.conditions import get_condition
@@ -64,18 +64,24 @@ from rhev_operator.reconcilers import hypervisor as hypervisor_kind
 from rhev_operator.reconcilers import network as network_kind
 from rhev_operator.reconcilers import storagedomain as storagedomain_kind
 from rhev_operator.reconcilers.base import (
+    ANY_OPERATION,
     Context,
     Finder,
     Outcome,
     Pass,
     Stall,
     Wait,
+    bounded_wait,
     claim,
     created,
-    deletion_policy,
+    deletion_start,
+    end_waits,
+    engine_says,
     owned_by,
     owner_comment,
+    refused,
     resolve,
+    retry_when_touched,
     run_ladder,
 )
 from rhev_operator.rhevm import (
@@ -112,6 +118,11 @@ STOP = "StopVm"
 SUSPEND = "SuspendVm"
 MIGRATE = "MigrateVm"
 AWAIT = "AwaitVm"  # a transition the operator did not start (or whose record was lost)
+AWAIT_VM_HOST = "AwaitVmHost"  # the VM's host does not answer RHEV-M
+AWAIT_PLACEMENT = "AwaitPlacementHost"  # placement.host is not up for a migration
+
+#: What the Stalled message of a missed deadline tells a human to do.
+VM_HINT = "Check the VM in RHEV-M, then touch the spec (or delete status.operation) to retry."
 
 #: States the VM passes through on its own, with the Reconciling reason while they last.
 TRANSITIONAL = {
@@ -197,7 +208,7 @@ def reconcile(ctx: Context, resource: VirtualMachine) -> Outcome:
 
 def _ensure(p: VP, res: VirtualMachine) -> str:
     spec = res.spec
-    _retry_when_touched(p)
+    retry_when_touched(p)
     cluster: Cluster = resolve(p, "RhevCluster", spec.cluster, cluster_kind.finder(p.ctx.client))
     plan = _Plan(cluster=cluster)
     vm = _observe(p, res, confirm=False)
@@ -209,12 +220,17 @@ def _ensure(p: VP, res: VirtualMachine) -> str:
     _settle_operation(p, vm)
     _await_transition(p, res, vm)
     if vm.status in NOT_RESPONDING:
-        raise Wait(
+        _await(
+            p,
+            vm,
+            AWAIT_VM_HOST,
             "HostNotResponding",
             f"VM {vm.name} is {vm.status}: its host does not answer RHEV-M; nothing is done "
-            "to it until the host is back or fenced",
+            "to it until the host is back, or fenced (or confirmed rebooted) in RHEV-M",
+            spec.timeouts.operation_seconds,
             15.0,
         )
+    end_waits(p, AWAIT_VM_HOST)
     if spec.placement.host is not None:
         plan.host = _placement_host(p, res, cluster)
     vm = _ensure_config(p, res, vm, plan)
@@ -328,41 +344,22 @@ def _cluster_key(client: RhevmClient) -> tuple[Hashable, Callable[[RhevmClient],
 # -- the operation record ------------------------------------------------------------------
 
 
-def _retry_when_touched(p: VP) -> None:
-    """An overdue operation is dropped when the spec changed since the resource stalled, so
-    touching the spec retries (the Stalled message says so)."""
-    stalled = get_condition(p.status.conditions, "Stalled")
-    if (
-        p.status.operation is not None
-        and stalled is not None
-        and stalled.status == "True"
-        and stalled.observed_generation is not None
-        and stalled.observed_generation < p.ctx.generation
-    ):
-        p.end_operation()
-
-
-def _engine_words(p: VP, vm_id: str | None) -> str:
-    """The job of the in-flight operation, else the newest event about the VM."""
-    op = p.status.operation
-    said = p.last_words(op.correlation_id) if op is not None else ""
-    if said:
-        return said
-    for event in p.ctx.inventory.events_for("vm", vm_id, limit=1) if vm_id else []:
-        return f"event: {event.description}"
-    return ""
-
-
-def _check_deadline(p: VP, vm_id: str | None, waiting_for: str) -> None:
-    op = p.status.operation
-    if op is None or not operation_overdue(op, p.now):
-        return
-    said = _engine_words(p, vm_id)
-    raise Stall(
-        "Timeout",
-        f"{op.action} did not finish by {op.deadline} ({waiting_for})"
-        + (f"; RHEV-M said: {said}" if said else "; RHEV-M reported nothing")
-        + ". Check the VM in RHEV-M, then touch the spec (or delete status.operation) to retry.",
+def _await(
+    p: VP, vm: VmDetail, action: str, reason: str, message: str, timeout: float, after: float
+) -> NoReturn:
+    """Wait for what RHEV-M must settle about the VM: under the deadline of the operation in
+    flight (its job is quoted past it), else one recorded now for `action`."""
+    bounded_wait(
+        p,
+        action,
+        reason,
+        message,
+        timeout,
+        "vm",
+        vm.id,
+        requeue_after=after,
+        joins=ANY_OPERATION,
+        hint=VM_HINT,
     )
 
 
@@ -371,7 +368,7 @@ def _begin(p: VP, action: str, timeout: float) -> str:
     cid = p.ctx.correlation_id()
     op = p.status.operation
     if op is not None and op.action == action:
-        _check_deadline(p, p.status.id, "RHEV-M did not carry it out")
+        p.check_deadline("RHEV-M did not carry it out", "vm", p.status.id, hint=VM_HINT)
         p.status.operation = op.model_copy(update={"correlation_id": cid})
     else:
         p.start(action, cid, timeout)
@@ -392,10 +389,11 @@ def _settle_operation(p: VP, vm: VmDetail) -> None:
         SHUTDOWN: vm.status == "down",
         STOP: vm.status == "down",
         SUSPEND: vm.status == "suspended",
-        AWAIT: vm.status not in TRANSITIONAL and not locked,
     }.get(op.action, False)  # MigrateVm ends in _ensure_placement (it knows the target)
     if done:
         p.end_operation()
+    elif vm.status not in TRANSITIONAL and not locked:
+        end_waits(p, AWAIT)
 
 
 def _timeout_for(res: VirtualMachine, state: str) -> float:
@@ -422,13 +420,10 @@ def _await_transition(p: VP, res: VirtualMachine, vm: VmDetail) -> None:
         and res.spec.power_state == "Stopped"
     ):
         _hard_stop(p, res, vm, "the guest did not shut down in time")
-    if op is None:
-        p.start(AWAIT, p.ctx.correlation_id(), _timeout_for(res, state))
-    _check_deadline(p, vm.id, f"VM {vm.name} is {state}")
     reason = TRANSITIONAL[state]
     if op is not None and op.action == MIGRATE:
         reason = "Migrating"
-    raise Wait(reason, f"VM {vm.name} is {state}", 2.0)
+    _await(p, vm, AWAIT, reason, f"VM {vm.name} is {state}", _timeout_for(res, state), 2.0)
 
 
 # -- creation ------------------------------------------------------------------------------
@@ -635,7 +630,7 @@ def _describe(changes: dict[str, Any]) -> str:
 
 
 def _says(exc: errors.RhevmError) -> str:
-    return cluster_kind.engine_says(exc).rstrip(".")
+    return engine_says(exc).rstrip(".")
 
 
 def _update(p: VP, vm: VmDetail, changes: dict[str, Any], *, next_run: bool) -> VmDetail:
@@ -647,7 +642,7 @@ def _update(p: VP, vm: VmDetail, changes: dict[str, Any], *, next_run: bool) -> 
             correlation_id=p.ctx.correlation_id(),
         )
     except errors.RhevmError as exc:
-        if not cluster_kind.refused(exc):
+        if not refused(exc):
             raise
         raise Stall(
             "UpdateRefused",
@@ -717,12 +712,10 @@ def _ensure_disks(p: VP, res: VirtualMachine, vm: VmDetail, plan: _Plan) -> VmDe
     return vm
 
 
-def _await_disk(p: VP, res: VirtualMachine, vm: VmDetail, a: AttachedDisk) -> None:
+def _await_disk(p: VP, res: VirtualMachine, vm: VmDetail, a: AttachedDisk) -> NoReturn:
     assert a.disk is not None
-    if p.status.operation is None:
-        p.start(AWAIT, p.ctx.correlation_id(), res.spec.timeouts.disk_creation_seconds)
-    _check_deadline(p, vm.id, f"disk {a.disk.alias} of VM {vm.name} is locked")
-    raise Wait("CreatingDisk", f"disk {a.disk.alias} of VM {vm.name} is locked", 2.0)
+    message = f"disk {a.disk.alias} of VM {vm.name} is locked"
+    _await(p, vm, AWAIT, "CreatingDisk", message, res.spec.timeouts.disk_creation_seconds, 2.0)
 
 
 def _add_disk(
@@ -904,7 +897,7 @@ def _act(
     try:
         call(cid)
     except errors.RhevmError as exc:
-        if not cluster_kind.refused(exc):
+        if not refused(exc):
             raise
         raise Stall(
             f"{action.removesuffix('Vm')}Refused",
@@ -994,6 +987,7 @@ def _ensure_placement(p: VP, res: VirtualMachine, vm: VmDetail, plan: _Plan) -> 
     """A running VM not on placement.host is migrated there [`rmigrate`]."""
     target = plan.host
     if target is None or vm.status != "up" or vm.host_id == target.id:
+        end_waits(p, AWAIT_PLACEMENT)
         if target is not None and vm.host_id == target.id:
             op = p.status.operation
             if op is not None and op.action == MIGRATE and vm.status == "up":
@@ -1001,12 +995,22 @@ def _ensure_placement(p: VP, res: VirtualMachine, vm: VmDetail, plan: _Plan) -> 
                 p.end_operation()
         return
     if target.status != "up":
-        raise Wait(
+        # A failed migration's record (MigrateVm) bounds it with its own deadline.
+        bounded_wait(
+            p,
+            AWAIT_PLACEMENT,
             "WaitingForHost",
             f"VM {vm.name} runs on {p.status.host}; it is migrated to {target.name} once that "
             f"host is up (it is {target.status})",
-            10.0,
+            res.spec.timeouts.operation_seconds,
+            "host",
+            target.id,
+            requeue_after=10.0,
+            joins=(MIGRATE,),
+            hint=f"Bring host {target.name} up in RHEV-M, or set spec.placement.host to a host "
+            "that is up; the VM is migrated once its host is up.",
         )
+    end_waits(p, AWAIT_PLACEMENT)
     affinity = vm.placement_affinity
     if affinity == "pinned":
         plan.pending.append(
@@ -1041,24 +1045,20 @@ def delete(ctx: Context, resource: VirtualMachine) -> Outcome:
 
 def _delete(p: VP, res: VirtualMachine) -> str:
     vm = _observe(p, res, confirm=True)
-    if vm is None or (p.status.id != vm.id and not owned_by(vm.comment, p.ctx.uid)):
-        return "nothing of this resource's in RHEV-M"
-    if deletion_policy(p, vm) == "Retain":
-        p.did("Retained", f"Left VM {vm.name} in RHEV-M (deletionPolicy Retain)")
-        return "retained in RHEV-M"
+    done = deletion_start(p, vm, "VM")
+    if done is not None or vm is None:
+        return done or ""
     p.status.state = vm.status
     state = vm.status or "unknown"
     locked = [a.disk.alias for a in vm.disk_attachments if a.disk and a.disk.status == "locked"]
     if state in ("image_locked", "saving_state", "restoring_state") or locked:
-        if p.status.operation is None:
-            p.start(AWAIT, p.ctx.correlation_id(), _timeout_for(res, state))
-        _check_deadline(p, vm.id, f"VM {vm.name} is {state} before its removal")
         what = f"disk {', '.join(str(x) for x in locked)} locked" if locked else state
-        raise Wait("Deleting", f"VM {vm.name} is {what}; it is removed once that is over", 2.0)
+        message = f"VM {vm.name} is {what}; it is removed once that is over"
+        _await(p, vm, AWAIT, "Deleting", message, _timeout_for(res, state), 2.0)
     if state not in ("down", "unassigned"):
         op = p.status.operation
         if op is not None and op.action == STOP and state == "powering_down":
-            _check_deadline(p, vm.id, f"VM {vm.name} is {state}")
+            p.check_deadline(f"VM {vm.name} is {state}", "vm", vm.id, hint=VM_HINT)
             raise Wait("Stopping", f"VM {vm.name} is being powered off before removal", 2.0)
         _hard_stop(p, res, vm, "it is being deleted")
     with contextlib.suppress(errors.NotFound):  # already gone is what we want
