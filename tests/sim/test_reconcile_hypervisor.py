@@ -168,6 +168,71 @@ def test_a_rhevh_host_that_never_registers_waits_without_acting(
     assert h.client.request_counts.get(("GET", "hosts")) == 3
 
 
+def test_a_rhevh_host_without_provision_stalls_past_registration_seconds_then_is_taken(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    machines = machine_entries(["node7"])
+    sim = simulator_factory({"clusters": CLUSTERS, "machines": machines})
+    h = harness(sim)
+    address = machines[0]["address"]
+    spec = {"address": address, "timeouts": {"registrationSeconds": 100}}
+    h.apply(HV, "node7", spec)
+    h.run(HV, "node7")
+    assert h.reason("node7") == "WaitingForRegistration"
+    op = h.status(HV, "node7")["operation"]
+    assert op["action"] == "AwaitHostRegistration"
+    h.run(HV, "node7")
+    assert h.status(HV, "node7")["operation"] == op  # one deadline, not one per pass
+    h.skew = 101
+    outcome = h.run(HV, "node7")
+    stalled = h.condition(HV, "node7", "Stalled")
+    assert stalled is not None and stalled["status"] == "True"
+    assert stalled["reason"] == "Timeout"
+    message = stalled["message"]
+    assert "AwaitHostRegistration did not finish" in message
+    assert "RHEV-M reported nothing" in message  # there is no host to have events about
+    assert f"Boot host {address} with RHEV-H and point it at this RHEV-M" in message
+    assert "set spec.provision" in message
+    assert h.reasons(outcome) == ["Timeout"]  # one Warning Event
+    assert machine(sim, "node7")["power"] == "off"  # nothing was done to the machine
+
+    # A human boots it from the network: RHEV-H installs and registers itself.
+    sim.control("POST", "/sim/machines/node7/boot", {"device": "network"})
+    sim.control("POST", "/sim/machines/node7/power", {"on": True})
+    sim.advance(130)
+    outcome = h.run(HV, "node7")
+    assert h.reasons(outcome) == ["Registered", "Approved"]
+    assert h.status(HV, "node7")["operation"]["action"] == "InstallHost"
+    converge(h, sim, "node7")
+    stalled = h.condition(HV, "node7", "Stalled")
+    assert stalled is None or stalled["status"] != "True"
+    assert h.status(HV, "node7").get("operation") is None
+
+
+def test_approve_false_waits_for_a_human_without_a_deadline(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    sim = simulator_factory(
+        {"hosts": [{"name": "rhevh1", "status": "pending_approval", "type": "rhev_h"}]}
+    )
+    h = harness(sim)
+    short = {"registrationSeconds": 10, "operationSeconds": 10}
+    h.apply(HV, "rhevh1", {"address": "rhevh1", "approve": False, "timeouts": short})
+    h.run(HV, "rhevh1")
+    message = h.status(HV, "rhevh1")["message"]
+    assert "a human must approve it in RHEV-M" in message and "spec.approve: true" in message
+    assert h.status(HV, "rhevh1").get("operation") is None
+    h.skew = 10_000  # long past every deadline: still a wait for a human, not Stalled
+    h.run(HV, "rhevh1")
+    assert h.reason("rhevh1") == "WaitingForApproval"
+    stalled = h.condition(HV, "rhevh1", "Stalled")
+    assert stalled is None or stalled["status"] != "True"
+    assert host_of(sim, "rhevh1").status == "pending_approval"
+    h.apply(HV, "rhevh1", {"address": "rhevh1", "approve": True})
+    outcome = h.run(HV, "rhevh1")
+    assert h.reasons(outcome) == ["Approved"]
+
+
 def test_a_rhel_host_is_added_with_its_root_password_which_never_leaks(
     simulator_factory: Callable[..., SimHandle],
     harness: Callable[[SimHandle], HvHarness],

@@ -5,8 +5,10 @@ Ladder, each step idempotent and level-based:
 1. find the host (status.id, then name, then address); while there is none: a rhel host is
    added by address with its root password (RHEV-M installs it); a rhev-h host registers
    itself, after the operator set its boot device and powered it on over IPMI when
-   `provision` asks for it;
+   `provision` asks for it; either way it must register within `registrationSeconds`, else
+   Stalled (boot it and point it at RHEV-M, or set `provision`);
 2. a registering host (`pending_approval`) is approved into its cluster when `approve` is set;
+   with `approve: false` it waits for a human, deliberately without a deadline;
    installation is waited out (`hostInstallSeconds`), `install_failed` is Stalled with the
    engine's words and retried when the spec is touched;
 3. a dead SPM host (`non_responsive` holding the SPM role) is powered off over IPMI and its
@@ -323,13 +325,19 @@ HOST_HINT = "Check the host in RHEV-M, then touch the spec (or delete status.ope
 #: Waits without an operation of the operator's in flight, bounded by operationSeconds.
 AWAIT_RESPONDING = "AwaitHostResponding"  # non_responsive or down
 AWAIT_UP = "AwaitHostUp"  # non_operational, or a status no step leads on from
+#: A rhev-h host without `provision`: someone else boots it; bounded by registrationSeconds.
+AWAIT_REGISTRATION = "AwaitHostRegistration"
 
 
 def engine_words(p: HostPass, host_id: str | None) -> str:
     """What RHEV-M last said about the host (see `Pass.last_words`); a job only for an
     operation the operator sent (nothing was sent under a wait's own correlation id)."""
     operation = p.status.operation
-    sent = operation is not None and operation.action not in (AWAIT_RESPONDING, AWAIT_UP)
+    sent = operation is not None and operation.action not in (
+        AWAIT_RESPONDING,
+        AWAIT_UP,
+        AWAIT_REGISTRATION,
+    )
     return p.last_words(operation.correlation_id if operation and sent else "", "host", host_id)
 
 
@@ -374,9 +382,9 @@ def _ensure(p: HostPass, res: Hypervisor) -> str:
     if host is None and _would_act_on_absence(p, res):
         host = _observe_host(p, res, confirm=True)
     if host is None:
-        _ensure_registered(p, res)  # always raises: nothing to do but wait for the host
-        raise AssertionError("unreachable")
+        _ensure_registered(p, res)  # nothing to do but wait for the host
     _claim(p, res, host)
+    end_waits(p, AWAIT_REGISTRATION)  # it registered (or was there all along)
     _report(p, host)
     _ensure_admitted(p, res, host)
     if host.status in ("non_responsive", "down"):
@@ -447,7 +455,7 @@ def _claim(p: HostPass, res: Hypervisor, host: HostDetail) -> None:
     p.did("Adopted", f"Adopted existing host {host.name} ({host.id})")
 
 
-def _ensure_registered(p: HostPass, res: Hypervisor) -> None:
+def _ensure_registered(p: HostPass, res: Hypervisor) -> NoReturn:
     """No host yet: add a rhel host, or provision a rhev-h one and wait for it to register."""
     spec = res.spec
     name = res.rhev_name
@@ -477,11 +485,17 @@ def _ensure_registered(p: HostPass, res: Hypervisor) -> None:
         )
     if spec.provision is not None and spec.bmc is not None:
         _provision(p, res)
-    raise Wait(
+    bounded_wait(
+        p,
+        AWAIT_REGISTRATION,
         "WaitingForRegistration",
         f"waiting for host {name} ({spec.address}) to register with RHEV-M; boot it with "
         "RHEV-H (or set spec.provision to let the operator boot it over IPMI)",
-        30.0,
+        spec.timeouts.registration_seconds,
+        requeue_after=30.0,
+        hint=f"Boot host {spec.address} with RHEV-H and point it at this RHEV-M, or set "
+        "spec.provision (with spec.bmc) so the operator boots it over IPMI; the host is taken "
+        "as soon as it registers.",
     )
 
 
@@ -554,10 +568,11 @@ def _ensure_admitted(p: HostPass, res: Hypervisor, host: HostDetail) -> None:
         if p.status.operation is not None and p.status.operation.action == "ProvisionHost":
             p.end_operation()
         if not spec.approve:
+            # Deliberately unbounded: the spec asks for a human's decision.
             raise Wait(
                 "WaitingForApproval",
-                f"host {host.name} is pending approval and spec.approve is false; approve it "
-                "in RHEV-M or set spec.approve: true",
+                f"host {host.name} is pending approval and spec.approve is false: a human must "
+                "approve it in RHEV-M, or set spec.approve: true to let the operator approve it",
                 30.0,
             )
         cluster = _cluster(p, res)

@@ -21,6 +21,12 @@ Ladder, each step idempotent and level-based (one step per pass where RHEV-M mus
 7. a running VM not on `placement.host` is migrated there [`rmigrate`] and the migration
    waited out (migrating -> up on the target) under `timeouts.migrationSeconds`.
 
+Every wait has a deadline: an operation's own, else one recorded for the wait (a
+transition or a locked disk the operator did not start, a VM whose host does not answer, a
+placement host that is not up); past it the resource is Stalled quoting RHEV-M's job or
+event, and goes on by itself once the wait is over. PendingRestart alone has none: it
+waits for the user to stop the VM.
+
 Disks and NICs: spec disk i is the disk aliased `<vm>_Disk<i+1>` (RHEV-M's own naming, so
 a VM made by `mkvm` is matched when adopted); NICs are matched by name. Missing ones are
 added; a disk grows when its size grows (RHEV-M never shrinks one). Removal: only disks and
