@@ -13,7 +13,7 @@ import contextlib
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable, Container, Hashable, Mapping
+from collections.abc import Callable, Container, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, NoReturn, Protocol, TypeVar
 
@@ -40,6 +40,8 @@ SHORT_REQUEUE = 2.0
 
 #: What a Stalled message for a missed deadline tells a human to do.
 RETRY_HINT = "Check RHEV-M, then touch the spec (or delete status.operation) to retry."
+#: What a Stalled message for a refused update tells a human to do.
+UPDATE_HINT = "Change the spec back, or resolve what RHEV-M names and the operator retries."
 
 #: Event severities that say why something failed (quoted before a job's bare title).
 ALARMING = ("error", "alert", "warning")
@@ -545,3 +547,17 @@ def retry_when_touched(p: Pass[Any]) -> None:
     ladder starts it (or its wait) afresh (the Stalled messages say so)."""
     if p.status.operation is not None and stalled_before(p):
         p.end_operation()
+
+
+@contextlib.contextmanager
+def stall_when_refused(reason: str, doing: str, hint: str) -> Iterator[None]:
+    """A request RHEV-M refuses (a refusal waiting alone will not cure) is Stalled (`reason`)
+    with the engine's words: "RHEV-M refused to `doing`: <words>. `hint`". Other errors
+    pass (the ladder waits out "locked" or "unavailable")."""
+    try:
+        yield
+    except errors.RhevmError as exc:
+        if not refused(exc):
+            raise
+        said = engine_says(exc).rstrip(".")
+        raise Stall(reason, f"RHEV-M refused to {doing}: {said}. {hint}") from None

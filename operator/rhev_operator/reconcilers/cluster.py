@@ -23,6 +23,7 @@ import functools
 from rhev_operator.api import RhevCluster, RhevClusterStatus
 from rhev_operator.reconcilers import datacenter
 from rhev_operator.reconcilers.base import (
+    UPDATE_HINT,
     Context,
     Finder,
     Outcome,
@@ -31,13 +32,12 @@ from rhev_operator.reconcilers.base import (
     claim,
     created,
     deletion_start,
-    engine_says,
     observe,
     owner_comment,
-    refused,
     removed_unless_refused,
     resolve,
     run_ladder,
+    stall_when_refused,
 )
 from rhev_operator.rhevm import (
     Cluster,
@@ -45,7 +45,6 @@ from rhev_operator.rhevm import (
     ClusterUpdate,
     DataCenter,
     RhevmClient,
-    errors,
 )
 
 #: What status.state says for a cluster that exists (RHEV-M clusters have no status).
@@ -130,21 +129,15 @@ def _ensure_fields(p: Pass[RhevClusterStatus], res: RhevCluster, cluster: Cluste
         changes["name"] = res.rhev_name
     if not changes:
         return cluster
-    try:
+    fields = ", ".join(sorted(changes))
+    with stall_when_refused(
+        "UpdateRefused", f"change {fields} of cluster {cluster.name}", UPDATE_HINT
+    ):
         updated = p.ctx.client.clusters.update(
             cluster.id, ClusterUpdate(**changes), correlation_id=p.ctx.correlation_id()
         )
-    except errors.RhevmError as exc:
-        if not refused(exc):
-            raise
-        raise Stall(
-            "UpdateRefused",
-            f"RHEV-M refused to change {', '.join(sorted(changes))} of cluster "
-            f"{cluster.name}: {engine_says(exc)}. Change the spec back, or resolve what "
-            "RHEV-M names and the operator retries.",
-        ) from None
     p.ctx.inventory.remember(finder(p.ctx.client).key, updated)
-    p.did("Updated", f"Updated cluster {res.rhev_name}: {', '.join(sorted(changes))}")
+    p.did("Updated", f"Updated cluster {res.rhev_name}: {fields}")
     return updated
 
 

@@ -41,6 +41,7 @@ from rhev_operator.inventory.observer import Lister
 from rhev_operator.reconcilers import cluster as cluster_reconciler
 from rhev_operator.reconcilers import datacenter
 from rhev_operator.reconcilers.base import (
+    UPDATE_HINT,
     Context,
     Finder,
     Outcome,
@@ -58,6 +59,7 @@ from rhev_operator.reconcilers.base import (
     removed_unless_refused,
     resolve,
     run_ladder,
+    stall_when_refused,
 )
 from rhev_operator.rhevm import (
     Cluster,
@@ -168,24 +170,17 @@ def _ensure_fields(p: P, res: LogicalNetwork, net: Network, find: Finder) -> Net
     if not changes:
         return net
     what = ", ".join(_change_text(key, getattr(net, key), value) for key, value in changes.items())
-    try:
+    hint = (
+        "RHEV-M may refuse this while hosts or VMs use the network: take it off the "
+        "hosts' interfaces (Hypervisor spec.interfaces) and VM NICs first, or set the "
+        "spec back."
+        if {"vlan_id", "mtu", "stp"} & changes.keys()
+        else UPDATE_HINT
+    )
+    with stall_when_refused("UpdateRefused", f"change network {net.name} ({what})", hint):
         updated = p.ctx.client.networks.update(
             net.id, NetworkUpdate(**changes), correlation_id=p.ctx.correlation_id()
         )
-    except errors.RhevmError as exc:
-        if not refused(exc):
-            raise
-        hint = (
-            " RHEV-M may refuse this while hosts or VMs use the network: take it off the "
-            "hosts' interfaces (Hypervisor spec.interfaces) and VM NICs first, or set the "
-            "spec back."
-            if {"vlan_id", "mtu", "stp"} & changes.keys()
-            else " Set the spec back, or resolve what RHEV-M names."
-        )
-        raise Stall(
-            "UpdateRefused",
-            f"RHEV-M refused to change network {net.name} ({what}): {engine_says(exc)}.{hint}",
-        ) from None
     p.ctx.inventory.remember(find.key, updated)
     p.did("Updated", f"Updated network {res.rhev_name}: {what}")
     return updated

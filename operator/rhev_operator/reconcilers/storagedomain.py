@@ -32,7 +32,7 @@ from typing import NoReturn
 
 from rhev_operator.api import StorageDomain as StorageDomainResource
 from rhev_operator.api import StorageDomainStatus
-from rhev_operator.reconcilers import cluster, datacenter
+from rhev_operator.reconcilers import cluster, datacenter, hypervisor
 from rhev_operator.reconcilers.base import (
     Context,
     Finder,
@@ -116,14 +116,9 @@ def finder(client: RhevmClient) -> Finder:
 
 
 def host_finder(client: RhevmClient) -> Finder:
-    """The hosts as the Hypervisor reconciler lists them (same key, same lister), so /hosts
-    is listed once per tick for both kinds."""
-    return Finder(
-        key=HOSTS,
-        lister=lambda c: c.hosts.list_detailed(),
-        get=client.hosts.get_detailed,
-        find=client.hosts.find_detailed,
-    )
+    """The hosts as the Hypervisor reconciler lists them (its finder), so /hosts is listed
+    once per tick for both kinds."""
+    return hypervisor.finder(client)
 
 
 def attached_key(dc_id: str) -> Hashable:

@@ -71,6 +71,7 @@ from rhev_operator.reconcilers import network as network_kind
 from rhev_operator.reconcilers import storagedomain as storagedomain_kind
 from rhev_operator.reconcilers.base import (
     ANY_OPERATION,
+    UPDATE_HINT,
     Context,
     Finder,
     Outcome,
@@ -82,13 +83,12 @@ from rhev_operator.reconcilers.base import (
     created,
     deletion_start,
     end_waits,
-    engine_says,
     owned_by,
     owner_comment,
-    refused,
     resolve,
     retry_when_touched,
     run_ladder,
+    stall_when_refused,
 )
 from rhev_operator.rhevm import (
     BLANK_TEMPLATE_ID,
@@ -635,26 +635,15 @@ def _describe(changes: dict[str, Any]) -> str:
     return ", ".join(w for k in sorted(changes) if (w := words.get(k)))
 
 
-def _says(exc: errors.RhevmError) -> str:
-    return engine_says(exc).rstrip(".")
-
-
 def _update(p: VP, vm: VmDetail, changes: dict[str, Any], *, next_run: bool) -> VmDetail:
-    try:
+    doing = f"change {_describe(changes)} of VM {vm.name}"
+    with stall_when_refused("UpdateRefused", doing, UPDATE_HINT):
         p.ctx.client.vms.update(
             vm.id,
             VmUpdate(**changes),
             next_run=True if next_run else None,
             correlation_id=p.ctx.correlation_id(),
         )
-    except errors.RhevmError as exc:
-        if not refused(exc):
-            raise
-        raise Stall(
-            "UpdateRefused",
-            f"RHEV-M refused to change {_describe(changes)} of VM {vm.name}: {_says(exc)}. "
-            "Change the spec, or resolve what RHEV-M names and the operator retries.",
-        ) from None
     return _refresh(p, vm.id)
 
 
@@ -900,16 +889,11 @@ def _act(
     """Send a power action under the operation record; a refusal is Stalled with the
     engine's words (retried each resync, within the same deadline)."""
     cid = _begin(p, action, timeout)
-    try:
+    reason = f"{action.removesuffix('Vm')}Refused"
+    with stall_when_refused(
+        reason, f"{verb} VM {vm.name}", "Resolve what RHEV-M names; the operator retries."
+    ):
         call(cid)
-    except errors.RhevmError as exc:
-        if not refused(exc):
-            raise
-        raise Stall(
-            f"{action.removesuffix('Vm')}Refused",
-            f"RHEV-M refused to {verb} VM {vm.name}: {_says(exc)}. Resolve what RHEV-M "
-            "names; the operator retries.",
-        ) from None
 
 
 def _hard_stop(p: VP, res: VirtualMachine, vm: VmDetail, why: str) -> None:

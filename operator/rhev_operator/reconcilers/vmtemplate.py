@@ -32,6 +32,7 @@ from rhev_operator.api.conditions import get_condition
 from rhev_operator.reconcilers import cluster as cluster_kind
 from rhev_operator.reconcilers import virtualmachine as vm_kind
 from rhev_operator.reconcilers.base import (
+    UPDATE_HINT,
     Context,
     Finder,
     Outcome,
@@ -50,6 +51,7 @@ from rhev_operator.reconcilers.base import (
     resolve,
     retry_when_touched,
     run_ladder,
+    stall_when_refused,
 )
 from rhev_operator.rhevm import (
     BLANK_TEMPLATE_ID,
@@ -78,12 +80,9 @@ CREATION_FAILED = 52
 
 
 def finder(client: RhevmClient) -> Finder:
-    return Finder(
-        key="templates",
-        lister=lambda c: c.templates.list(),
-        get=client.templates.get,
-        find=client.templates.find,
-    )
+    """Templates, listed once per tick. Defined by the VirtualMachine kind (it waits for
+    templates, and this module imports it), so both kinds list /templates under one key."""
+    return vm_kind.template_finder(client)
 
 
 def vm_finder(client: RhevmClient) -> Finder:
@@ -330,21 +329,14 @@ def _ensure_fields(p: TP, res: VmTemplate, template: Template) -> Template:
         changes["name"] = res.rhev_name
     if not changes:
         return template
-    try:
+    fields = ", ".join(sorted(changes))
+    doing = f"change {fields} of template {template.name}"
+    with stall_when_refused("UpdateRefused", doing, UPDATE_HINT):
         updated = p.ctx.client.templates.update(
             template.id, TemplateUpdate(**changes), correlation_id=p.ctx.correlation_id()
         )
-    except errors.RhevmError as exc:
-        if not refused(exc):
-            raise
-        raise Stall(
-            "UpdateRefused",
-            f"RHEV-M refused to change {', '.join(sorted(changes))} of template "
-            f"{template.name}: {engine_says(exc)}. Change the spec back, or resolve what "
-            "RHEV-M names and the operator retries.",
-        ) from None
     p.ctx.inventory.remember(finder(p.ctx.client).key, updated)
-    p.did("Updated", f"Updated template {res.rhev_name}: {', '.join(sorted(changes))}")
+    p.did("Updated", f"Updated template {res.rhev_name}: {fields}")
     return updated
 
 
