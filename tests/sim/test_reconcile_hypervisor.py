@@ -688,9 +688,11 @@ def test_a_non_operational_host_past_the_deadline_is_stalled_with_the_engines_wo
     # to maintenance; the operator activates it (spec.state up) and RHEV-M finds the network
     # missing.
     cl = h.client.clusters.find("Default")
+    hv1 = h.client.hosts.find("hv1")
+    assert cl is not None and hv1 is not None
     net_id = sim.find("network", "storage").id
     h.client.networks.cluster_networks(cl.id).update(net_id, ClusterNetworkUpdate(required=True))
-    h.client.hosts.deactivate(h.client.hosts.find("hv1").id)
+    h.client.hosts.deactivate(hv1.id)
     sim.advance(10)
     assert h.reasons(h.run(HV, "hv1")) == ["Activating"]
     sim.advance(10)
@@ -714,7 +716,7 @@ def test_a_non_operational_host_past_the_deadline_is_stalled_with_the_engines_wo
 
     # The network is optional again: the host is activated and the wait is over.
     h.client.networks.cluster_networks(cl.id).update(net_id, ClusterNetworkUpdate(required=False))
-    h.client.hosts.activate(h.client.hosts.find("hv1").id)
+    h.client.hosts.activate(hv1.id)
     converge(h, sim, "hv1", step=10)
     assert h.status(HV, "hv1").get("operation") is None
     assert h.condition(HV, "hv1", "Stalled") is None
