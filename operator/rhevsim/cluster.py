@@ -8,6 +8,7 @@ use it (RemoveClusterCommand).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -275,6 +276,18 @@ def _get_in_dc(req: Request) -> Response:
     return xml_response(cl.render(req.ctx))
 
 
+def _in_dc(handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
+    """A cluster of another data center is not found under /datacenters/{dc}/clusters."""
+
+    def scoped(req: Request) -> Response:
+        dc = get_or_404(req, DataCenter, "dc")
+        if get_or_404(req, Cluster).data_center_id != dc.id:
+            raise errors.not_found_url()
+        return handler(req)
+
+    return scoped
+
+
 def _add(req: Request, dc: DataCenter | None = None) -> Response:
     body = req.body
     reg = req.reg
@@ -465,8 +478,8 @@ def register(api: Api) -> None:
         lambda req: _add(req, get_or_404(req, DataCenter, "dc")),
     )
     api.route("GET", "/datacenters/{dc}/clusters/{id}", _get_in_dc)
-    api.route("PUT", "/datacenters/{dc}/clusters/{id}", _update)
-    api.route("DELETE", "/datacenters/{dc}/clusters/{id}", _remove)
+    api.route("PUT", "/datacenters/{dc}/clusters/{id}", _in_dc(_update))
+    api.route("DELETE", "/datacenters/{dc}/clusters/{id}", _in_dc(_remove))
     api.action("/clusters/{id}", "resetemulatedmachine", _simple_action("Reset emulated machine"))
     api.action("/clusters/{id}", "syncallnetworks", _simple_action("Sync all networks of Cluster"))
     api.action("/clusters/{id}", "upgrade", _simple_action("Upgrade Cluster"))

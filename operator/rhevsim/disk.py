@@ -330,17 +330,22 @@ def new_disk(
 def create_image(
     reg: Registry, disk: Disk, timing: str, done: Callable[[bool], None] | None = None
 ) -> None:
-    """Lock the disk, then after `timing` make it ok and call `done(True)`."""
+    """Lock the disk, then after `timing` make it ok and call `done(True)`; if its storage
+    domain left `active` meanwhile, the image is `illegal` and `done(False)`
+    (AddImageFromScratch's endWithFailure)."""
     disk.status = "locked"
     disk.lock = "AddImage"
 
     def finish() -> None:
         if reg.objects.get("disk", {}).get(disk.id) is not disk:
             return  # removed meanwhile
-        disk.status = "ok"
+        sd = storage_domain(reg, disk.storage_domain_id)
+        sd_status = getattr(sd, "dc_status", None) or getattr(sd, "status", None) or "active"
+        ok = sd_status == "active"
+        disk.status = "ok" if ok else "illegal"
         disk.lock = None
         if done is not None:
-            done(True)
+            done(ok)
 
     reg.schedule(timing, finish, f"{timing} {disk.name}")
 
@@ -608,12 +613,21 @@ def add_attachment(req: Request) -> Response:
     )
 
     def done(ok: bool) -> None:
-        reg.event(
-            CODES["USER_ADD_DISK_TO_VM_FINISHED_SUCCESS"],
-            f"The disk {name} was successfully added to VM {owner.name}.",
-            correlation_id=job.correlation_id,
-            vm=owner,
-        )
+        if ok:
+            reg.event(
+                CODES["USER_ADD_DISK_TO_VM_FINISHED_SUCCESS"],
+                f"The disk {name} was successfully added to VM {owner.name}.",
+                correlation_id=job.correlation_id,
+                vm=owner,
+            )
+        else:
+            reg.event(
+                CODES["USER_ADD_DISK_TO_VM_FINISHED_FAILURE"],
+                f"Add-Disk operation failed on VM {owner.name} (User: {ENGINE_USER}).",
+                "error",
+                correlation_id=job.correlation_id,
+                vm=owner,
+            )
         reg.end_job(job, ok)
 
     create_image(reg, disk, "disk.create", done)
@@ -794,12 +808,21 @@ def add_disk(req: Request) -> Response:
     )
 
     def done(ok: bool) -> None:
-        reg.event(
-            CODES["USER_ADD_DISK_FINISHED_SUCCESS"],
-            f"The disk '{name}' was successfully added.",
-            correlation_id=job.correlation_id,
-            storage_domain=spec.sd,
-        )
+        if ok:
+            reg.event(
+                CODES["USER_ADD_DISK_FINISHED_SUCCESS"],
+                f"The disk '{name}' was successfully added.",
+                correlation_id=job.correlation_id,
+                storage_domain=spec.sd,
+            )
+        else:
+            reg.event(
+                CODES["USER_ADD_DISK_FINISHED_FAILURE"],
+                "Add-Disk operation failed to complete.",
+                "error",
+                correlation_id=job.correlation_id,
+                storage_domain=spec.sd,
+            )
         reg.end_job(job, ok)
 
     create_image(reg, disk, "disk.create", done)

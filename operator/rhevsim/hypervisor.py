@@ -1795,6 +1795,23 @@ def _setup_networks(req: Request) -> Response:
     return action_complete(req, job)
 
 
+def _sync_all_networks(req: Request) -> Response:
+    """SyncAllHostNetworks: a persistent setupnetworks of the out-of-sync attachments only;
+    with none out of sync the engine does nothing."""
+    h = get_or_404(req, Host)
+    stale = [a for a in h.attachments if not a.in_sync]
+    if not stale:
+        job = req.reg.start_job(f"Synchronizing all networks of Host {h.name}", req.correlation_id)
+        _end(req.reg, job)
+        return action_complete(req, job)
+    body = etree.Element("action")
+    wrap = etree.SubElement(body, "synchronized_network_attachments")
+    for a in stale:
+        etree.SubElement(wrap, "network_attachment", id=a.id)
+    etree.SubElement(body, "commit_on_success").text = "true"
+    return action_complete(req, setup_networks(req, h, body))
+
+
 def _noop(verb: str) -> Callable[[Request], Response]:
     def handler(req: Request) -> Response:
         h = get_or_404(req, Host)
@@ -1828,7 +1845,8 @@ def register(api: Api) -> None:
     api.action("/hosts/{id}", "refresh", _refresh)
     api.action("/hosts/{id}", "commitnetconfig", _commit_net)
     api.action("/hosts/{id}", "setupnetworks", _setup_networks)
-    for verb in ("syncallnetworks", "enrollcertificate", "upgradecheck"):
+    api.action("/hosts/{id}", "syncallnetworks", _sync_all_networks)
+    for verb in ("enrollcertificate", "upgradecheck"):
         api.action("/hosts/{id}", verb, _noop(verb))
     for path, plural in (
         ("affinitylabels", "affinity_labels"),

@@ -272,8 +272,15 @@ def register(api: Api) -> None:
         "/networks/{net}/vnicprofiles",
         lambda req: _add(req, get_or_404(req, Network, "net")),
     )
+
+    def remove_net(req: Request) -> Response:
+        net = get_or_404(req, Network, "net")
+        if get_or_404(req, VnicProfile).network_id != net.id:
+            raise errors.not_found_url()
+        return _remove(req)
+
     api.route("GET", "/networks/{net}/vnicprofiles/{id}", get_net)
-    api.route("DELETE", "/networks/{net}/vnicprofiles/{id}", _remove)
+    api.route("DELETE", "/networks/{net}/vnicprofiles/{id}", remove_net)
 
 
 def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:
