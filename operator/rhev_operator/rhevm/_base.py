@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -15,12 +15,14 @@ from rhev_operator.rhevm.session import Reply, Session
 __all__ = [
     "ActionResult",
     "Collection",
+    "DetailedCollection",
     "Frozen",
     "Input",
     "new_correlation_id",
 ]
 
 T = TypeVar("T", bound=BaseModel)
+D = TypeVar("D", bound=BaseModel)
 
 
 class Frozen(BaseModel):
@@ -90,6 +92,9 @@ class Collection(Generic[T]):
         return xmlio.read_model(el, cls.model, cls.read_spec)
 
     def _parse_one(self, reply: Reply, what: str) -> T:
+        return self._parse_one_as(self.parse, reply, what)
+
+    def _parse_one_as(self, parse: Callable[[xmlio.Element], D], reply: Reply, what: str) -> D:
         root = reply.root
         if root is None or root.tag != self.tag:
             got = "an empty body" if root is None else f"<{root.tag}>"
@@ -98,7 +103,7 @@ class Collection(Generic[T]):
                 status=reply.status,
                 path=f"{self._s.api_path}/{self.path}",
             )
-        return self.parse(root)
+        return parse(root)
 
     @classmethod
     def body(cls, data: BaseModel) -> xmlio.Element:
@@ -111,11 +116,13 @@ class Collection(Generic[T]):
 
     # --- reads ---
 
-    def list(self, search: str | None = None, max: int | None = None) -> builtins.list[T]:
-        if search is not None and not self.searchable:
+    def _list_as(
+        self, parse: Callable[[xmlio.Element], D], params: Mapping[str, Any]
+    ) -> builtins.list[D]:
+        """GET the collection with ``params`` and read every ``<tag>`` with ``parse``."""
+        if params.get("search") is not None and not self.searchable:
             raise ValueError(f"{self.path}: this collection does not support search")
-        params: dict[str, Any] = {"search": search, "max": max}
-        reply = self._s.request("GET", self.path, params=params)
+        reply = self._s.request("GET", self.path, params=dict(params))
         root = reply.root
         if root is None:
             return []
@@ -124,7 +131,10 @@ class Collection(Generic[T]):
                 f"GET {self.path}: expected <{self.plural}>, got <{root.tag}>",
                 status=reply.status,
             )
-        return [self.parse(el) for el in root.iterfind(self.tag)]
+        return [parse(el) for el in root.iterfind(self.tag)]
+
+    def list(self, search: str | None = None, max: int | None = None) -> builtins.list[T]:
+        return self._list_as(self.parse, {"search": search, "max": max})
 
     def get(self, entity_id: str) -> T:
         return self._parse_one(self._s.request("GET", self._item(entity_id)), f"GET {self.path}")
@@ -132,10 +142,7 @@ class Collection(Generic[T]):
     def find(self, name: str) -> T | None:
         """The object named exactly ``name`` (case-sensitive), or None."""
         found = self.list(search=f"name={quote_search(name)}") if self.searchable else self.list()
-        for item in found:
-            if getattr(item, "name", None) == name:
-                return item
-        return None
+        return named(found, name)
 
     # --- writes ---
 
@@ -204,6 +211,38 @@ class CrudCollection(Collection[T]):
 
     def remove(self, entity_id: str, correlation_id: str | None = None) -> None:
         self._remove(entity_id, correlation_id)
+
+
+class DetailedCollection(Collection[T], Generic[T, D]):
+    """A collection whose entities can also be read with sub-collections inlined
+    (``follow=``, reference §3.4): one list call instead of one call per entity."""
+
+    #: set by subclasses: the ``follow`` value and the reader of an inlined element
+    detail_follow: str = ""
+
+    @classmethod
+    def parse_detail(cls, el: xmlio.Element) -> D:
+        raise NotImplementedError
+
+    def list_detailed(self, search: str | None = None) -> builtins.list[D]:
+        """Every entity (matching ``search``) with its sub-collections, in one call."""
+        return self._list_as(self.parse_detail, {"search": search, "follow": self.detail_follow})
+
+    def get_detailed(self, entity_id: str) -> D:
+        reply = self._s.request("GET", self._item(entity_id), params={"follow": self.detail_follow})
+        return self._parse_one_as(self.parse_detail, reply, f"GET {self.path}")
+
+    def find_detailed(self, name: str) -> D | None:
+        """The entity named exactly ``name``, with its sub-collections, or None."""
+        return named(self.list_detailed(search=f"name={quote_search(name)}"), name)
+
+
+def named(items: Iterable[D], name: str) -> D | None:
+    """The first of ``items`` named exactly ``name`` (case-sensitive), or None."""
+    for item in items:
+        if getattr(item, "name", None) == name:
+            return item
+    return None
 
 
 def check_action(

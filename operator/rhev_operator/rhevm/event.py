@@ -56,11 +56,7 @@ class Events(Collection[Event]):
         from_: int | None = None,
     ) -> builtins.list[Event]:
         """As the engine answers: newest first; ``from_`` keeps ids above it."""
-        params = {"search": search, "max": max, "from": from_}
-        reply = self._s.request("GET", self.path, params=params)
-        if reply.root is None:
-            return []
-        return [self.parse(el) for el in reply.root.iterfind(self.tag)]
+        return self._list_as(self.parse, {"search": search, "max": max, "from": from_})
 
     def since(self, last_id: int, search: str | None = None) -> builtins.list[Event]:
         """Every event with an id above ``last_id``, oldest first (no ``max``, so a busy

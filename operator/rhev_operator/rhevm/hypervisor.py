@@ -8,14 +8,14 @@ from collections.abc import Sequence
 
 from pydantic import Field, model_validator
 
-from rhev_operator.rhevm import errors, xmlio
+from rhev_operator.rhevm import xmlio
 from rhev_operator.rhevm._base import (
     ActionResult,
     Collection,
+    DetailedCollection,
     Frozen,
     Input,
     one_of,
-    quote_search,
     ref,
 )
 from rhev_operator.rhevm.session import Session
@@ -350,16 +350,44 @@ class FenceAgents(Collection[FenceAgent]):
         self._remove(agent_id, correlation_id)
 
 
-class Hosts(Collection[Host]):
+class HostDetail(Host):
+    """A host read with ``follow=nics,network_attachments,agents``: one list call brings
+    every host's NICs, network attachments and fence agents (reference §3.4)."""
+
+    nics: tuple[HostNic, ...] = ()
+    network_attachments: tuple[NetworkAttachment, ...] = ()
+    fence_agents: tuple[FenceAgent, ...] = ()
+
+
+#: What ``Hosts.list_detailed`` inlines.
+DETAIL_FOLLOW = "nics,network_attachments,agents"
+
+
+class Hosts(DetailedCollection[Host, HostDetail]):
     tag = "host"
     plural = "hosts"
     model = Host
     searchable = True
     read_spec = {**_HOST_PATHS, "version": _host_version}
     write_spec = _HOST_PATHS
+    detail_follow = DETAIL_FOLLOW
 
     def __init__(self, session: Session, path: str = "hosts") -> None:
         super().__init__(session, path)
+
+    @classmethod
+    def parse_detail(cls, el: xmlio.Element) -> HostDetail:
+        # The engine inlines fence agents as <agents>; accept <fence_agents> as well.
+        agents = [*el.iterfind("agents/agent"), *el.iterfind("fence_agents/agent")]
+        return HostDetail(
+            **cls.parse(el).model_dump(),
+            nics=tuple(HostNics.parse(n) for n in el.iterfind("nics/host_nic")),
+            network_attachments=tuple(
+                NetworkAttachments.parse(a)
+                for a in el.iterfind("network_attachments/network_attachment")
+            ),
+            fence_agents=tuple(FenceAgents.parse(a) for a in agents),
+        )
 
     # --- CRUD ---
 
@@ -377,39 +405,6 @@ class Hosts(Collection[Host]):
 
     def remove(self, host_id: str, force: bool = False, correlation_id: str | None = None) -> None:
         self._remove(host_id, correlation_id, {"force": True} if force else None)
-
-    # --- reads with the sub-collections inlined ---
-
-    def list_detailed(self, search: str | None = None) -> builtins.list[HostDetail]:
-        """Every host with its NICs, network attachments and fence agents, in one call."""
-        reply = self._s.request(
-            "GET", self.path, params={"search": search, "follow": DETAIL_FOLLOW}
-        )
-        root = reply.root
-        if root is None:
-            return []
-        if root.tag != self.plural:
-            raise errors.ProtocolError(
-                f"GET {self.path}: expected <{self.plural}>, got <{root.tag}>",
-                status=reply.status,
-            )
-        return [_detail(el) for el in root.iterfind(self.tag)]
-
-    def get_detailed(self, host_id: str) -> HostDetail:
-        reply = self._s.request("GET", self._item(host_id), params={"follow": DETAIL_FOLLOW})
-        root = reply.root
-        if root is None or root.tag != self.tag:
-            raise errors.ProtocolError(
-                f"GET {self.path}: expected <{self.tag}>", status=reply.status
-            )
-        return _detail(root)
-
-    def find_detailed(self, name: str) -> HostDetail | None:
-        """The host named exactly ``name``, with its sub-collections, or None."""
-        for item in self.list_detailed(search=f"name={quote_search(name)}"):
-            if item.name == name:
-                return item
-        return None
 
     # --- sub-collections ---
 
@@ -525,34 +520,6 @@ class Hosts(Collection[Host]):
         xmlio.set_path(body, "connectivity_timeout", connectivity_timeout)
         xmlio.set_path(body, "commit_on_success", commit_on_success)
         return self._action(host_id, "setupnetworks", correlation_id, body)
-
-
-class HostDetail(Host):
-    """A host read with ``follow=nics,network_attachments,agents``: one list call brings
-    every host's NICs, network attachments and fence agents (reference §3.4)."""
-
-    nics: tuple[HostNic, ...] = ()
-    network_attachments: tuple[NetworkAttachment, ...] = ()
-    fence_agents: tuple[FenceAgent, ...] = ()
-
-
-#: What ``Hosts.list_detailed`` inlines.
-DETAIL_FOLLOW = "nics,network_attachments,agents"
-
-
-def _detail(el: xmlio.Element) -> HostDetail:
-    host = Hosts.parse(el)
-    # The engine inlines fence agents as <agents>; accept <fence_agents> as well.
-    agents = [*el.iterfind("agents/agent"), *el.iterfind("fence_agents/agent")]
-    return HostDetail(
-        **host.model_dump(),
-        nics=tuple(HostNics.parse(n) for n in el.iterfind("nics/host_nic")),
-        network_attachments=tuple(
-            NetworkAttachments.parse(a)
-            for a in el.iterfind("network_attachments/network_attachment")
-        ),
-        fence_agents=tuple(FenceAgents.parse(a) for a in agents),
-    )
 
 
 def _named(tag: str, name: str) -> xmlio.Element:

@@ -3,18 +3,16 @@ start/stop/shutdown/suspend/reboot/migrate."""
 
 from __future__ import annotations
 
-import builtins
-
 from pydantic import Field, model_validator
 
-from rhev_operator.rhevm import errors, xmlio
+from rhev_operator.rhevm import xmlio
 from rhev_operator.rhevm._base import (
     ActionResult,
     Collection,
+    DetailedCollection,
     Frozen,
     Input,
     one_of,
-    quote_search,
     ref,
 )
 from rhev_operator.rhevm.disk import DISK_WRITE, Disk, DiskCreate, Disks
@@ -318,13 +316,51 @@ class VmNics(Collection[VmNic]):
         self._remove(nic_id, correlation_id)
 
 
-class Vms(Collection[Vm]):
+class AttachedDisk(DiskAttachment):
+    """A disk attachment with its disk inlined (``follow=disk_attachments.disk``);
+    ``disk`` is None when the engine did not inline it."""
+
+    disk: Disk | None = None
+
+
+class VmDetail(Vm):
+    """A VM read with ``follow=disk_attachments.disk,nics``: one list call brings every VM's
+    disks (status, size, domain) and NICs (MAC, vNIC profile) (reference §3.4)."""
+
+    disk_attachments: tuple[AttachedDisk, ...] = ()
+    nics: tuple[VmNic, ...] = ()
+
+
+#: What ``Vms.list_detailed`` inlines.
+DETAIL_FOLLOW = "disk_attachments.disk,nics"
+
+
+def _attached(el: xmlio.Element) -> AttachedDisk:
+    attachment = DiskAttachments.parse(el)
+    disk_el = el.find("disk")
+    # A bare reference (<disk id=.. href=../>) has no children: not inlined.
+    disk = Disks.parse(disk_el) if disk_el is not None and len(disk_el) else None
+    return AttachedDisk(**attachment.model_dump(), disk=disk)
+
+
+class Vms(DetailedCollection[Vm, VmDetail]):
     tag = "vm"
     plural = "vms"
     model = Vm
     searchable = True
     read_spec = _VM_READ
     write_spec = _VM_WRITE
+    detail_follow = DETAIL_FOLLOW
+
+    @classmethod
+    def parse_detail(cls, el: xmlio.Element) -> VmDetail:
+        return VmDetail(
+            **cls.parse(el).model_dump(),
+            disk_attachments=tuple(
+                _attached(a) for a in el.iterfind("disk_attachments/disk_attachment")
+            ),
+            nics=tuple(VmNics.parse(n) for n in el.iterfind("nics/nic")),
+        )
 
     def add(
         self, data: VmCreate, clone: bool | None = None, correlation_id: str | None = None
@@ -350,37 +386,6 @@ class Vms(Collection[Vm]):
     ) -> None:
         params = {"force": True if force else None, "detach_only": True if detach_only else None}
         self._remove(vm_id, correlation_id, params)
-
-    def list_detailed(self, search: str | None = None) -> builtins.list[VmDetail]:
-        """Every VM with its disk attachments (their disks inlined) and NICs, in one call."""
-        reply = self._s.request(
-            "GET", self.path, params={"search": search, "follow": DETAIL_FOLLOW}
-        )
-        root = reply.root
-        if root is None:
-            return []
-        if root.tag != self.plural:
-            raise errors.ProtocolError(
-                f"GET {self.path}: expected <{self.plural}>, got <{root.tag}>",
-                status=reply.status,
-            )
-        return [_detail(el) for el in root.iterfind(self.tag)]
-
-    def get_detailed(self, vm_id: str) -> VmDetail:
-        reply = self._s.request("GET", self._item(vm_id), params={"follow": DETAIL_FOLLOW})
-        root = reply.root
-        if root is None or root.tag != self.tag:
-            raise errors.ProtocolError(
-                f"GET {self.path}: expected <{self.tag}>", status=reply.status
-            )
-        return _detail(root)
-
-    def find_detailed(self, name: str) -> VmDetail | None:
-        """The VM named exactly ``name``, with its disks and NICs, or None."""
-        for item in self.list_detailed(search=f"name={quote_search(name)}"):
-            if item.name == name:
-                return item
-        return None
 
     def disk_attachments(self, vm_id: str) -> DiskAttachments:
         return DiskAttachments(self._s, f"{self._item(vm_id)}/diskattachments")
@@ -431,41 +436,3 @@ class Vms(Collection[Vm]):
 
     def cancel_migration(self, vm_id: str, correlation_id: str | None = None) -> ActionResult:
         return self._action(vm_id, "cancelmigration", correlation_id)
-
-
-class AttachedDisk(DiskAttachment):
-    """A disk attachment with its disk inlined (``follow=disk_attachments.disk``);
-    ``disk`` is None when the engine did not inline it."""
-
-    disk: Disk | None = None
-
-
-class VmDetail(Vm):
-    """A VM read with ``follow=disk_attachments.disk,nics``: one list call brings every VM's
-    disks (status, size, domain) and NICs (MAC, vNIC profile) (reference §3.4)."""
-
-    disk_attachments: tuple[AttachedDisk, ...] = ()
-    nics: tuple[VmNic, ...] = ()
-
-
-#: What ``Vms.list_detailed`` inlines.
-DETAIL_FOLLOW = "disk_attachments.disk,nics"
-
-
-def _attached(el: xmlio.Element) -> AttachedDisk:
-    attachment = DiskAttachments.parse(el)
-    disk_el = el.find("disk")
-    # A bare reference (<disk id=.. href=../>) has no children: not inlined.
-    disk = Disks.parse(disk_el) if disk_el is not None and len(disk_el) else None
-    return AttachedDisk(**attachment.model_dump(), disk=disk)
-
-
-def _detail(el: xmlio.Element) -> VmDetail:
-    vm = Vms.parse(el)
-    return VmDetail(
-        **vm.model_dump(),
-        disk_attachments=tuple(
-            _attached(a) for a in el.iterfind("disk_attachments/disk_attachment")
-        ),
-        nics=tuple(VmNics.parse(n) for n in el.iterfind("nics/nic")),
-    )
