@@ -201,6 +201,14 @@ def get_or_404(req: Request, cls: type[T], param: str = "id") -> T:
     return obj
 
 
+def member_or_404(items: Iterable[T], ident: str) -> T:
+    """The one of an owner's sub-collection (NICs, disk attachments) with id `ident`."""
+    for item in items:
+        if item.id == ident:
+            return item
+    raise not_found_url()
+
+
 def xml_response(
     el: Element, status: int = 200, headers: list[tuple[str, str]] | None = None
 ) -> Response:

@@ -39,6 +39,7 @@ from rhevsim.api import (
     delete_complete,
     get_or_404,
     list_response,
+    member_or_404,
     xml_response,
 )
 from rhevsim.datacenter import ENGINE_USER
@@ -482,7 +483,7 @@ def _needed_bytes(spec: DiskSpec) -> int:
 # ---------------------------------------------------------------------- owners
 
 
-def _owner(req: Request) -> Any:
+def path_owner(req: Request) -> Any:
     """The VM or template of /vms/{id}/... or /templates/{id}/... (404 when unknown)."""
     kind = "vm" if req.template.startswith("/vms/") else "template"
     obj = req.reg.objects.get(kind, {}).get(req.params["id"])
@@ -492,10 +493,7 @@ def _owner(req: Request) -> Any:
 
 
 def _attachment(owner: Any, ident: str) -> DiskAttachment:
-    for a in owner.disk_attachments:
-        if a.id == ident:
-            return a  # type: ignore[no-any-return]
-    raise errors.not_found_url()
+    return member_or_404(owner.disk_attachments, ident)  # type: ignore[no-any-return]
 
 
 def _vm_running(owner: Any) -> bool:
@@ -542,18 +540,18 @@ def _check_bootable(reg: Registry, owner: Any, action: str, exclude: str | None 
 
 
 def list_attachments(req: Request) -> Response:
-    owner = _owner(req)
+    owner = path_owner(req)
     return list_response(req, owner.disk_attachments, "disk_attachments", searchable=False)
 
 
 def get_attachment(req: Request) -> Response:
-    owner = _owner(req)
+    owner = path_owner(req)
     return xml_response(_attachment(owner, req.params["da"]).render(req.ctx))
 
 
 def add_attachment(req: Request) -> Response:
     reg = req.reg
-    owner = _owner(req)
+    owner = path_owner(req)
     body = req.body
     if owner.KIND == "template":
         raise errors.bad_request(
@@ -673,7 +671,7 @@ def _attach_existing(
 
 def update_attachment(req: Request) -> Response:
     reg = req.reg
-    owner = _owner(req)
+    owner = path_owner(req)
     att = _attachment(owner, req.params["da"])
     body = req.body
     reg.check_unlocked(owner, "update", TYPE_NAME)
@@ -716,7 +714,7 @@ def update_attachment(req: Request) -> Response:
 
 def remove_attachment(req: Request) -> Response:
     reg = req.reg
-    owner = _owner(req)
+    owner = path_owner(req)
     att = _attachment(owner, req.params["da"])
     detach_only = req.query_bool("detach_only", True)
     disk = reg.objects.get("disk", {}).get(att.id)

@@ -47,6 +47,7 @@ from rhevsim.api import (
     delete_complete,
     get_or_404,
     list_response,
+    member_or_404,
     ref_from_body,
     require,
     xml_response,
@@ -59,6 +60,7 @@ from rhevsim.disk import (
     copy_disk,
     delete_disk,
     disks_of,
+    path_owner,
     resolve_storage_domain,
     storage_domain,
 )
@@ -1518,19 +1520,8 @@ NIC_FORBIDDEN = frozenset(
 )
 
 
-def _nic_owner(req: Request) -> Any:
-    kind = "vm" if req.template.startswith("/vms/") else "template"
-    obj = req.reg.objects.get(kind, {}).get(req.params["id"])
-    if obj is None:
-        raise errors.not_found_url()
-    return obj
-
-
 def _nic(owner: Any, ident: str) -> Nic:
-    for n in owner.nics:
-        if n.id == ident:
-            return n  # type: ignore[no-any-return]
-    raise errors.not_found_url()
+    return member_or_404(owner.nics, ident)  # type: ignore[no-any-return]
 
 
 def _profile(req: Request, owner: Any, el: Element | None, action: str) -> str | None:
@@ -1565,16 +1556,16 @@ def _nic_event(reg: Registry, code: str, nic: Nic, owner: Any, verb: str, cid: s
 
 
 def _list_nics(req: Request) -> Response:
-    return list_response(req, _nic_owner(req).nics, "nics", searchable=False)
+    return list_response(req, path_owner(req).nics, "nics", searchable=False)
 
 
 def _get_nic(req: Request) -> Response:
-    return xml_response(_nic(_nic_owner(req), req.params["nic"]).render(req.ctx))
+    return xml_response(_nic(path_owner(req), req.params["nic"]).render(req.ctx))
 
 
 def _add_nic(req: Request) -> Response:
     reg = req.reg
-    owner = _nic_owner(req)
+    owner = path_owner(req)
     body = req.body
     require(body, "Nic", "add", "name")
     reg.check_unlocked(owner, "add", "Interface")
@@ -1619,7 +1610,7 @@ def _add_nic(req: Request) -> Response:
 
 def _update_nic(req: Request) -> Response:
     reg = req.reg
-    owner = _nic_owner(req)
+    owner = path_owner(req)
     nic = _nic(owner, req.params["nic"])
     body = req.body
     reg.check_unlocked(owner, "update", "Interface")
@@ -1669,7 +1660,7 @@ def _update_nic(req: Request) -> Response:
 
 def _remove_nic(req: Request) -> Response:
     reg = req.reg
-    owner = _nic_owner(req)
+    owner = path_owner(req)
     nic = _nic(owner, req.params["nic"])
     reg.check_unlocked(owner, "remove", "Interface")
     if owner.KIND == "vm" and owner.status in NIC_FORBIDDEN:
