@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
+from typing import Annotated
 
 from pydantic import Field, model_validator
 
@@ -74,6 +75,11 @@ class Host(Frozen):
     kdump_status: str | None = None
 
 
+# The engine's limits, checked once for every model that carries them.
+_Port = Annotated[int | None, Field(ge=1, le=65535)]
+_SpmPriority = Annotated[int | None, Field(ge=-1, le=10)]
+
+
 class HostCreate(Input):
     """``POST /hosts``: the engine adds the host by address and installs it over SSH."""
 
@@ -82,10 +88,10 @@ class HostCreate(Input):
     cluster_id: str | None = None
     cluster_name: str | None = None
     root_password: str | None = Field(default=None, repr=False)
-    port: int | None = Field(default=None, ge=1, le=65535)
+    port: _Port = None
     description: str | None = None
     comment: str | None = None
-    spm_priority: int | None = Field(default=None, ge=-1, le=10)
+    spm_priority: _SpmPriority = None
     override_iptables: bool | None = None
     power_management_enabled: bool | None = None
 
@@ -99,10 +105,10 @@ class HostUpdate(Input):
     name: str | None = Field(default=None, min_length=1)
     address: str | None = None
     cluster_id: str | None = None
-    port: int | None = Field(default=None, ge=1, le=65535)
+    port: _Port = None
     description: str | None = None
     comment: str | None = None
-    spm_priority: int | None = Field(default=None, ge=-1, le=10)
+    spm_priority: _SpmPriority = None
     power_management_enabled: bool | None = None
     power_management_kdump_detection: bool | None = None
     power_management_automatic: bool | None = None
@@ -307,26 +313,24 @@ class FenceAgent(Frozen):
     options: dict[str, str] = Field(default_factory=dict)
 
 
-class FenceAgentCreate(Input):
-    type: str = Field(min_length=1)
-    address: str = Field(min_length=1)
-    username: str | None = None
-    password: str | None = Field(default=None, repr=False)
-    port: int | None = Field(default=None, ge=1, le=65535)
-    order: int | None = Field(default=None, ge=1)
-    encrypt_options: bool | None = None
-    options: dict[str, str] | None = None
-
-
-class FenceAgentUpdate(Input):
+class _FenceAgentFields(Input):
     type: str | None = None
     address: str | None = None
     username: str | None = None
     password: str | None = Field(default=None, repr=False)
-    port: int | None = Field(default=None, ge=1, le=65535)
+    port: _Port = None
     order: int | None = Field(default=None, ge=1)
     encrypt_options: bool | None = None
     options: dict[str, str] | None = None
+
+
+class FenceAgentCreate(_FenceAgentFields):
+    type: str = Field(min_length=1)
+    address: str = Field(min_length=1)
+
+
+class FenceAgentUpdate(_FenceAgentFields):
+    """Only the fields set are sent."""
 
 
 class FenceAgents(Collection[FenceAgent]):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import builtins
+from typing import Annotated
 
 from pydantic import Field, model_validator
 
@@ -60,15 +61,20 @@ _WRITE: xmlio.WriteSpec = {
 }
 
 
+# The engine's limits, checked once for create and update.
+_VlanId = Annotated[int | None, Field(ge=0, le=4094)]
+_Mtu = Annotated[int | None, Field(ge=0)]
+
+
 class NetworkCreate(Input):
     name: str = Field(min_length=1)
     data_center_id: str | None = None
     data_center_name: str | None = None
     description: str | None = None
     comment: str | None = None
-    vlan_id: int | None = Field(default=None, ge=0, le=4094)
+    vlan_id: _VlanId = None
     stp: bool | None = None
-    mtu: int | None = Field(default=None, ge=0)
+    mtu: _Mtu = None
     usages: tuple[str, ...] | None = None
 
     @model_validator(mode="after")
@@ -81,9 +87,9 @@ class NetworkUpdate(Input):
     name: str | None = Field(default=None, min_length=1)
     description: str | None = None
     comment: str | None = None
-    vlan_id: int | None = Field(default=None, ge=0, le=4094)
+    vlan_id: _VlanId = None
     stp: bool | None = None
-    mtu: int | None = Field(default=None, ge=0)
+    mtu: _Mtu = None
     usages: tuple[str, ...] | None = None
 
 

@@ -190,24 +190,32 @@ class DiskAttachment(Frozen):
 INTERFACES = ("ide", "virtio", "virtio_scsi", "sata", "spapr_vscsi")
 
 
-class DiskAttachmentCreate(Input):
-    """Attach ``disk_id`` (an existing disk) or create ``disk`` and attach it."""
-
-    interface: str
+class _DiskAttachmentFields(Input):
+    interface: str | None = None
     bootable: bool | None = None
     active: bool | None = None
     pass_discard: bool | None = None
     read_only: bool | None = None
+
+    @model_validator(mode="after")
+    def _interface(self) -> _DiskAttachmentFields:
+        if self.interface not in (None, *INTERFACES):
+            raise ValueError(
+                f"interface: must be one of {', '.join(INTERFACES)}, got {self.interface!r}"
+            )
+        return self
+
+
+class DiskAttachmentCreate(_DiskAttachmentFields):
+    """Attach ``disk_id`` (an existing disk) or create ``disk`` and attach it."""
+
+    interface: str
     disk_id: str | None = None
     disk: DiskCreate | None = None
 
     @model_validator(mode="after")
     def _check(self) -> DiskAttachmentCreate:
         one_of("disk_id", self.disk_id, "disk", self.disk)
-        if self.interface not in INTERFACES:
-            raise ValueError(
-                f"interface: must be one of {', '.join(INTERFACES)}, got {self.interface!r}"
-            )
         return self
 
 
@@ -215,12 +223,8 @@ def _write_disk(el: xmlio.Element, disk: DiskCreate) -> None:
     el.append(xmlio.write_model("disk", disk, DISK_WRITE))
 
 
-class DiskAttachmentUpdate(Input):
-    interface: str | None = None
-    bootable: bool | None = None
-    active: bool | None = None
-    pass_discard: bool | None = None
-    read_only: bool | None = None
+class DiskAttachmentUpdate(_DiskAttachmentFields):
+    """Only the fields set are sent."""
 
 
 class DiskAttachments(Collection[DiskAttachment]):
@@ -262,8 +266,8 @@ class VmNic(Frozen):
 NIC_MODELS = ("virtio", "e1000", "e1000e", "rtl8139", "rtl8139_virtio", "spapr_vlan")
 
 
-class VmNicCreate(Input):
-    name: str = Field(min_length=1)
+class _VmNicFields(Input):
+    name: str | None = Field(default=None, min_length=1)
     description: str | None = None
     interface: str | None = None
     vnic_profile_id: str | None = None
@@ -272,7 +276,7 @@ class VmNicCreate(Input):
     plugged: bool | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> VmNicCreate:
+    def _check(self) -> _VmNicFields:
         if self.interface not in (None, *NIC_MODELS):
             raise ValueError(
                 f"interface: must be one of {', '.join(NIC_MODELS)}, got {self.interface!r}"
@@ -280,14 +284,12 @@ class VmNicCreate(Input):
         return self
 
 
-class VmNicUpdate(Input):
-    name: str | None = Field(default=None, min_length=1)
-    description: str | None = None
-    interface: str | None = None
-    vnic_profile_id: str | None = None
-    mac: str | None = None
-    linked: bool | None = None
-    plugged: bool | None = None
+class VmNicCreate(_VmNicFields):
+    name: str = Field(min_length=1)
+
+
+class VmNicUpdate(_VmNicFields):
+    """Only the fields set are sent."""
 
 
 _NIC_PATHS: dict[str, str] = {
