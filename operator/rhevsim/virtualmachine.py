@@ -57,6 +57,7 @@ from rhevsim.datacenter import ENGINE_USER
 from rhevsim.disk import (
     Disk,
     DiskAttachment,
+    attach,
     copy_disk,
     delete_disk,
     disks_of,
@@ -275,6 +276,20 @@ class Nic(Entity):
 
     def href(self) -> str:
         return f"/{self.owner_path}/{self.owner_id}/nics/{self.id}"
+
+    def copy_to(self, reg: Registry, owner: Any, mac: str | None) -> Nic:
+        """This NIC as a new one of `owner` (a VM made from a template, or the reverse)."""
+        return Nic(
+            id=reg.new_id(),
+            name=self.name,
+            owner_path=owner.PATH,
+            owner_id=owner.id,
+            interface=self.interface,
+            vnic_profile_id=self.vnic_profile_id,
+            linked=self.linked,
+            plugged=self.plugged,
+            mac=mac,
+        )
 
     def render(self, ctx: Ctx) -> Element:
         el = ctx.el(self)
@@ -764,19 +779,7 @@ def _add(req: Request) -> Response:
         )
     )
     for n in tmpl.nics:
-        vm.nics.append(
-            Nic(
-                id=reg.new_id(),
-                name=n.name,
-                owner_path="vms",
-                owner_id=vm.id,
-                interface=n.interface,
-                vnic_profile_id=n.vnic_profile_id,
-                linked=n.linked,
-                plugged=n.plugged,
-                mac=allocate_mac(reg),
-            )
-        )
+        vm.nics.append(n.copy_to(reg, vm, allocate_mac(reg)))
     copies: list[Disk] = []
     for a in tmpl.disk_attachments:
         src = reg.objects.get("disk", {}).get(a.id)
@@ -789,17 +792,7 @@ def _add(req: Request) -> Response:
             d.sparse = d.format == "cow" or src.sparse
         else:
             d.format, d.sparse = "cow", True  # a thin layer on the template's image
-        vm.disk_attachments.append(
-            DiskAttachment(
-                id=d.id,
-                owner_path="vms",
-                owner_id=vm.id,
-                interface=a.interface,
-                bootable=a.bootable,
-                active=a.active,
-                storage_domain_id=d.storage_domain_id,
-            )
-        )
+        attach(vm, d, interface=a.interface, bootable=a.bootable, active=a.active)
         copies.append(d)
     if not copies:
         reg.event(

@@ -43,7 +43,14 @@ from rhevsim.api import (
 )
 from rhevsim.cluster import Cluster
 from rhevsim.datacenter import ENGINE_USER, DataCenter
-from rhevsim.disk import DiskAttachment, copy_disk, delete_disk, disks_of, resolve_storage_domain
+from rhevsim.disk import (
+    DiskAttachment,
+    attach,
+    copy_disk,
+    delete_disk,
+    disks_of,
+    resolve_storage_domain,
+)
 from rhevsim.event import CODES
 from rhevsim.model import Ctx, Entity, SearchValue
 from rhevsim.xmlutil import Element, boolean, enum, has, integer, text
@@ -422,8 +429,6 @@ def _resolve_vm(req: Request, el: Element | None) -> Vm:
 
 
 def _add(req: Request) -> Response:
-    from rhevsim.virtualmachine import Nic
-
     reg = req.reg
     body = req.body
     require(body, "Template", "add", "name")
@@ -494,31 +499,9 @@ def _add(req: Request) -> Response:
         if src is None:
             continue
         d = copy_disk(reg, src, src.name, targets.get(src.id), template_id=t.id)  # type: ignore[arg-type]
-        t.disk_attachments.append(
-            DiskAttachment(
-                id=d.id,
-                owner_path="templates",
-                owner_id=t.id,
-                interface=a.interface,
-                bootable=a.bootable,
-                active=a.active,
-                storage_domain_id=d.storage_domain_id,
-            )
-        )
+        attach(t, d, interface=a.interface, bootable=a.bootable, active=a.active)
     for n in vm.nics:
-        t.nics.append(
-            Nic(
-                id=reg.new_id(),
-                name=n.name,
-                owner_path="templates",
-                owner_id=t.id,
-                interface=n.interface,
-                vnic_profile_id=n.vnic_profile_id,
-                linked=n.linked,
-                plugged=n.plugged,
-                mac=None,
-            )
-        )
+        t.nics.append(n.copy_to(reg, t, None))
     reg.event(
         CODES["USER_ADD_VM_TEMPLATE"],
         f"Creation of Template {name} from VM {vm.name} was initiated by {ENGINE_USER}.",
