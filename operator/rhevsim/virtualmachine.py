@@ -79,6 +79,7 @@ from rhevsim.vmtemplate import (
 from rhevsim.xmlutil import DECLARATION, Element, boolean, enum, fmt_time, has, text
 
 if TYPE_CHECKING:
+    from rhevsim.job import Job
     from rhevsim.registry import Registry
 
 STATUSES = (
@@ -1119,14 +1120,22 @@ def _power_off(req: Request, vm: Vm, action: str) -> Response:
         vm=vm,
         host=_hosts(reg).get(vm.host_id or ""),
     )
+    return _power_down_later(
+        req, vm, job, "vm.stop", "Exit message: Admin shut down from the engine"
+    )
+
+
+def _power_down_later(req: Request, vm: Vm, job: Job, timing: str, exit_msg: str) -> Response:
+    """powering_down now, down with `exit_msg` after `timing` (stop and shutdown)."""
+    reg = req.reg
     vm.stop_reason = text(req.body, "reason")
     _transition(vm, "powering_down")
 
     def down() -> None:
-        set_down(reg, vm, "Exit message: Admin shut down from the engine", job.correlation_id)
+        set_down(reg, vm, exit_msg, job.correlation_id)
         reg.end_job(job)
 
-    _later(reg, vm, "vm.stop", down)
+    _later(reg, vm, timing, down)
     return action_complete(req, job)
 
 
@@ -1145,16 +1154,10 @@ def _shutdown(req: Request) -> Response:
         vm=vm,
         host=_hosts(reg).get(vm.host_id or ""),
     )
-    vm.stop_reason = text(req.body, "reason")
     vm.migration_target_id = None
-    _transition(vm, "powering_down")
-
-    def down() -> None:
-        set_down(reg, vm, "Exit message: User shut down from within the guest", job.correlation_id)
-        reg.end_job(job)
-
-    _later(reg, vm, "vm.shutdown", down)
-    return action_complete(req, job)
+    return _power_down_later(
+        req, vm, job, "vm.shutdown", "Exit message: User shut down from within the guest"
+    )
 
 
 def _suspend(req: Request) -> Response:
