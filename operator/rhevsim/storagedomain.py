@@ -659,6 +659,17 @@ def _attached(req: Request) -> tuple[DataCenter, StorageDomain]:
     return dc, sd
 
 
+def _attached_for(
+    req: Request, action: str, statuses: tuple[str, ...]
+) -> tuple[DataCenter, StorageDomain]:
+    """The attached domain of an action that needs it unlocked and in one of `statuses`."""
+    dc, sd = _attached(req)
+    req.reg.check_unlocked(sd, action)
+    if sd.dc_status not in statuses:
+        raise _status_illegal(action, sd)
+    return dc, sd
+
+
 def _list_attached(req: Request) -> Response:
     dc = _dc(req)
     views = [
@@ -734,10 +745,7 @@ def _attach(req: Request) -> Response:
 
 def _activate(req: Request) -> Response:
     reg = req.reg
-    dc, sd = _attached(req)
-    reg.check_unlocked(sd, "activate")
-    if sd.dc_status not in ("maintenance", "inactive", "unknown"):
-        raise _status_illegal("activate", sd)
+    dc, sd = _attached_for(req, "activate", ("maintenance", "inactive", "unknown"))
     if not active_hosts(reg, dc):
         raise errors.conflict(
             "Cannot activate Storage. There is no active Host in the Data Center."
@@ -751,10 +759,7 @@ def _activate(req: Request) -> Response:
 
 def _deactivate(req: Request) -> Response:
     reg = req.reg
-    dc, sd = _attached(req)
-    reg.check_unlocked(sd, "deactivate")
-    if sd.dc_status not in ("active", "inactive", "unknown"):
-        raise _status_illegal("deactivate", sd)
+    dc, sd = _attached_for(req, "deactivate", ("active", "inactive", "unknown"))
     if sd.master:
         others_data = [
             o
@@ -792,10 +797,7 @@ def _deactivate(req: Request) -> Response:
 
 def _detach(req: Request) -> Response:
     reg = req.reg
-    dc, sd = _attached(req)
-    reg.check_unlocked(sd, "detach")
-    if sd.dc_status != "maintenance":
-        raise _status_illegal("detach", sd)
+    dc, sd = _attached_for(req, "detach", ("maintenance",))
     others = [o for o in attached_to(reg, dc.id) if o is not sd]
     if sd.master and others:
         raise errors.conflict(
