@@ -27,7 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_arguments(run)
 
     demo = sub.add_parser("demo", help="the embedded default: simulator, local API and operator")
-    demo.add_argument("--once", action="store_true", help="apply the sample, show it, exit")
+    demo.add_argument(
+        "--once", action="store_true", help="apply the seed, wait until all is Ready, show, exit"
+    )
+    demo.add_argument("--time-scale", type=float, default=20.0, help="the simulator's speed-up")
     demo.add_argument("--workdir", default=".demo", help="logs and kubeconfig (default .demo)")
     return parser
 
@@ -49,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from rhev_operator.demo import run_demo
 
-        return run_demo(once=args.once, workdir=args.workdir)
+        return run_demo(once=args.once, workdir=args.workdir, time_scale=args.time_scale)
     return 2
 
 

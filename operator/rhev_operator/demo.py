@@ -1,16 +1,20 @@
-"""`make run`: the embedded default. The simulator, a local Kubernetes API and the operator,
-each its own process, with the CRDs registered and the seed's data center applied.
+"""`make run`: the embedded default. The simulator (with two powered-off machines and their
+BMCs), a local Kubernetes API and the operator, each its own process, with the CRDs
+registered and the seed's environment of the xCAT guide applied: data center, cluster, VLAN
+network, two RHEV-H hypervisors booted over IPMI, two NFS data domains and a VM.
 
 It only starts processes and runs kubectl: the operator itself talks to the simulator over
-HTTP exactly as to a real RHEV-M.
+HTTP exactly as to a real RHEV-M, and to the BMCs over IPMI (UDP).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,6 +22,69 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "admin"
+BMC_USER, BMC_PASSWORD = "admin", "bmc-demo"
+MACHINES = ("rhevh1", "rhevh2")
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _inventory(ports: dict[str, int]) -> dict[str, object]:
+    """Two machines, powered off, each with a BMC on loopback; nothing else."""
+    return {
+        "machines": [
+            {
+                "name": name,
+                "address": f"{name}.cluster.example",
+                "nics": [
+                    {"name": "eth0", "mac": f"52:54:00:00:30:{i:02x}"},
+                    {"name": "eth1", "mac": f"52:54:00:00:31:{i:02x}"},
+                ],
+                "bmc": {"port": ports[name], "username": BMC_USER, "password": BMC_PASSWORD},
+            }
+            for i, name in enumerate(MACHINES)
+        ]
+    }
+
+
+def _seed(ports: dict[str, int]) -> str:
+    """The seed's environment (API.md's example), with the BMCs' loopback ports."""
+    docs = [
+        f"""apiVersion: v1
+kind: Secret
+metadata: {{name: bmc}}
+stringData: {{username: {BMC_USER}, password: {BMC_PASSWORD}}}""",
+        (ROOT / "manifests/samples/10-datacenter-mydc.yaml").read_text(),
+        (ROOT / "manifests/samples/20-cluster-mycluster.yaml").read_text(),
+        (ROOT / "manifests/samples/30-network-rhevm2.yaml").read_text(),
+    ]
+    for i, name in enumerate(MACHINES):
+        docs.append(f"""apiVersion: rhev.io/v1alpha1
+kind: Hypervisor
+metadata: {{name: {name}}}
+spec:
+  address: {name}.cluster.example
+  cluster: mycluster
+  spmPriority: {8 - i}
+  interfaces:
+  - {{network: rhevm2, nic: eth1, bootProtocol: static, ip: 10.1.0.{236 + i},
+      netmask: 255.255.255.0}}
+  bmc: {{address: 127.0.0.1, port: {ports[name]}, credentialsSecret: bmc}}
+  provision: {{bootDevice: network, powerOn: true}}""")
+    for name, host, path in (("image", "rhevh1", "/vfsimg"), ("data2", "rhevh2", "/data2")):
+        docs.append(f"""apiVersion: rhev.io/v1alpha1
+kind: StorageDomain
+metadata: {{name: {name}}}
+spec:
+  dataCenter: mydc
+  storageType: nfs
+  nfs: {{address: nfs.example, path: {path}}}
+  host: {host}""")
+    docs.append((ROOT / "manifests/samples/60-virtualmachine-hkvm1.yaml").read_text())
+    return "\n---\n".join(doc.strip() for doc in docs) + "\n"
 
 
 def _start(
@@ -43,12 +110,17 @@ def _kubectl(env: dict[str, str], *args: str) -> str:
     return done.stdout + done.stderr
 
 
-def run_demo(once: bool = False, workdir: str = ".demo") -> int:
+def run_demo(once: bool = False, workdir: str = ".demo", time_scale: float = 20.0) -> int:
     work = (ROOT / workdir).resolve()
     work.mkdir(exist_ok=True)
     kubeconfig = work / "kubeconfig"
     env = dict(os.environ, KUBECONFIG=str(kubeconfig), KUBECACHEDIR=str(work / "kube-cache"))
     py = sys.executable
+    ports = {name: _free_udp_port() for name in MACHINES}
+    inventory = work / "inventory.json"
+    inventory.write_text(json.dumps(_inventory(ports), indent=2))
+    seed = work / "seed.yaml"
+    seed.write_text(_seed(ports))
     procs: list[subprocess.Popen[bytes]] = []
     try:
         sim, line = _start(
@@ -60,9 +132,11 @@ def run_demo(once: bool = False, workdir: str = ".demo") -> int:
                 "--port",
                 "0",
                 "--time-scale",
-                "20",
+                str(time_scale),
                 "--admin-password",
                 PASSWORD,
+                "--inventory",
+                str(inventory),
             ],
             work / "rhevsim.log",
             r"http://127\.0\.0\.1:\d+",
@@ -110,16 +184,19 @@ def run_demo(once: bool = False, workdir: str = ".demo") -> int:
             op_env,
         )
         procs.append(operator)
-        print(_kubectl(env, "apply", "-f", str(ROOT / "manifests/samples/10-datacenter-mydc.yaml")))
-        print(_kubectl(env, "wait", "--for=condition=Ready", "rdc/mydc", "--timeout=60s"))
-        print(_kubectl(env, "get", "rdc"))
+        print(_kubectl(env, "apply", "-f", str(seed)))
         if once:
+            # Wait for everything, show it, stop: the check that `make test` runs.
+            print(_kubectl(env, "wait", "--for=condition=Ready", "rhev", "--all", "--timeout=600s"))
+            print(_kubectl(env, "get", "rhev", "-o", "wide"))
             return 0
         print(
             f"RHEV-M simulator: {sim_url}/ovirt-engine/api (admin@internal / {PASSWORD})\n"
             f"Kubernetes API:   export KUBECONFIG={kubeconfig}\n"
+            f"The seed:         {seed} (applied; the hosts boot over IPMI, converging in ~1 min)\n"
             f"Logs:             {work}/operator.log, rhevsim.log, apiserver.log\n"
-            "Try:              kubectl get rhev; kubectl apply -f manifests/samples/\n"
+            "Try:              kubectl get rhev -o wide; kubectl wait --for=condition=Ready "
+            "rvm/hkvm1 --timeout=300s\n"
             "Stop with Ctrl-C."
         )
         stop = {signal.SIGINT, signal.SIGTERM}
