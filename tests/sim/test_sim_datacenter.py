@@ -20,6 +20,17 @@ def get(sim: SimHandle, path: str, **kw: Any) -> requests.Response:
     return requests.get(sim.api_url + path, auth=AUTH, timeout=10, **kw)
 
 
+def post_dc(sim: SimHandle, body: str) -> requests.Response:
+    """POST /datacenters with an XML body, as a client other than the SDK would."""
+    return requests.post(
+        sim.api_url + "/datacenters",
+        data=body,
+        auth=AUTH,
+        headers={"Content-Type": "application/xml"},
+        timeout=10,
+    )
+
+
 def test_fresh_engine_has_the_default_data_center(sdk_connection: Any) -> None:
     dcs = sdk_connection.system_service().data_centers_service().list()
     assert [d.name for d in dcs] == ["Default"]
@@ -57,13 +68,7 @@ def test_add_update_remove_through_the_sdk(sdk_connection: Any, simulator: SimHa
 
 def test_create_answers_201_with_location(simulator: SimHandle) -> None:
     body = "<data_center><name>dcx</name><local>false</local></data_center>"
-    r = requests.post(
-        simulator.api_url + "/datacenters",
-        data=body,
-        auth=AUTH,
-        headers={"Content-Type": "application/xml"},
-        timeout=10,
-    )
+    r = post_dc(simulator, body)
     assert r.status_code == 201
     el = etree.fromstring(r.content)
     assert r.headers["Location"] == el.get("href")
@@ -112,13 +117,7 @@ def test_bad_enum_is_invalid_value(simulator: SimHandle) -> None:
         "<data_center><name>e</name><local>false</local>"
         "<storage_format>v9</storage_format></data_center>"
     )
-    r = requests.post(
-        simulator.api_url + "/datacenters",
-        data=body,
-        auth=AUTH,
-        headers={"Content-Type": "application/xml"},
-        timeout=10,
-    )
+    r = post_dc(simulator, body)
     assert r.status_code == 400
     fault = etree.fromstring(r.content)
     assert fault.tag == "fault"

@@ -8,17 +8,9 @@ import pytest
 from lxml import etree
 
 from rhevsim.testing import SimHandle
-from tests.sim.test_sim_host_common import Api, fault_detail, inventory, run_until
+from tests.sim.test_sim_host_common import Api, agent_xml, fault_detail, inventory, run_until
 
 Factory = Callable[..., SimHandle]
-
-
-def _agent(password: str = "bmcpw", port: int = 6231, order: int = 1) -> str:
-    return (
-        f"<agent><address>127.0.0.1</address><port>{port}</port><type>ipmilan</type>"
-        f"<username>admin</username><password>{password}</password><order>{order}</order>"
-        "<options><option><name>lanplus</name><value>1</value></option></options></agent>"
-    )
 
 
 @pytest.fixture
@@ -31,7 +23,7 @@ def env(simulator_factory: Factory) -> tuple[SimHandle, Api, str]:
 
 
 def _enable_pm(api: Api, hid: str, password: str = "bmcpw") -> None:
-    api.post(f"/hosts/{hid}/fenceagents", _agent(password), expect=201)
+    api.post(f"/hosts/{hid}/fenceagents", agent_xml(password), expect=201)
     r = api.call(
         "PUT",
         f"/hosts/{hid}",
@@ -42,7 +34,7 @@ def _enable_pm(api: Api, hid: str, password: str = "bmcpw") -> None:
 
 def test_fence_agents_crud(env: tuple[SimHandle, Api, str]) -> None:
     _, api, hid = env
-    r = api.call("POST", f"/hosts/{hid}/fenceagents", _agent())
+    r = api.call("POST", f"/hosts/{hid}/fenceagents", agent_xml())
     assert r.status_code == 201, r.text
     assert "<password>" not in r.text  # write-only
     agent = etree.fromstring(r.content)
@@ -58,7 +50,7 @@ def test_fence_agents_crud(env: tuple[SimHandle, Api, str]) -> None:
     assert api.get(f"/hosts/{hid}/fenceagents/{aid}").findtext("port") == "6299"
     r = api.call("POST", f"/hosts/{hid}/fenceagents", "<agent><address>x</address></agent>")
     assert r.status_code == 400 and "required for add" in fault_detail(r)
-    r = api.call("POST", f"/hosts/{hid}/fenceagents", _agent().replace("ipmilan", "magicbox"))
+    r = api.call("POST", f"/hosts/{hid}/fenceagents", agent_xml().replace("ipmilan", "magicbox"))
     assert r.status_code == 400 and "Agent is not supported" in fault_detail(r)
     r = api.call("DELETE", f"/hosts/{hid}/fenceagents/{aid}")
     assert r.status_code == 200
@@ -66,7 +58,7 @@ def test_fence_agents_crud(env: tuple[SimHandle, Api, str]) -> None:
     assert api.call("GET", f"/hosts/{hid}/fenceagents/{aid}").status_code == 404
 
 
-def test_power_management_needs_an_agent(env: tuple[SimHandle, Api, str]) -> None:
+def test_power_management_needs_anagent_xml(env: tuple[SimHandle, Api, str]) -> None:
     _, api, hid = env
     r = api.call(
         "PUT",

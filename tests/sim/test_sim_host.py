@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from rhevsim.testing import SimHandle
-from tests.sim.test_sim_host_common import Api, fault_detail, inventory, run_until
+from tests.sim.test_sim_host_common import Api, agent_xml, fault_detail, inventory, run_until
 
 Factory = Callable[..., SimHandle]
 
@@ -330,8 +330,7 @@ def test_host_documents_match_the_api_model(two_hosts: tuple[SimHandle, Api]) ->
     hid = api.host("hv01").get("id")
     api.post(
         f"/hosts/{hid}/fenceagents",
-        "<agent><address>127.0.0.1</address><port>6231</port><type>ipmilan</type>"
-        "<username>admin</username><password>bmcpw</password><order>1</order></agent>",
+        agent_xml(port=6231, options=False),
     )
     for path in (
         "/hosts?follow=nics,network_attachments,fence_agents",

@@ -112,6 +112,18 @@ class Api:
         return list(self.get("/events", search=f"type={code}"))
 
 
+def agent_xml(
+    password: str = "bmcpw", port: int = 6231, order: int = 1, *, options: bool = True
+) -> str:
+    """A POST /hosts/{id}/fenceagents body for an IPMI agent on loopback."""
+    opts = "<options><option><name>lanplus</name><value>1</value></option></options>"
+    return (
+        f"<agent><address>127.0.0.1</address><port>{port}</port><type>ipmilan</type>"
+        f"<username>admin</username><password>{password}</password><order>{order}</order>"
+        f"{opts if options else ''}</agent>"
+    )
+
+
 def fault_detail(r: requests.Response) -> str:
     root = etree.fromstring(r.content)
     fault = root if root.tag == "fault" else root.find("fault")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from rhevsim.testing import SimHandle
-from tests.sim.test_sim_host_common import Api, fault_detail, inventory, run_until
+from tests.sim.test_sim_host_common import Api, agent_xml, fault_detail, inventory, run_until
 
 Factory = Callable[..., SimHandle]
 
@@ -81,8 +81,7 @@ def test_restart_fence_of_dead_spm_unblocks_election(up3: tuple[SimHandle, Api])
     hid = api.host("hv02").get("id")
     api.post(
         f"/hosts/{hid}/fenceagents",
-        "<agent><address>127.0.0.1</address><port>6232</port><type>ipmilan</type>"
-        "<username>admin</username><password>bmcpw</password><order>1</order></agent>",
+        agent_xml(port=6232, options=False),
         expect=201,
     )
     api.call(

@@ -48,9 +48,18 @@ def nfs(name: str, path: str, dtype: types.StorageDomainType = types.StorageDoma
     )
 
 
+def dc_domains(conn: Any, dc_id: str) -> Any:
+    """The SDK service of the domains attached to data center `dc_id`."""
+    return (
+        conn.system_service()
+        .data_centers_service()
+        .data_center_service(dc_id)
+        .storage_domains_service()
+    )
+
+
 def attached_status(conn: Any, dc_id: str, sd_id: str) -> Any:
-    svc = conn.system_service().data_centers_service().data_center_service(dc_id)
-    return svc.storage_domains_service().storage_domain_service(sd_id).get().status
+    return dc_domains(conn, dc_id).storage_domain_service(sd_id).get().status
 
 
 def test_add_is_unattached_at_top_level(conn: Any) -> None:
@@ -65,12 +74,7 @@ def test_add_is_unattached_at_top_level(conn: Any) -> None:
 def test_attach_activates_and_becomes_master(conn: Any, sim: SimHandle) -> None:
     sd = conn.system_service().storage_domains_service().add(nfs("data1", "/d1"))
     dc = sim.find("datacenter", "Default")
-    attached = (
-        conn.system_service()
-        .data_centers_service()
-        .data_center_service(dc.id)
-        .storage_domains_service()
-    )
+    attached = dc_domains(conn, dc.id)
     a = attached.add(types.StorageDomain(id=sd.id), query={"correlation_id": "att-1"})
     assert a.status == SD.LOCKED
     assert a.href == f"/ovirt-engine/api/datacenters/{dc.id}/storagedomains/{sd.id}"
@@ -93,12 +97,7 @@ def test_attach_activates_and_becomes_master(conn: Any, sim: SimHandle) -> None:
 def test_locked_domain_refuses_other_operations(conn: Any, sim: SimHandle) -> None:
     sd = conn.system_service().storage_domains_service().add(nfs("data1", "/d1"))
     dc = sim.find("datacenter", "Default")
-    attached = (
-        conn.system_service()
-        .data_centers_service()
-        .data_center_service(dc.id)
-        .storage_domains_service()
-    )
+    attached = dc_domains(conn, dc.id)
     attached.add(types.StorageDomain(id=sd.id))
     with pytest.raises(sdk.Error) as info:
         attached.storage_domain_service(sd.id).deactivate()
@@ -112,12 +111,7 @@ def test_locked_domain_refuses_other_operations(conn: Any, sim: SimHandle) -> No
 def test_deactivate_activate_detach_cycle_with_a_second_domain(conn: Any, sim: SimHandle) -> None:
     dc = sim.find("datacenter", "Default")
     sds = conn.system_service().storage_domains_service()
-    attached = (
-        conn.system_service()
-        .data_centers_service()
-        .data_center_service(dc.id)
-        .storage_domains_service()
-    )
+    attached = dc_domains(conn, dc.id)
     first = sds.add(nfs("data1", "/d1"))
     attached.add(types.StorageDomain(id=first.id))
     sim.advance(20)
@@ -160,12 +154,7 @@ def test_deactivate_activate_detach_cycle_with_a_second_domain(conn: Any, sim: S
 def test_deactivating_the_last_master_puts_the_dc_in_maintenance(conn: Any, sim: SimHandle) -> None:
     dc = sim.find("datacenter", "Default")
     sds = conn.system_service().storage_domains_service()
-    attached = (
-        conn.system_service()
-        .data_centers_service()
-        .data_center_service(dc.id)
-        .storage_domains_service()
-    )
+    attached = dc_domains(conn, dc.id)
     sd = sds.add(nfs("data1", "/d1"))
     attached.add(types.StorageDomain(id=sd.id))
     sim.advance(20)
@@ -180,12 +169,7 @@ def test_deactivating_the_last_master_puts_the_dc_in_maintenance(conn: Any, sim:
 def test_attach_refusals(conn: Any, sim: SimHandle) -> None:
     dc = sim.find("datacenter", "Default")
     sds = conn.system_service().storage_domains_service()
-    attached = (
-        conn.system_service()
-        .data_centers_service()
-        .data_center_service(dc.id)
-        .storage_domains_service()
-    )
+    attached = dc_domains(conn, dc.id)
     iso = sds.add(nfs("iso1", "/iso", types.StorageDomainType.ISO))
     with pytest.raises(sdk.Error) as info:
         attached.add(types.StorageDomain(id=iso.id))
