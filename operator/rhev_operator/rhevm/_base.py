@@ -23,6 +23,8 @@ __all__ = [
 
 T = TypeVar("T", bound=BaseModel)
 D = TypeVar("D", bound=BaseModel)
+C = TypeVar("C", bound=BaseModel)
+U = TypeVar("U", bound=BaseModel)
 
 
 class Frozen(BaseModel):
@@ -200,13 +202,14 @@ class Collection(Generic[T]):
         return check_action(reply, "POST", f"{self._s.api_path}/{path}", cid)
 
 
-class CrudCollection(Collection[T]):
-    """A collection whose add/update/remove take plain models (most of them)."""
+class CrudCollection(Collection[T], Generic[T, C, U]):
+    """A collection whose add/update/remove take its create (C) and update (U) models and
+    nothing else; collections with extra query parameters write their own."""
 
-    def add(self, data: BaseModel, correlation_id: str | None = None) -> T:
+    def add(self, data: C, correlation_id: str | None = None) -> T:
         return self._add(data, correlation_id)
 
-    def update(self, entity_id: str, data: BaseModel, correlation_id: str | None = None) -> T:
+    def update(self, entity_id: str, data: U, correlation_id: str | None = None) -> T:
         return self._update(entity_id, data, correlation_id)
 
     def remove(self, entity_id: str, correlation_id: str | None = None) -> None:

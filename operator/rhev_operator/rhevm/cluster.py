@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from rhev_operator.rhevm import xmlio
-from rhev_operator.rhevm._base import Collection, Frozen, Input, one_of
+from rhev_operator.rhevm._base import CrudCollection, Frozen, Input, one_of
 from rhev_operator.rhevm.datacenter import VERSION_PATTERN
 
 __all__ = ["Cluster", "ClusterCreate", "ClusterUpdate", "Clusters"]
@@ -95,21 +95,10 @@ class ClusterUpdate(_ClusterFields):
     name: str | None = Field(default=None, min_length=1)
 
 
-class Clusters(Collection[Cluster]):
+class Clusters(CrudCollection[Cluster, ClusterCreate, ClusterUpdate]):
     tag = "cluster"
     plural = "clusters"
     model = Cluster
     searchable = True
     read_spec = {**_PATHS, "version": xmlio.read_version()}
     write_spec = {**_PATHS, "version": xmlio.write_version()}
-
-    def add(self, data: ClusterCreate, correlation_id: str | None = None) -> Cluster:
-        return self._add(data, correlation_id)
-
-    def update(
-        self, entity_id: str, data: ClusterUpdate, correlation_id: str | None = None
-    ) -> Cluster:
-        return self._update(entity_id, data, correlation_id)
-
-    def remove(self, entity_id: str, correlation_id: str | None = None) -> None:
-        self._remove(entity_id, correlation_id)

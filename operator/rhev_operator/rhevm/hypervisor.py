@@ -13,6 +13,7 @@ from rhev_operator.rhevm import xmlio
 from rhev_operator.rhevm._base import (
     ActionResult,
     Collection,
+    CrudCollection,
     DetailedCollection,
     Frozen,
     Input,
@@ -333,7 +334,7 @@ class FenceAgentUpdate(_FenceAgentFields):
     """Only the fields set are sent."""
 
 
-class FenceAgents(Collection[FenceAgent]):
+class FenceAgents(CrudCollection[FenceAgent, FenceAgentCreate, FenceAgentUpdate]):
     """``/hosts/{id}/fenceagents`` (``<agent>``)."""
 
     tag = "agent"
@@ -341,17 +342,6 @@ class FenceAgents(Collection[FenceAgent]):
     model = FenceAgent
     read_spec = {"options": xmlio.read_options("options")}
     write_spec = {"options": xmlio.write_options("options")}
-
-    def add(self, data: FenceAgentCreate, correlation_id: str | None = None) -> FenceAgent:
-        return self._add(data, correlation_id)
-
-    def update(
-        self, agent_id: str, data: FenceAgentUpdate, correlation_id: str | None = None
-    ) -> FenceAgent:
-        return self._update(agent_id, data, correlation_id)
-
-    def remove(self, agent_id: str, correlation_id: str | None = None) -> None:
-        self._remove(agent_id, correlation_id)
 
 
 class HostDetail(Host):

@@ -9,7 +9,14 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from rhev_operator.rhevm import xmlio
-from rhev_operator.rhevm._base import ActionResult, Collection, Frozen, Input, one_of
+from rhev_operator.rhevm._base import (
+    ActionResult,
+    Collection,
+    CrudCollection,
+    Frozen,
+    Input,
+    one_of,
+)
 from rhev_operator.rhevm.session import Session
 
 __all__ = [
@@ -93,7 +100,7 @@ class NetworkUpdate(Input):
     usages: tuple[str, ...] | None = None
 
 
-class Networks(Collection[Network]):
+class Networks(CrudCollection[Network, NetworkCreate, NetworkUpdate]):
     tag = "network"
     plural = "networks"
     model = Network
@@ -104,17 +111,6 @@ class Networks(Collection[Network]):
     def __init__(self, session: Session, path: str = "networks") -> None:
         super().__init__(session, path)
         self.vnic_profiles = VnicProfiles(session)
-
-    def add(self, data: NetworkCreate, correlation_id: str | None = None) -> Network:
-        return self._add(data, correlation_id)
-
-    def update(
-        self, entity_id: str, data: NetworkUpdate, correlation_id: str | None = None
-    ) -> Network:
-        return self._update(entity_id, data, correlation_id)
-
-    def remove(self, entity_id: str, correlation_id: str | None = None) -> None:
-        self._remove(entity_id, correlation_id)
 
     def in_data_center(
         self, data_center_id: str, name: str | None = None
@@ -216,7 +212,7 @@ class VnicProfileUpdate(Input):
     migratable: bool | None = None
 
 
-class VnicProfiles(Collection[VnicProfile]):
+class VnicProfiles(CrudCollection[VnicProfile, VnicProfileCreate, VnicProfileUpdate]):
     """``/vnicprofiles`` (no search); ``list(network_id=...)`` reads one network's profiles."""
 
     tag = "vnic_profile"
@@ -247,14 +243,3 @@ class VnicProfiles(Collection[VnicProfile]):
             if name is None or profile.name == name:
                 return profile
         return None
-
-    def add(self, data: VnicProfileCreate, correlation_id: str | None = None) -> VnicProfile:
-        return self._add(data, correlation_id)
-
-    def update(
-        self, entity_id: str, data: VnicProfileUpdate, correlation_id: str | None = None
-    ) -> VnicProfile:
-        return self._update(entity_id, data, correlation_id)
-
-    def remove(self, entity_id: str, correlation_id: str | None = None) -> None:
-        self._remove(entity_id, correlation_id)

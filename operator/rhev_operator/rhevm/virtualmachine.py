@@ -9,6 +9,7 @@ from rhev_operator.rhevm import xmlio
 from rhev_operator.rhevm._base import (
     ActionResult,
     Collection,
+    CrudCollection,
     DetailedCollection,
     Frozen,
     Input,
@@ -299,7 +300,7 @@ _NIC_PATHS: dict[str, str] = {
 }
 
 
-class VmNics(Collection[VmNic]):
+class VmNics(CrudCollection[VmNic, VmNicCreate, VmNicUpdate]):
     """``/vms/{id}/nics``."""
 
     tag = "nic"
@@ -307,15 +308,6 @@ class VmNics(Collection[VmNic]):
     model = VmNic
     read_spec = _NIC_PATHS
     write_spec = _NIC_PATHS
-
-    def add(self, data: VmNicCreate, correlation_id: str | None = None) -> VmNic:
-        return self._add(data, correlation_id)
-
-    def update(self, nic_id: str, data: VmNicUpdate, correlation_id: str | None = None) -> VmNic:
-        return self._update(nic_id, data, correlation_id)
-
-    def remove(self, nic_id: str, correlation_id: str | None = None) -> None:
-        self._remove(nic_id, correlation_id)
 
 
 class AttachedDisk(DiskAttachment):
