@@ -53,3 +53,22 @@ def test_events_are_followed_from_the_newest_and_kept_per_object(simulator: Any)
     events = inventory.events_for("data_center", dc.id)
     assert events and "evdc" in events[0].description
     client.close()
+
+
+def test_a_collection_nobody_reads_any_more_is_no_longer_listed(simulator: Any) -> None:
+    client = client_for(simulator)
+    now = [1000.0]
+    inventory = Inventory(client, poll_interval=3600, clock=lambda: now[0], unused_after=60)
+    lister = lambda c: c.datacenters.list()  # noqa: E731
+    inventory.collection("datacenters", lister)
+    listed = lambda: client.request_counts.get(("GET", "datacenters"), 0)  # noqa: E731
+    before = listed()
+    now[0] += 30
+    inventory.refresh()
+    assert listed() == before + 1  # still read recently: listed
+    now[0] += 61
+    inventory.refresh()
+    assert listed() == before + 1  # unread for over a minute: dropped, not listed
+    assert inventory.find("datacenters", lister, id=None, name="Default") is not None
+    assert listed() == before + 2  # read again: listed at once and registered again
+    client.close()

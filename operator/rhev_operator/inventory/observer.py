@@ -34,6 +34,8 @@ class Collection:
     listed_at: float = 0.0
     #: When the last complete listing was started (a snapshot can't show later writes).
     started_at: float = -1.0
+    #: When a reconciler last read it (collections nobody reads any more are dropped).
+    read_at: float = 0.0
     error: errors.RhevmError | None = None
 
 
@@ -69,9 +71,13 @@ class Inventory:
         poll_interval: float = 2.0,
         events_kept: int = 500,
         clock: Callable[[], float] = time.monotonic,
+        unused_after: float = 600.0,
     ) -> None:
         self.client = client
         self.poll_interval = poll_interval
+        #: A collection no reconciler read for this long is no longer listed (e.g. the
+        #: attached domains of a data center that was deleted).
+        self.unused_after = unused_after
         self._clock = clock
         self._lock = threading.RLock()
         self._collections: dict[Hashable, Collection] = {}
@@ -97,6 +103,7 @@ class Inventory:
             with self._lock:
                 self._collections.setdefault(key, known)
         with self._lock:
+            known.read_at = self._clock()
             if known.error is not None and not known.items:
                 raise known.error
             return dict(known.items)
@@ -150,6 +157,9 @@ class Inventory:
     def refresh(self) -> None:
         """List every registered collection once and read new events."""
         with self._lock:
+            stale = self._clock() - self.unused_after
+            for key in [k for k, c in self._collections.items() if c.read_at < stale]:
+                del self._collections[key]
             collections = list(self._collections.values())
         for known in collections:
             self._list_into(known)
