@@ -192,7 +192,8 @@ def run_demo(once: bool = False, workdir: str = ".demo", time_scale: float = 20.
             return 0
         print(
             f"RHEV-M simulator: {sim_url}/ovirt-engine/api (admin@internal / {PASSWORD})\n"
-            f"Kubernetes API:   export KUBECONFIG={kubeconfig}\n"
+            f"Kubernetes API:   export KUBECONFIG={kubeconfig} "
+            f"PATH={Path(sys.executable).parent}:$PATH  # kubectl is in .venv/bin\n"
             f"The seed:         {seed} (applied; the hosts boot over IPMI, converging in ~1 min)\n"
             f"Logs:             {work}/operator.log, rhevsim.log, apiserver.log\n"
             "Try:              kubectl get rhev -o wide; kubectl wait --for=condition=Ready "
