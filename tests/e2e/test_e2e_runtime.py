@@ -128,8 +128,8 @@ def test_namespaced_operator_acts_only_in_its_namespaces(e2e: E2E) -> None:
 
 @pytest.mark.parametrize("e2e", [{"operator": False}], indirect=True)
 def test_peering_lets_one_replica_act_and_the_other_take_over(e2e: E2E) -> None:
-    e2e.kubectl("apply", "-f", str(ROOT / "manifests/deploy/peering-crd.yaml"))
-    e2e.kubectl("apply", "-f", str(ROOT / "manifests/deploy/peering.yaml"))
+    e2e.kubectl("apply", "-f", str(ROOT / "manifests/deploy/10-peering-crd.yaml"))
+    e2e.kubectl("apply", "-f", str(ROOT / "manifests/deploy/30-peering.yaml"))
     resumed = "Resuming operations after the pause"
     first = e2e.start_operator("--peering", "rhev-operator", "--priority", "20", peering=True)
     e2e.wait_for("the first replica to act", lambda: resumed in e2e.operator_log.read_text())
