@@ -32,7 +32,7 @@ from rhevsim.api import (
 from rhevsim.datacenter import ENGINE_USER, SUPPORTED_VERSIONS, DataCenter
 from rhevsim.event import CODES
 from rhevsim.model import Ctx, Entity, SearchValue
-from rhevsim.xmlutil import Element, boolean, enum, has, integer, text
+from rhevsim.xmlutil import Element, boolean, enum, has, integer, text, xml_bool
 
 if TYPE_CHECKING:
     from rhevsim.registry import Registry
@@ -116,7 +116,7 @@ class Cluster(Entity):
             el, self, "networks", "networks", lambda: cluster_networks(ctx.reg, self)
         )
         ctx.link(el, self, "permissions")
-        etree.SubElement(el, "ballooning_enabled").text = _b(self.ballooning_enabled)
+        etree.SubElement(el, "ballooning_enabled").text = xml_bool(self.ballooning_enabled)
         etree.SubElement(el, "bios_type").text = "q35_ovmf"
         cpu = etree.SubElement(el, "cpu")
         etree.SubElement(cpu, "architecture").text = self.cpu_architecture
@@ -124,23 +124,23 @@ class Cluster(Entity):
             etree.SubElement(cpu, "type").text = self.cpu_type
         etree.SubElement(el, "error_handling").append(_txt("on_error", self.on_error))
         fp = etree.SubElement(el, "fencing_policy")
-        etree.SubElement(fp, "enabled").text = _b(self.fencing_enabled)
-        etree.SubElement(el, "gluster_service").text = _b(self.gluster_service)
-        etree.SubElement(el, "ha_reservation").text = _b(self.ha_reservation)
+        etree.SubElement(fp, "enabled").text = xml_bool(self.fencing_enabled)
+        etree.SubElement(el, "gluster_service").text = xml_bool(self.gluster_service)
+        etree.SubElement(el, "ha_reservation").text = xml_bool(self.ha_reservation)
         ksm = etree.SubElement(el, "ksm")
-        etree.SubElement(ksm, "enabled").text = _b(self.ksm_enabled)
+        etree.SubElement(ksm, "enabled").text = xml_bool(self.ksm_enabled)
         etree.SubElement(ksm, "merge_across_nodes").text = "true"
         mp = etree.SubElement(el, "memory_policy")
         oc = etree.SubElement(mp, "over_commit")
         etree.SubElement(oc, "percent").text = str(self.over_commit_percent)
         th = etree.SubElement(mp, "transparent_hugepages")
-        etree.SubElement(th, "enabled").text = _b(self.transparent_hugepages)
-        etree.SubElement(el, "threads_as_cores").text = _b(self.threads_as_cores)
-        etree.SubElement(el, "tunnel_migration").text = _b(self.tunnel_migration)
+        etree.SubElement(th, "enabled").text = xml_bool(self.transparent_hugepages)
+        etree.SubElement(el, "threads_as_cores").text = xml_bool(self.threads_as_cores)
+        etree.SubElement(el, "tunnel_migration").text = xml_bool(self.tunnel_migration)
         v = etree.SubElement(el, "version")
         etree.SubElement(v, "major").text = str(self.version[0])
         etree.SubElement(v, "minor").text = str(self.version[1])
-        etree.SubElement(el, "virt_service").text = _b(self.virt_service)
+        etree.SubElement(el, "virt_service").text = xml_bool(self.virt_service)
         dc = ctx.reg.get(DataCenter, self.data_center_id) if self.data_center_id else None
         ctx.ref(el, "data_center", dc)
         from rhevsim.network import management_network_of
@@ -168,10 +168,6 @@ class Cluster(Entity):
             "cpu_type": self.cpu_type,
             "compatibility_version": f"{self.version[0]}.{self.version[1]}",
         }
-
-
-def _b(v: bool) -> str:
-    return "true" if v else "false"
 
 
 def _txt(tag: str, value: str) -> Element:

@@ -45,7 +45,7 @@ from rhevsim.api import (
 from rhevsim.datacenter import ENGINE_USER
 from rhevsim.event import CODES
 from rhevsim.model import Ctx, Entity, SearchValue
-from rhevsim.xmlutil import Element, boolean, enum, has, integer, text
+from rhevsim.xmlutil import Element, boolean, enum, has, integer, text, xml_bool
 
 if TYPE_CHECKING:
     from rhevsim.registry import Registry
@@ -135,16 +135,16 @@ class Disk(Entity):
         sub(el, "content_type").text = self.content_type
         sub(el, "format").text = self.format
         sub(el, "image_id").text = self.image_id
-        sub(el, "propagate_errors").text = _b(self.propagate_errors)
+        sub(el, "propagate_errors").text = xml_bool(self.propagate_errors)
         sub(el, "provisioned_size").text = str(self.provisioned_size)
         if self.format == "cow":
             sub(el, "qcow_version").text = "qcow2_v3"
-        sub(el, "shareable").text = _b(self.shareable)
-        sub(el, "sparse").text = _b(self.sparse)
+        sub(el, "shareable").text = xml_bool(self.shareable)
+        sub(el, "sparse").text = xml_bool(self.sparse)
         sub(el, "status").text = self.status
         sub(el, "storage_type").text = "image"
         sub(el, "total_size").text = str(self.actual_size)
-        sub(el, "wipe_after_delete").text = _b(self.wipe_after_delete)
+        sub(el, "wipe_after_delete").text = xml_bool(self.wipe_after_delete)
         if self.storage_domain_id:
             sds = sub(el, "storage_domains")
             ctx.ref_id(sds, "storage_domain", "storagedomains", self.storage_domain_id)
@@ -191,11 +191,11 @@ class DiskAttachment(Entity):
     def render(self, ctx: Ctx) -> Element:
         el = ctx.el(self)
         sub = etree.SubElement
-        sub(el, "active").text = _b(self.active)
-        sub(el, "bootable").text = _b(self.bootable)
+        sub(el, "active").text = xml_bool(self.active)
+        sub(el, "bootable").text = xml_bool(self.bootable)
         sub(el, "interface").text = self.interface
-        sub(el, "pass_discard").text = _b(self.pass_discard)
-        sub(el, "read_only").text = _b(self.read_only)
+        sub(el, "pass_discard").text = xml_bool(self.pass_discard)
+        sub(el, "read_only").text = xml_bool(self.read_only)
         sub(el, "uses_scsi_reservation").text = "false"
         disk = ctx.reg.objects.get("disk", {}).get(self.id)
         if "disk" in ctx.follow and isinstance(disk, Disk):
@@ -205,10 +205,6 @@ class DiskAttachment(Entity):
         tag = "vm" if self.owner_path == "vms" else "template"
         ctx.ref_id(el, tag, self.owner_path, self.owner_id)
         return el
-
-
-def _b(v: bool) -> str:
-    return "true" if v else "false"
 
 
 # ---------------------------------------------------------------------- storage domains

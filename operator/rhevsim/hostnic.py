@@ -24,7 +24,7 @@ from lxml import etree
 
 from rhevsim import errors
 from rhevsim.model import Ctx, Entity, SearchValue
-from rhevsim.xmlutil import Element, text
+from rhevsim.xmlutil import Element, text, xml_bool
 
 if TYPE_CHECKING:
     from rhevsim.api import Api, Request, Response
@@ -258,7 +258,7 @@ def _reported(el: Element, reg: Registry, att: NetworkAttachment) -> None:
     rc = etree.SubElement(el, "reported_configurations")
     rows: list[tuple[str, str, str]] = [
         ("mtu", str(net.mtu or 1500) if net else "1500", str(net.mtu or 1500) if net else "1500"),
-        ("bridged", _b(bool(net and net.vm_network)), _b(bool(net and net.vm_network))),
+        ("bridged", xml_bool(bool(net and net.vm_network)), xml_bool(bool(net and net.vm_network))),
         ("vlan", str(net.vlan_id) if net and net.vlan_id is not None else "", ""),
     ]
     for name, actual, expected in rows:
@@ -267,10 +267,6 @@ def _reported(el: Element, reg: Registry, att: NetworkAttachment) -> None:
         etree.SubElement(r, "actual_value").text = actual
         etree.SubElement(r, "expected_value").text = expected or actual
         etree.SubElement(r, "in_sync").text = "true"
-
-
-def _b(v: bool) -> str:
-    return "true" if v else "false"
 
 
 # ---------------------------------------------------------------------- parsing and validation

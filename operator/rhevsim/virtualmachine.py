@@ -76,7 +76,7 @@ from rhevsim.vmtemplate import (
     parse_config,
     render_config,
 )
-from rhevsim.xmlutil import DECLARATION, Element, boolean, enum, fmt_time, has, text
+from rhevsim.xmlutil import DECLARATION, Element, boolean, enum, fmt_time, has, text, xml_bool
 
 if TYPE_CHECKING:
     from rhevsim.job import Job
@@ -301,10 +301,10 @@ class Nic(Entity):
         for rel in ("networkfilterparameters", "reporteddevices", "statistics"):
             ctx.link(el, self, rel)
         sub(el, "interface").text = self.interface
-        sub(el, "linked").text = _b(self.linked)
+        sub(el, "linked").text = xml_bool(self.linked)
         if self.mac:
             sub(sub(el, "mac"), "address").text = self.mac
-        sub(el, "plugged").text = _b(self.plugged)
+        sub(el, "plugged").text = xml_bool(self.plugged)
         sub(el, "synced").text = "true"
         ctx.ref_id(el, "vnic_profile", "vnicprofiles", self.vnic_profile_id)
         tag = "vm" if self.owner_path == "vms" else "template"
@@ -381,10 +381,6 @@ class Vm(Entity):
         }
 
 
-def _b(v: bool) -> str:
-    return "true" if v else "false"
-
-
 def follow_collection(
     ctx: Ctx, el: Element, obj: Entity, rel: str, plural: str, items: list[Any]
 ) -> None:
@@ -423,9 +419,9 @@ def render_vm(ctx: Ctx, vm: Vm, cfg: VmConfig) -> Element:
     cluster = ctx.reg.objects.get("cluster", {}).get(vm.cluster_id or "")
     render_config(ctx, el, cfg, getattr(cluster, "cpu_architecture", None) or "x86_64")
     sub(el, "creation_time").text = fmt_time(vm.creation_time)
-    sub(el, "next_run_configuration_exists").text = _b(vm.next_run is not None)
+    sub(el, "next_run_configuration_exists").text = xml_bool(vm.next_run is not None)
     sub(el, "numa_tune_mode").text = "interleave"
-    sub(el, "run_once").text = _b(vm.run_once)
+    sub(el, "run_once").text = xml_bool(vm.run_once)
     sub(el, "start_paused").text = "false"
     if vm.start_time is not None:
         sub(el, "start_time").text = fmt_time(vm.start_time)

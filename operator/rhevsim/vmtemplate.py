@@ -53,7 +53,7 @@ from rhevsim.disk import (
 )
 from rhevsim.event import CODES
 from rhevsim.model import Ctx, Entity, SearchValue
-from rhevsim.xmlutil import Element, boolean, enum, has, integer, text
+from rhevsim.xmlutil import Element, boolean, enum, has, integer, text, xml_bool
 
 if TYPE_CHECKING:
     from rhevsim.registry import Registry
@@ -221,7 +221,7 @@ def render_config(ctx: Ctx, el: Element, cfg: VmConfig, arch: str = "x86_64") ->
     sub(topo, "sockets").text = str(cfg.sockets)
     sub(topo, "threads").text = str(cfg.threads)
     sub(el, "cpu_shares").text = "0"
-    sub(el, "delete_protected").text = _b(cfg.delete_protected)
+    sub(el, "delete_protected").text = xml_bool(cfg.delete_protected)
     disp = sub(el, "display")
     sub(disp, "allow_override").text = "false"
     sub(disp, "copy_paste_enabled").text = "true"
@@ -232,12 +232,12 @@ def render_config(ctx: Ctx, el: Element, cfg: VmConfig, arch: str = "x86_64") ->
     sub(disp, "smartcard_enabled").text = "false"
     sub(disp, "type").text = cfg.display_type
     ha = sub(el, "high_availability")
-    sub(ha, "enabled").text = _b(cfg.high_availability)
+    sub(ha, "enabled").text = xml_bool(cfg.high_availability)
     sub(ha, "priority").text = str(cfg.ha_priority)
     sub(sub(el, "io"), "threads").text = "1"
     sub(el, "memory").text = str(cfg.memory)
     mp = sub(el, "memory_policy")
-    sub(mp, "ballooning").text = _b(cfg.ballooning)
+    sub(mp, "ballooning").text = xml_bool(cfg.ballooning)
     sub(mp, "guaranteed").text = str(
         cfg.memory if cfg.memory_guaranteed is None else cfg.memory_guaranteed
     )
@@ -258,7 +258,7 @@ def render_config(ctx: Ctx, el: Element, cfg: VmConfig, arch: str = "x86_64") ->
             ctx.ref_id(hosts, "host", "hosts", hid)
     sso = sub(sub(el, "sso"), "methods")
     sub(sso, "method", {"id": "guest_agent"})
-    sub(el, "stateless").text = _b(cfg.stateless)
+    sub(el, "stateless").text = xml_bool(cfg.stateless)
     sub(el, "type").text = cfg.vm_type
     sub(sub(el, "usb"), "enabled").text = "false"
 
@@ -297,10 +297,6 @@ def config_from_inventory(d: dict[str, Any], where: str, base: VmConfig) -> VmCo
     if "high_availability" in d:
         cfg.high_availability = bool(d["high_availability"])
     return cfg
-
-
-def _b(v: bool) -> str:
-    return "true" if v else "false"
 
 
 # ---------------------------------------------------------------------- the entity

@@ -54,6 +54,11 @@ def fmt(value: object) -> str:
     return str(value)
 
 
+def xml_bool(value: bool) -> str:
+    """A boolean as the engine writes it: true / false."""
+    return "true" if value else "false"
+
+
 def fmt_time(epoch: float) -> str:
     """Engine timestamps: ISO 8601 with milliseconds and offset, e.g. 2024-01-02T10:00:00.000Z."""
     dt = datetime.fromtimestamp(epoch, tz=UTC)
