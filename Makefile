@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 RUNSTAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit sim e2e crds bench faults clean fmt sysdeps
+.PHONY: run test lint typecheck unit sim e2e crds bench faults clean fmt sysdeps wheel-demo
 
 # System packages the dev extra builds against: ovirt-engine-sdk-python (the conformance
 # client) ships only as source with a C extension over libxml2. Installed when missing.
@@ -23,26 +23,31 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(RUNSTAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+# Three distributions live here: the operator (.), the simulator and the test bed
+# (packaging/*). The `demo` extra is what `make run` needs (no C build of the test-only SDK).
+PACKAGES := -e packaging/rhevsim -e packaging/rhev-testbed
+PYPROJECTS := pyproject.toml packaging/rhevsim/pyproject.toml packaging/rhev-testbed/pyproject.toml
+
+$(RUNSTAMP): $(PYPROJECTS) | $(BIN)/python
+	$(BIN)/pip install -q $(PACKAGES) -e '.[demo]'
 	touch $@
 
-$(STAMP): pyproject.toml | sysdeps $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev]'
+$(STAMP): $(PYPROJECTS) | sysdeps $(BIN)/python
+	$(BIN)/pip install -q $(PACKAGES) -e '.[dev]'
 	touch $@ $(RUNSTAMP)
 
 run: $(RUNSTAMP)
 	$(BIN)/rhev-operator demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check operator tests bench
-	$(BIN)/ruff format --check operator tests bench
+	$(BIN)/ruff check operator tests
+	$(BIN)/ruff format --check operator tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 fmt: $(STAMP)
-	$(BIN)/ruff format operator tests bench
-	$(BIN)/ruff check --fix operator tests bench
+	$(BIN)/ruff format operator tests
+	$(BIN)/ruff check --fix operator tests
 
 crds: $(STAMP)
 	$(BIN)/rhev-operator crds
@@ -66,10 +71,25 @@ e2e: $(STAMP)
 # The long benchmarks (their short versions run in `make test`): figures, never thresholds.
 bench: $(STAMP)
 	$(BIN)/python -m rhevsim.bench --hosts 50 --vms 1000
-	$(BIN)/python -m rhev_operator.devapi.bench --objects 1000
-	$(BIN)/python -m rhev_operator.rhevm.bench --parse-only --vms 1000
-	$(BIN)/python -m rhev_operator.ipmi.bench --bmcs 8 --rounds 1000
-	$(BIN)/python bench/operator_scale.py --resources 10 100 300 --window 20
+	$(BIN)/python -m rhev_testbed.bench.kubeapi --objects 1000
+	$(BIN)/python -m rhev_testbed.bench.rhevm --parse-only --vms 1000
+	$(BIN)/python -m rhev_testbed.bench.ipmi --bmcs 8 --rounds 1000
+	$(BIN)/rhev-operator bench --resources 10 100 300 --window 20
+
+# The operator from wheels in a fresh venv: `pip install .` alone holds no simulator, test bed
+# or kmock; with the demo extra (wheels of the three distributions) `rhev-operator demo --once`
+# converges the seed's environment.
+wheel-demo: $(BIN)/python
+	rm -rf .wheel-demo && mkdir -p .wheel-demo
+	$(BIN)/pip wheel -q --no-deps -w .wheel-demo/dist . packaging/rhevsim packaging/rhev-testbed
+	$(PYTHON) -m venv .wheel-demo/venv
+	.wheel-demo/venv/bin/pip install -q .wheel-demo/dist/rhev_operator-*.whl
+	.wheel-demo/venv/bin/rhev-operator run --help >/dev/null
+	! .wheel-demo/venv/bin/python -c 'import kmock' 2>/dev/null
+	! .wheel-demo/venv/bin/python -c 'import rhev_testbed' 2>/dev/null
+	.wheel-demo/venv/bin/pip install -q --find-links .wheel-demo/dist \
+	  "$$(ls .wheel-demo/dist/rhev_operator-*.whl)[demo]"
+	cd .wheel-demo && venv/bin/rhev-operator demo --once --time-scale 50
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

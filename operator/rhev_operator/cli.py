@@ -1,10 +1,23 @@
-"""The `rhev-operator` command: run, crds, dev-apiserver, demo."""
+"""The `rhev-operator` command: run, crds; and dev-apiserver, demo, bench from the test bed."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+
+# Verbs served by the test bed (the `rhev_testbed` package, installed by the `demo` or `dev`
+# extra). The operator alone never needs them, so they are forwarded, not imported.
+TESTBED_VERBS = {
+    "dev-apiserver": "a local Kubernetes API for tests and the demo",
+    "demo": "the embedded default: simulator, local API and operator",
+    "bench": "the operator at scale against the simulator",
+}
+MISSING_TESTBED = (
+    "rhev-operator {verb}: the test bed is not installed; install the `demo` extra "
+    "(from a checkout: `make run`, or pip install -e packaging/rhevsim -e packaging/rhev-testbed "
+    "-e '.[demo]')"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,44 +28,40 @@ def build_parser() -> argparse.ArgumentParser:
     crds.add_argument("--check", action="store_true", help="exit 1 when the files differ")
     crds.add_argument("--root", default=".", help="project root (default: current directory)")
 
-    dev = sub.add_parser("dev-apiserver", help="a local Kubernetes API for tests and the demo")
-    dev.add_argument("--host", default="127.0.0.1")
-    dev.add_argument("--port", type=int, default=0)
-    dev.add_argument("--kubeconfig", help="write a kubeconfig for this server to FILE")
-    dev.add_argument("--crds", help="a folder or file of CRDs to register at start")
-
     run = sub.add_parser("run", help="run the operator")
     from rhev_operator.runtime import add_run_arguments
 
     add_run_arguments(run)
 
-    demo = sub.add_parser("demo", help="the embedded default: simulator, local API and operator")
-    demo.add_argument(
-        "--once", action="store_true", help="apply the seed, wait until all is Ready, show, exit"
-    )
-    demo.add_argument("--time-scale", type=float, default=20.0, help="the simulator's speed-up")
-    demo.add_argument("--workdir", default=".demo", help="logs and kubeconfig (default .demo)")
+    for verb, text in TESTBED_VERBS.items():
+        forwarded = sub.add_parser(verb, help=f"{text} (test bed)", add_help=False)
+        forwarded.add_argument("args", nargs=argparse.REMAINDER)
     return parser
 
 
+def forward_to_testbed(verb: str, args: Sequence[str]) -> int:
+    """The one point where the operator reaches the test bed."""
+    try:
+        from rhev_testbed.cli import main as testbed_main
+    except ImportError:
+        print(MISSING_TESTBED.format(verb=verb), file=sys.stderr)
+        return 2
+    return testbed_main([verb, *args])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in TESTBED_VERBS:
+        return forward_to_testbed(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     if args.command == "crds":
         from rhev_operator.api.crdgen import write_crds
 
         return write_crds(args.root, check=args.check)
-    if args.command == "dev-apiserver":
-        from rhev_operator.devapi.server import serve_forever
-
-        return serve_forever(args.host, args.port, kubeconfig=args.kubeconfig, crds=args.crds)
     if args.command == "run":
         from rhev_operator.runtime import run_operator
 
         return run_operator(args)
-    if args.command == "demo":
-        from rhev_operator.demo import run_demo
-
-        return run_demo(once=args.once, workdir=args.workdir, time_scale=args.time_scale)
     return 2
 
 

@@ -20,13 +20,13 @@ PY = sys.executable
     [
         (["-m", "rhevsim.bench", "--hosts", "3", "--vms", "20", "--iterations", "2",
           "--events", "10"], ["GET /vms", "median"]),
-        (["-m", "rhev_operator.devapi.bench", "--objects", "20"], ["create", "list"]),
-        (["-m", "rhev_operator.rhevm.bench", "--parse-only", "--vms", "50"], ["50"]),
-        (["-m", "rhev_operator.ipmi.bench", "--bmcs", "1", "--rounds", "5"], ["power"]),
-        ([str(ROOT / "bench/operator_scale.py"), "--resources", "2", "--window", "2",
+        (["-m", "rhev_testbed.bench.kubeapi", "--objects", "20"], ["create", "list"]),
+        (["-m", "rhev_testbed.bench.rhevm", "--parse-only", "--vms", "50"], ["50"]),
+        (["-m", "rhev_testbed.bench.ipmi", "--bmcs", "1", "--rounds", "5"], ["power"]),
+        (["-m", "rhev_operator.cli", "bench", "--resources", "2", "--window", "2",
           "--resync-seconds", "1", "--poll-seconds", "1"], ["REST req/s"]),
     ],
-    ids=["rhevsim", "devapi", "rhevm", "ipmi", "operator-scale"],
+    ids=["rhevsim", "kubeapi", "rhevm", "ipmi", "operator-scale"],
 )  # fmt: skip
 def test_benchmark_runs_small_and_prints_figures(args: list[str], expected: list[str]) -> None:
     done = subprocess.run([PY, *args], capture_output=True, text=True, timeout=240, cwd=ROOT)

@@ -11,11 +11,8 @@ import requests
 from lxml import etree
 
 from rhev_operator.ipmi import BmcClient, BootDevice
+from rhevsim import testing as sim_testing
 from tests.fixtures.bmc import machine_entries
-
-sim_testing = pytest.importorskip(
-    "rhevsim.testing", reason="the simulator (rhevsim.testing.running_simulator) is not built"
-)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -112,8 +109,7 @@ def advance_until(sim: Any, name: str, status: str, step: float = 60, limit: int
 
 
 def test_network_boot_over_ipmi_registers_a_host_that_follows_the_power(sim: Any) -> None:
-    if not sim.reg.hooks.machine_power:
-        pytest.skip("the simulator has no host registration on power-on yet (hypervisor hook)")
+    assert sim.reg.hooks.machine_power, "the simulator registers hosts on power-on"
     h1 = client_for(sim, "h1")
     h1.set_boot_device("network")
     h1.power_on()

@@ -10,12 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
 from rhev_operator.rhevm import ConnectionConfig, RhevmClient, errors
 from rhevsim.server import SimServer
 from rhevsim.sim import Simulator
-
-x509 = pytest.importorskip("cryptography.x509")
 
 
 def self_signed(directory: Path) -> tuple[str, str, str]:

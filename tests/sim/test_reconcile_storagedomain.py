@@ -18,8 +18,6 @@ from rhev_operator.rhevm import ConnectionConfig, DiskCreate, RhevmClient, Stora
 from rhevsim.testing import SimHandle
 from tests.fixtures.reconcile import Harness
 
-pytest.importorskip("rhevsim.hypervisor", reason="hosts come from hypervisor.py")
-
 KIND = "StorageDomain"
 GiB = 1024**3
 

@@ -21,7 +21,6 @@ from rhev_operator.rhevm.virtualmachine import VmDetail
 from rhevsim.testing import SimHandle
 from tests.fixtures.reconcile import Harness
 
-pytest.importorskip("rhevsim.hypervisor", reason="hosts come from hypervisor.py")
 pytestmark = pytest.mark.timeout(120)
 
 VM = "VirtualMachine"

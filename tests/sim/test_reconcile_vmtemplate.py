@@ -23,8 +23,6 @@ from rhev_operator.rhevm import (
 from rhevsim.testing import SimHandle
 from tests.fixtures.reconcile import Harness
 
-pytest.importorskip("rhevsim.hypervisor", reason="hosts come from hypervisor.py")
-
 KIND = "VmTemplate"
 
 INVENTORY: dict[str, Any] = {

@@ -28,7 +28,6 @@ def test_bad_arguments_are_refused() -> None:
 
 
 def test_built_inventory_loads_with_up_data_centers(simulator_factory: Any) -> None:
-    pytest.importorskip("rhevsim.hypervisor")
     inv = build_inventory(hosts=3, vms=6, seed=1, datacenters=2)
     sim = simulator_factory(inv)
     sim.advance(120)  # SPM election on the clock

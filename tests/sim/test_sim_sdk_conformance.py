@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import ovirtsdk4 as sdk
 import pytest
 import requests
 from lxml import etree
@@ -24,7 +25,6 @@ from tests.sim.test_sim_host_common import run_until
 from tests.sim.test_sim_vm_sdk import _new_vm, _wait
 from tests.sim.test_sim_vm_support import GIB, INVENTORY
 
-sdk = pytest.importorskip("ovirtsdk4")
 types = sdk.types
 
 Factory = Callable[..., SimHandle]

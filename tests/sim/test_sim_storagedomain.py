@@ -13,8 +13,6 @@ from lxml import etree
 
 from rhevsim.testing import SimHandle
 
-pytest.importorskip("rhevsim.hypervisor", reason="hosts come from hypervisor.py")
-
 AUTH = ("admin@internal", "admin")
 SD = types.StorageDomainStatus
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import ovirtsdk4 as sdk
 import pytest
 
 from rhevsim.testing import SimHandle
 from tests.sim.test_sim_vm_support import GIB, INVENTORY
 
-sdk = pytest.importorskip("ovirtsdk4")
 types = sdk.types
 
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import pytest
+import ovirtsdk4.readers as readers
+import ovirtsdk4.types as types
+import ovirtsdk4.writers as writers
+import ovirtsdk4.xml as sdkxml
 
 from rhev_operator.rhevm import xmlio
 from rhev_operator.rhevm.cluster import ClusterCreate, Clusters
@@ -36,12 +39,6 @@ from rhev_operator.rhevm.virtualmachine import (
     Vms,
 )
 from rhev_operator.rhevm.vmtemplate import TemplateCreate, Templates
-
-sdk = pytest.importorskip("ovirtsdk4")
-types = pytest.importorskip("ovirtsdk4.types")
-readers = pytest.importorskip("ovirtsdk4.readers")
-writers = pytest.importorskip("ovirtsdk4.writers")
-sdkxml = pytest.importorskip("ovirtsdk4.xml")
 
 
 def sdk_read(reader: Any, el: xmlio.Element) -> Any:

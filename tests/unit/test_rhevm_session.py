@@ -416,7 +416,7 @@ def test_request_counters_by_method_and_template(canned: tuple[Canned, str]) -> 
 
 
 def _self_signed(tmp: Path, cn: str = "127.0.0.1") -> tuple[Path, Path, str]:
-    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID

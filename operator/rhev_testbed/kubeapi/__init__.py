@@ -1,4 +1,4 @@
-"""A local Kubernetes API server (kmock-based) for tests and the demo.
+"""A local Kubernetes API server for tests and the demo.
 
 Use it as a process::
 
@@ -7,7 +7,7 @@ Use it as a process::
 
 or in-process from tests (a background thread with its own event loop)::
 
-    from rhev_operator.devapi.testing import running_apiserver
+    from rhev_testbed.kubeapi.testing import running_apiserver
     with running_apiserver(crds="crds") as api:
         api.url, api.kubeconfig
         api.request("POST", "/apis/rhev.io/v1alpha1/namespaces/default/rhevdatacenters", body)
@@ -15,9 +15,9 @@ or in-process from tests (a background thread with its own event loop)::
 
 or inside a running loop: ``async with serving(DevApi()) as url: ...`` (`server.serving`).
 
-Modules: `emulator` (the `DevApi` server on kmock.KubernetesEmulator), `resources` (built-in
+Modules: `emulator` (the `DevApi` aiohttp handler), `resources` (built-in
 kinds, CRD to resources), `schema` (structural-schema pruning/defaulting/validation), `table`
 (kubectl's server-side Table), `jsonpath` (printer-column JSONPath), `selectors`, `openapi`
 (/openapi/v3 documents for kubectl's validation), `protobuf` (what `kubectl create` sends),
-`errors` (metav1 Status), `server`, `testing`, `bench`.
+`errors` (metav1 Status), `server`, `testing`.
 """

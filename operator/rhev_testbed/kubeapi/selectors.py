@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from rhev_operator.devapi.errors import ApiError, bad_request
+from rhev_testbed.kubeapi.errors import ApiError, bad_request
 
 Matcher = Callable[[Mapping[str, Any]], bool]
 

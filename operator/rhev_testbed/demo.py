@@ -20,7 +20,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from rhev_operator.api.crdgen import crd_texts
+
+SEED = Path(__file__).resolve().parent / "seed"  # package data: works from an installed wheel
 PASSWORD = "admin"
 BMC_USER, BMC_PASSWORD = "admin", "bmc-demo"
 MACHINES = ("rhevh1", "rhevh2")
@@ -51,15 +53,15 @@ def _inventory(ports: dict[str, int]) -> dict[str, object]:
 
 
 def _seed(ports: dict[str, int]) -> str:
-    """The seed's environment (API.md's example), with the BMCs' loopback ports."""
+    """The seed's environment, with the BMCs' loopback ports."""
     docs = [
         f"""apiVersion: v1
 kind: Secret
 metadata: {{name: bmc}}
 stringData: {{username: {BMC_USER}, password: {BMC_PASSWORD}}}""",
-        (ROOT / "manifests/samples/10-datacenter-mydc.yaml").read_text(),
-        (ROOT / "manifests/samples/20-cluster-mycluster.yaml").read_text(),
-        (ROOT / "manifests/samples/30-network-rhevm2.yaml").read_text(),
+        (SEED / "10-datacenter-mydc.yaml").read_text(),
+        (SEED / "20-cluster-mycluster.yaml").read_text(),
+        (SEED / "30-network-rhevm2.yaml").read_text(),
     ]
     for i, name in enumerate(MACHINES):
         docs.append(f"""apiVersion: rhev.io/v1alpha1
@@ -83,15 +85,23 @@ spec:
   storageType: nfs
   nfs: {{address: nfs.example, path: {path}}}
   host: {host}""")
-    docs.append((ROOT / "manifests/samples/60-virtualmachine-hkvm1.yaml").read_text())
+    docs.append((SEED / "60-virtualmachine-hkvm1.yaml").read_text())
     return "\n---\n".join(doc.strip() for doc in docs) + "\n"
+
+
+def write_crds_to(folder: Path) -> Path:
+    """The CRDs, generated from the installed operator's models (no source tree needed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in crd_texts().items():
+        (folder / name).write_text(text)
+    return folder
 
 
 def _start(
     cmd: list[str], log: Path, ready: str, env: dict[str, str]
 ) -> tuple[subprocess.Popen[bytes], str]:
     handle = log.open("wb")
-    proc = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    proc = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         found = re.search(ready, log.read_text(errors="replace"))
@@ -111,8 +121,9 @@ def _kubectl(env: dict[str, str], *args: str) -> str:
 
 
 def run_demo(once: bool = False, workdir: str = ".demo", time_scale: float = 20.0) -> int:
-    work = (ROOT / workdir).resolve()
-    work.mkdir(exist_ok=True)
+    work = Path(workdir).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    crds = write_crds_to(work / "crds")
     kubeconfig = work / "kubeconfig"
     env = dict(os.environ, KUBECONFIG=str(kubeconfig), KUBECACHEDIR=str(work / "kube-cache"))
     py = sys.executable
@@ -148,14 +159,14 @@ def run_demo(once: bool = False, workdir: str = ".demo", time_scale: float = 20.
             [
                 py,
                 "-m",
-                "rhev_operator.cli",
+                "rhev_testbed.cli",
                 "dev-apiserver",
                 "--port",
                 "0",
                 "--kubeconfig",
                 str(kubeconfig),
                 "--crds",
-                str(ROOT / "crds"),
+                str(crds),
             ],
             work / "apiserver.log",
             r"listening on http://127\.0\.0\.1:\d+",

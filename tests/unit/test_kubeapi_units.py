@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from rhev_operator.devapi.errors import ApiError, invalid
-from rhev_operator.devapi.jsonpath import JsonPathError, compile_path, find
-from rhev_operator.devapi.protobuf import decode_object
-from rhev_operator.devapi.schema import prune, validate
-from rhev_operator.devapi.selectors import field_selector, label_selector
-from rhev_operator.devapi.table import human_duration
+from rhev_testbed.kubeapi.errors import ApiError, invalid
+from rhev_testbed.kubeapi.jsonpath import JsonPathError, compile_path, find
+from rhev_testbed.kubeapi.protobuf import decode_object
+from rhev_testbed.kubeapi.schema import prune, validate
+from rhev_testbed.kubeapi.selectors import field_selector, label_selector
+from rhev_testbed.kubeapi.table import human_duration
 
 SCHEMA: dict[str, Any] = {
     "type": "object",

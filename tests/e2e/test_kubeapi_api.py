@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from rhev_operator.devapi.testing import ApiHandle
+from rhev_testbed.kubeapi.testing import ApiHandle
 from tests.fixtures.kube import GADGET_CRD, WIDGET_CRD
 
 WIDGETS = "/apis/test.rhev.io/v1/namespaces/default/widgets"
@@ -323,7 +323,7 @@ def test_send_initial_events_ends_with_a_bookmark(api: ApiHandle) -> None:
 
 
 def test_too_old_resource_version_is_gone() -> None:
-    from rhev_operator.devapi.testing import running_apiserver
+    from rhev_testbed.kubeapi.testing import running_apiserver
 
     with running_apiserver(history_size=3) as small:
         for name in ("a", "b", "c", "d", "e"):
@@ -577,27 +577,45 @@ def test_kopf_peering_crds_work_generically(kube_api: ApiHandle) -> None:
     assert peering["status"] == {"op-1": {"priority": 0}}
 
 
-def test_user_reactions_and_a_capped_request_history() -> None:
-    from rhev_operator.devapi.testing import running_apiserver
+def test_injected_faults_answer_only_their_request_until_cleared() -> None:
+    from rhev_testbed.kubeapi.testing import running_apiserver
+
+    with running_apiserver() as api:
+        broken = "/api/v1/namespaces/default/secrets/broken"
+        api.call(lambda: api.api.fail("GET", broken, 503))
+        status, body = api.request("GET", broken)
+        assert (status, body["code"]) == (503, 503)
+        assert api.request("GET", "/api/v1/namespaces/default/secrets/other")[0] == 404
+        assert (
+            api.request("POST", "/api/v1/namespaces/default/secrets", {"metadata": {"name": "s"}})[
+                0
+            ]
+            == 201
+        )
+        api.call(api.api.faults.clear)
+        assert api.request("GET", broken)[0] == 404
+        assert api.call(lambda: list(api.api.request_log))[-2:] == [
+            ("POST", "/api/v1/namespaces/default/secrets"),
+            ("GET", broken),
+        ]
+
+
+def test_the_request_log_is_capped() -> None:
+    from rhev_testbed.kubeapi.testing import running_apiserver
 
     with running_apiserver(max_requests=10) as small:
-        # kmock's DSL still works for injecting faults into a test
-        small.call(lambda: small.api["get /api/v1/namespaces/default/secrets/broken"] << 503)
-        assert small.request("GET", "/api/v1/namespaces/default/secrets/broken")[0] == 503
-        assert small.request("GET", "/api/v1/namespaces/default/secrets/other")[0] == 404
         for _ in range(30):
             small.request("GET", "/version")
-        assert small.call(lambda: len(small.api._requests)) <= 20
+        assert small.call(lambda: len(small.api.request_log)) == 10
+        assert small.call(lambda: small.api.request_counts["GET"]) == 30
 
 
 def test_running_apiserver_registers_the_project_crds() -> None:
     from pathlib import Path
 
-    from rhev_operator.devapi.testing import running_apiserver
+    from rhev_testbed.kubeapi.testing import running_apiserver
 
     crds = Path(__file__).resolve().parents[2] / "crds"
-    if len(list(crds.glob("*.yaml"))) < 7:
-        pytest.skip("crds/ is not generated yet")
     with running_apiserver(crds=crds) as project:
         _, resources = project.request("GET", "/apis/rhev.io/v1alpha1")
         kinds = {r["kind"] for r in resources["resources"] if "/" not in r["name"]}

@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from rhev_operator.devapi.errors import FieldError, go_repr, quote
+from rhev_testbed.kubeapi.errors import FieldError, go_repr, quote
 
 Schema = dict[str, Any]
 

@@ -1,8 +1,8 @@
 """IPMI client benchmark: login time, per-call latency, power-on round trip, parallel throughput.
 
-    python -m rhev_operator.ipmi.bench                 # N simulated BMCs, standalone
-    python -m rhev_operator.ipmi.bench --simulator     # BMCs fronting a `rhevsim serve`
-    IPMI_PASSWORD=... python -m rhev_operator.ipmi.bench --bmc 10.0.0.5:623 --username admin
+    python -m rhev_testbed.bench.ipmi                 # N simulated BMCs, standalone
+    python -m rhev_testbed.bench.ipmi --simulator     # BMCs fronting a `rhevsim serve`
+    IPMI_PASSWORD=... python -m rhev_testbed.bench.ipmi --bmc 10.0.0.5:623 --username admin
 
 Simulated BMCs are started as a subprocess command (``python -m rhevsim.bmc`` or
 ``python -m rhevsim serve``), never imported: the operator does not depend on the simulator,
@@ -251,7 +251,7 @@ def run(targets: list[Target], rounds: int, sim_url: str | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m rhev_operator.ipmi.bench",
+        prog="python -m rhev_testbed.bench.ipmi",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

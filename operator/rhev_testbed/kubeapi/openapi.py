@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from rhev_operator.devapi.resources import ResourceDef
+from rhev_testbed.kubeapi.resources import ResourceDef
 
 _META = "io.k8s.apimachinery.pkg.apis.meta.v1"
 _OBJECT_META_REF = f"#/components/schemas/{_META}.ObjectMeta"

@@ -15,8 +15,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
-from rhev_operator.devapi.emulator import DevApi
-from rhev_operator.devapi.server import serving, write_kubeconfig
+from rhev_testbed.kubeapi.emulator import DevApi
+from rhev_testbed.kubeapi.server import serving, write_kubeconfig
 
 T = TypeVar("T")
 

@@ -5,7 +5,7 @@ the e2e tests), applies N RhevDataCenter resources, times until all are Ready, t
 the REST requests the operator sends to RHEV-M over a steady-state window (from the
 simulator's /sim/stats) and the operator's resident memory. Prints figures; asserts nothing.
 
-    python bench/operator_scale.py --resources 10 100 --window 20
+    rhev-operator bench --resources 10 100 --window 20
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from rhev_testbed.demo import write_crds_to
+
 BIN = Path(sys.executable).parent
 
 
@@ -90,7 +92,7 @@ def run(resources: int, window: float, resync: float, poll: float) -> dict[str, 
                 "--kubeconfig",
                 str(kubeconfig),
                 "--crds",
-                str(ROOT / "crds"),
+                str(write_crds_to(work / "crds")),
             ],
             work / "api.log",
             r"listening on",
@@ -143,13 +145,15 @@ def run(resources: int, window: float, resync: float, poll: float) -> dict[str, 
                 proc.kill()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="rhev-operator bench", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--resources", type=int, nargs="+", default=[10, 100])
     parser.add_argument("--window", type=float, default=20.0, help="steady-state seconds")
     parser.add_argument("--resync-seconds", type=float, default=10.0)
     parser.add_argument("--poll-seconds", type=float, default=5.0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     print(
         f"resync {args.resync_seconds} s, RHEV-M poll {args.poll_seconds} s, window {args.window} s"
     )

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-from rhev_operator.devapi.jsonpath import JsonPathError, Step, compile_path, find
-from rhev_operator.devapi.resources import ResourceDef
+from rhev_testbed.kubeapi.jsonpath import JsonPathError, Step, compile_path, find
+from rhev_testbed.kubeapi.resources import ResourceDef
 
 _NAME_COLUMN = {
     "name": "Name",

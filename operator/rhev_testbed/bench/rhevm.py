@@ -1,8 +1,8 @@
 """Client-side figures: list latency per collection against an engine (or the simulator),
 and XML parse throughput offline. Prints numbers; asserts nothing.
 
-    python -m rhev_operator.rhevm.bench --url http://127.0.0.1:8443/ovirt-engine/api
-    python -m rhev_operator.rhevm.bench --parse-only --vms 1000
+    python -m rhev_testbed.bench.rhevm --url http://127.0.0.1:8443/ovirt-engine/api
+    python -m rhev_testbed.bench.rhevm --parse-only --vms 1000
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def live_bench(client: RhevmClient, rounds: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m rhev_operator.rhevm.bench", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m rhev_testbed.bench.rhevm", description=__doc__)
     p.add_argument("--url", help="API root, e.g. http://127.0.0.1:8443/ovirt-engine/api")
     p.add_argument("--username", default="admin@internal")
     p.add_argument("--password-env", default="RHEVM_PASSWORD", help="env var with the password")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from rhev_operator.devapi.errors import FieldError
-from rhev_operator.devapi.jsonpath import JsonPathError, compile_path
+from rhev_testbed.kubeapi.errors import FieldError
+from rhev_testbed.kubeapi.jsonpath import JsonPathError, compile_path
 
 ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 

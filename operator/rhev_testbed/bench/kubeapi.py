@@ -1,4 +1,4 @@
-"""Benchmark of the local API: `python -m rhev_operator.devapi.bench [--objects 1000]`.
+"""Benchmark of the local API: `python -m rhev_testbed.bench.kubeapi [--objects 1000]`.
 
 Starts `rhev-operator dev-apiserver` as a separate process, registers a CRD, keeps two watches
 open (as kopf does), creates N objects over HTTP and measures create/get/patch/list latencies and

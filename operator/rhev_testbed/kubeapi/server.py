@@ -14,9 +14,9 @@ from pathlib import Path
 import aiohttp.web
 import yaml
 
-from rhev_operator.devapi.emulator import DevApi
+from rhev_testbed.kubeapi.emulator import DevApi
 
-logger = logging.getLogger("rhev_operator.devapi")
+logger = logging.getLogger("rhev_testbed.kubeapi")
 
 TOKEN = "devapi-token"  # a dummy bearer token: the local API does not authenticate
 
@@ -47,7 +47,6 @@ def write_kubeconfig(path: str | Path, url: str) -> Path:
 @contextlib.asynccontextmanager
 async def serving(api: DevApi, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
     """Serve `api` on host:port inside the running loop; yield the base URL."""
-    await api.__aenter__()
     server = aiohttp.web.Server(api, access_log=None)
     runner = aiohttp.web.ServerRunner(server, shutdown_timeout=1.0)
     await runner.setup()
@@ -64,7 +63,6 @@ async def serving(api: DevApi, host: str = "127.0.0.1", port: int = 0) -> AsyncI
             await asyncio.wait_for(runner.cleanup(), 5)
         except TimeoutError:
             logger.warning("devapi: some connections did not close in time")
-        await api.__aexit__(None, None, None)
 
 
 async def _main(host: str, port: int, kubeconfig: str | None, crds: str | None) -> int:

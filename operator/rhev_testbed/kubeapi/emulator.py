@@ -1,16 +1,14 @@
-"""`DevApi`: kmock's KubernetesEmulator grown into a local Kubernetes API server.
+"""`DevApi`: a local Kubernetes API server, an aiohttp low-level handler of our own.
 
-kmock supplies the HTTP plumbing (request capture and parsing, the reaction DSL for tests that
-want to inject their own responses); this subclass serves the Kubernetes API semantics kopf and
-kubectl rely on: object metadata (uid, resourceVersion, generation, timestamps, generateName),
-optimistic concurrency, merge/JSON/strategic patches and PUT, the status subresource, finalizers,
-selectors, watches from a resourceVersion with bookmarks, CRD registration into discovery, schema
-validation and pruning, server-side Table output and metav1 Status errors.
+It serves the Kubernetes API semantics kopf and kubectl rely on: object metadata (uid,
+resourceVersion, generation, timestamps, generateName), optimistic concurrency,
+merge/JSON/strategic patches and PUT, the status subresource, finalizers, selectors, watches
+from a resourceVersion with bookmarks, CRD registration into discovery, schema validation and
+pruning, server-side Table output and metav1 Status errors.
 
 Objects live in a dict per resource (O(1) by key), writes are synchronous within the event loop
 (no locks needed), every write bumps one global resourceVersion counter like etcd's revision, and
-watchers get events through their own queue. kmock's request history is capped, and user reactions
-see only the request being handled, so a request never rescans the history.
+watchers get events through their own queue. Tests inject HTTP faults with `fail()`.
 """
 
 from __future__ import annotations
@@ -20,8 +18,8 @@ import base64
 import binascii
 import collections
 import contextlib
-import contextvars
 import copy
+import dataclasses
 import datetime
 import json
 import logging
@@ -29,18 +27,16 @@ import random
 import time
 import traceback
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp.web
 import jsonpatch
-import kmock
-import kmock._internal.parsing as _kmock_parsing
 import yaml
 
-from rhev_operator.devapi import openapi
-from rhev_operator.devapi.errors import (
+from rhev_testbed.kubeapi import openapi
+from rhev_testbed.kubeapi.errors import (
     ApiError,
     FieldError,
     already_exists,
@@ -53,25 +49,22 @@ from rhev_operator.devapi.errors import (
     unknown_url,
     unsupported_media_type,
 )
-from rhev_operator.devapi.resources import (
+from rhev_testbed.kubeapi.resources import (
     ResourceDef,
     builtin_resources,
     check_crd,
     resources_of_crd,
 )
-from rhev_operator.devapi.schema import prune, validate, validate_labels, validate_name
-from rhev_operator.devapi.selectors import Matcher, exact_field, field_selector, label_selector
-from rhev_operator.devapi.table import render_table, wants_table
+from rhev_testbed.kubeapi.schema import prune, validate, validate_labels, validate_name
+from rhev_testbed.kubeapi.selectors import Matcher, exact_field, field_selector, label_selector
+from rhev_testbed.kubeapi.table import render_table, wants_table
 
-logger = logging.getLogger("rhev_operator.devapi")
+logger = logging.getLogger("rhev_testbed.kubeapi")
 T = TypeVar("T")
 
 Obj = dict[str, Any]
 StoreKey = tuple[str, str]  # (group, plural)
 ObjKey = tuple[str, str]  # (namespace or "", name)
-
-# While a request is matched against user reactions, kmock's views see only that request.
-_CURRENT: contextvars.ContextVar[Any] = contextvars.ContextVar("devapi_current", default=None)
 
 SERVER_VERSION = {
     "major": "1",
@@ -132,6 +125,18 @@ def strip_strategic_directives(patch: Any) -> Any:
     return patch
 
 
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """One HTTP request with its body read."""
+
+    raw: aiohttp.web.BaseRequest
+    body: bytes
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self.raw.headers
+
+
 class Event:
     """One write as watchers see it; the encoded line is cached per apiVersion."""
 
@@ -164,22 +169,6 @@ class Watcher:
         self.queue: asyncio.Queue[Event | None] = asyncio.Queue()
 
 
-def _parse_path(path: str) -> Any:
-    """kmock 0.8's path parser, fixed for `/api/v1/namespaces` and `/api/v1/namespaces/NAME`
-    (kmock takes `namespaces` there as a namespace prefix and fails with a 500)."""
-    parts = [p for p in path.split("/") if p]
-    rest = parts[2:] if parts[:1] == ["api"] else parts[3:] if parts[:1] == ["apis"] else []
-    if rest[:1] == ["namespaces"] and len(rest) <= 2:
-        group = "" if parts[0] == "api" else parts[1]
-        version = parts[1] if parts[0] == "api" else parts[2]
-        return _kmock_parsing.ParsedPath(group, version, "namespaces", None, [*rest, None][1])
-    return _original_parse_path(path)
-
-
-_original_parse_path = _kmock_parsing.parse_path
-_kmock_parsing.parse_path = _parse_path
-
-
 def _version_priority(version: str) -> tuple[int, int, int]:
     """Kubernetes version ordering: GA > beta > alpha, higher numbers first."""
     import re
@@ -193,21 +182,16 @@ def _version_priority(version: str) -> tuple[int, int, int]:
     return (stage, -major, -minor)
 
 
-class DevApi(kmock.KubernetesEmulator):
-    """A local Kubernetes API server on top of kmock's KubernetesEmulator."""
+class DevApi:
+    """A local Kubernetes API server: an aiohttp low-level handler (`aiohttp.web.Server(api)`)."""
 
     def __init__(
         self,
         *,
-        max_requests: int = 1000,
         history_size: int = 5000,
+        max_requests: int = 1000,
         bookmark_interval: float = 30.0,
     ) -> None:
-        super().__init__()
-        # kmock registered its own fallback reactions; this class serves the API itself, so
-        # only reactions that tests add later are consulted (see _handle).
-        self._payloads.clear()
-        self.max_requests = max_requests
         self.bookmark_interval = bookmark_interval
         self.port: int | None = None
         self._rv = 1
@@ -218,6 +202,13 @@ class DevApi(kmock.KubernetesEmulator):
         self._watchers: dict[StoreKey, set[Watcher]] = collections.defaultdict(set)
         self._closing = False
         self._openapi_cache: dict[str, tuple[str, bytes]] = {}
+        self.faults: dict[tuple[str, str], int] = {}  # (METHOD, path) -> HTTP status to answer
+        # The latest requests as (METHOD, path), and a count per method: what tests and the
+        # benchmarks read to see who wrote what.
+        self.request_log: collections.deque[tuple[str, str]] = collections.deque(
+            maxlen=max_requests
+        )
+        self.request_counts: collections.Counter[str] = collections.Counter()
         for resource in builtin_resources():
             self._defs[(resource.group, resource.version, resource.plural)] = resource
         for ns in DEFAULT_NAMESPACES:
@@ -228,32 +219,20 @@ class DevApi(kmock.KubernetesEmulator):
                 {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
             )
 
-    # ---------------------------------------------------------------- kmock integration
+    # ---------------------------------------------------------------- HTTP entry point
 
-    def __iter__(self) -> Iterator[Any]:
-        current = _CURRENT.get()
-        if current is not None:
-            yield current  # O(1) matching of user reactions
-        else:
-            yield from self._requests
-
-    async def _handle(self, request: Any) -> aiohttp.web.StreamResponse:
-        if len(self._requests) > 2 * self.max_requests:
-            del self._requests[: len(self._requests) - self.max_requests]
-        if self._payloads:
-            token = _CURRENT.set(request)
-            try:
-                return await kmock.RawHandler._handle(self, request)
-            except NotImplementedError:
-                pass  # no user reaction matched: serve the API
-            finally:
-                _CURRENT.reset(token)
+    async def __call__(self, raw: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+        self.request_log.append((raw.method.upper(), raw.path))
+        self.request_counts[raw.method.upper()] += 1
+        fault = self.faults.get((raw.method.upper(), raw.path))
+        if fault is not None:
+            return self._error(ApiError(fault, "InternalError", "injected fault"))
         try:
-            return await self._serve(request)
+            return await self._serve(Request(raw, await raw.read()))
         except ApiError as exc:
             return self._error(exc)
         except Exception as exc:
-            logger.exception("devapi: internal error on %s %s", request.method, request.url)
+            logger.exception("devapi: internal error on %s %s", raw.method, raw.url)
             return self._error(
                 ApiError(
                     500,
@@ -262,6 +241,10 @@ class DevApi(kmock.KubernetesEmulator):
                     {"causes": [{"message": traceback.format_exc()}]},
                 )
             )
+
+    def fail(self, method: str, path: str, status: int) -> None:
+        """Answer every `method path` request with `status` (a fault for tests) until cleared."""
+        self.faults[(method.upper(), path)] = status
 
     # ---------------------------------------------------------------- in-process API
 
@@ -326,8 +309,8 @@ class DevApi(kmock.KubernetesEmulator):
 
     # ---------------------------------------------------------------- routing
 
-    async def _serve(self, request: Any) -> aiohttp.web.StreamResponse:
-        raw: aiohttp.web.BaseRequest = request._raw_request
+    async def _serve(self, request: Request) -> aiohttp.web.StreamResponse:
+        raw = request.raw
         method = raw.method.upper()
         params: Mapping[str, str] = raw.query
         parts = [p for p in raw.path.split("/") if p]
@@ -450,7 +433,7 @@ class DevApi(kmock.KubernetesEmulator):
             response.headers[key] = value
         return response
 
-    def _body(self, request: Any, *, optional: bool = False) -> Obj:
+    def _body(self, request: Request, *, optional: bool = False) -> Obj:
         raw: bytes = request.body
         content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if not raw.strip():
@@ -458,7 +441,7 @@ class DevApi(kmock.KubernetesEmulator):
                 return {}
             raise bad_request("the request body is empty")
         if "protobuf" in content_type:
-            from rhev_operator.devapi.protobuf import decode_object
+            from rhev_testbed.kubeapi.protobuf import decode_object
 
             try:
                 return decode_object(raw)
@@ -1205,7 +1188,7 @@ class DevApi(kmock.KubernetesEmulator):
 
     def _patch(
         self,
-        request: Any,
+        request: Request,
         resource: ResourceDef,
         namespace: str | None,
         name: str,

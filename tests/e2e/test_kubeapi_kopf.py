@@ -10,7 +10,7 @@ import kopf
 import kopf.testing
 import yaml
 
-from rhev_operator.devapi.testing import ApiHandle
+from rhev_testbed.kubeapi.testing import ApiHandle
 from tests.fixtures.kube import WIDGET_CRD
 
 REGISTRY = kopf.OperatorRegistry()
@@ -114,9 +114,9 @@ def test_kopf_operator_runs_against_the_local_api(kube_api: ApiHandle) -> None:
 
         status_patches = kube_api.call(
             lambda: [
-                r
-                for r in kube_api.api._requests
-                if r.method == "PATCH" and str(r.url.path).endswith("/w1/status")
+                (method, path)
+                for method, path in kube_api.api.request_log
+                if method == "PATCH" and path.endswith("/w1/status")
             ]
         )
         assert status_patches, "kopf should write status through the /status subresource"

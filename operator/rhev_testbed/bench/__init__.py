@@ -1,0 +1,1 @@
+"""Benchmarks: figures, never thresholds (their short versions run in `make test`)."""
