@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -17,6 +18,26 @@ from rhev_testbed.kubeapi.errors import FieldError, go_repr, quote
 Schema = dict[str, Any]
 
 _TOP_LEVEL = ("apiVersion", "kind", "metadata")
+
+
+@dataclass
+class Validation:
+    """What the API server would do with an object: errors (rejected) and pruned fields."""
+
+    errors: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def check(schema: Schema, obj: dict[str, Any]) -> Validation:
+    """Prune a copy of `obj`, then validate it, as the API server does on a write; the
+    messages are the API server's (`spec.vlan: Invalid value: "string": ...`)."""
+    body = copy.deepcopy(obj)
+    pruned = prune(body, schema)
+    return Validation([str(e) for e in validate(body, schema)], pruned)
 
 
 def _join(path: str, key: str) -> str:
