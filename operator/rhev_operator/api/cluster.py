@@ -7,15 +7,17 @@ from typing import Annotated, ClassVar
 from pydantic import Field, StringConstraints
 
 from rhev_operator.api.common import (
-    CLUSTER_NAME_MAX,
-    ClusterName,
     CommonSpec,
     CommonStatus,
-    Description,
     ObjectMeta,
-    Reference,
     Resource,
     Timeouts,
+)
+from rhev_operator.api.fieldtypes import (
+    CLUSTER_NAME_MAX,
+    ClusterName,
+    Description,
+    Reference,
 )
 
 #: RHEV-M's memory optimisation: 100 (none), 150 (server load), 200 (desktop load) or any

@@ -34,7 +34,11 @@ from typing import Any
 
 import yaml
 
-from rhev_operator.api.common import CATEGORY, GROUP, VERSION
+from rhev_operator.api.fieldtypes import (
+    CATEGORY,
+    GROUP,
+    VERSION,
+)
 from rhev_operator.api.kinds import KINDS, KindInfo
 from rhev_operator.api.openapi import structural_problems
 

@@ -7,15 +7,17 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, StringConstraints
 
 from rhev_operator.api.common import (
-    DATACENTER_NAME_MAX,
-    VERSION_PATTERN,
     CommonSpec,
     CommonStatus,
-    DataCenterName,
-    Description,
     ObjectMeta,
     Resource,
     Timeouts,
+)
+from rhev_operator.api.fieldtypes import (
+    DATACENTER_NAME_MAX,
+    VERSION_PATTERN,
+    DataCenterName,
+    Description,
 )
 
 StorageType = Literal["nfs", "localfs"]

@@ -7,7 +7,17 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
+from rhev_operator.api.base import (
+    ApiModel,
+)
 from rhev_operator.api.common import (
+    CommonSpec,
+    CommonStatus,
+    ObjectMeta,
+    Resource,
+    Timeouts,
+)
+from rhev_operator.api.fieldtypes import (
     HOST_NAME_MAX,
     HOST_NIC_NAME_MAX,
     HOST_NIC_PATTERN,
@@ -16,17 +26,11 @@ from rhev_operator.api.common import (
     PORT_MIN,
     SPM_PRIORITY_MAX,
     SPM_PRIORITY_MIN,
-    ApiModel,
-    CommonSpec,
-    CommonStatus,
     HostAddress,
     HostName,
     IPv4Address,
-    ObjectMeta,
     Reference,
-    Resource,
     SecretName,
-    Timeouts,
     check_ipv4_netmask,
     duplicates,
     field_error,

@@ -6,21 +6,25 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field, model_validator
 
+from rhev_operator.api.base import (
+    StatusModel,
+)
 from rhev_operator.api.common import (
+    CommonSpec,
+    CommonStatus,
+    ObjectMeta,
+    Resource,
+    Timeouts,
+)
+from rhev_operator.api.fieldtypes import (
     MTU_MAX,
     MTU_MIN,
     NETWORK_NAME_MAX,
     VLAN_MAX,
     VLAN_MIN,
-    CommonSpec,
-    CommonStatus,
     Description,
     NetworkName,
-    ObjectMeta,
     Reference,
-    Resource,
-    StatusModel,
-    Timeouts,
     duplicates,
     field_error,
 )

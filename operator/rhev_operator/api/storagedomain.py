@@ -7,18 +7,22 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from rhev_operator.api.common import (
-    STORAGEDOMAIN_NAME_MAX,
-    AbsolutePath,
+from rhev_operator.api.base import (
     ApiModel,
+)
+from rhev_operator.api.common import (
     CommonSpec,
     CommonStatus,
-    HostAddress,
     ObjectMeta,
-    Reference,
     Resource,
-    StorageDomainName,
     Timeouts,
+)
+from rhev_operator.api.fieldtypes import (
+    STORAGEDOMAIN_NAME_MAX,
+    AbsolutePath,
+    HostAddress,
+    Reference,
+    StorageDomainName,
     field_error,
 )
 

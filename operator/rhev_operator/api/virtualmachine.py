@@ -7,22 +7,26 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
+from rhev_operator.api.base import (
+    ApiModel,
+    StatusModel,
+)
 from rhev_operator.api.common import (
+    CommonSpec,
+    CommonStatus,
+    ObjectMeta,
+    Resource,
+    Timeouts,
+)
+from rhev_operator.api.fieldtypes import (
     GIB,
     MANAGEMENT_NETWORK,
     MEMORY_GRANULE,
     NAME_PATTERN,
     VM_NAME_MAX,
     VM_NIC_NAME_MAX,
-    ApiModel,
-    CommonSpec,
-    CommonStatus,
-    ObjectMeta,
     Quantity,
     Reference,
-    Resource,
-    StatusModel,
-    Timeouts,
     VmName,
     duplicates,
     field_error,

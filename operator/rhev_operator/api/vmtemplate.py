@@ -7,15 +7,17 @@ from typing import Annotated, ClassVar
 from pydantic import Field
 
 from rhev_operator.api.common import (
-    TEMPLATE_NAME_MAX,
     CommonSpec,
     CommonStatus,
-    Description,
     ObjectMeta,
-    Reference,
     Resource,
-    TemplateName,
     Timeouts,
+)
+from rhev_operator.api.fieldtypes import (
+    TEMPLATE_NAME_MAX,
+    Description,
+    Reference,
+    TemplateName,
 )
 
 
