@@ -18,6 +18,7 @@ from rhev_operator.api.fieldtypes import (
     ClusterName,
     Description,
     Reference,
+    xcat,
 )
 
 #: RHEV-M's memory optimisation: 100 (none), 150 (server load), 200 (desktop load) or any
@@ -38,8 +39,8 @@ class RhevClusterSpec(CommonSpec):
 
     name: ClusterName | None = None
     """The cluster's name in RHEV-M (at most 40 characters). Default: metadata.name."""
-    data_center: Reference = "Default"
-    """The RhevDataCenter (or RHEV-M data center) it belongs to [cfgve -d]. Default: Default."""
+    data_center: Annotated[Reference, xcat("cfgve -t cl -d")] = "Default"
+    """The RhevDataCenter (or RHEV-M data center) it belongs to. Default: Default."""
     cpu_type: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
     """The CPU family of its hosts, e.g. "Intel Westmere Family". Default: RHEV-M's choice."""
     description: Description | None = None
@@ -65,6 +66,7 @@ class RhevCluster(Resource):
     """A RHEV-M cluster."""
 
     KIND: ClassVar[str] = "RhevCluster"
+    XCAT: ClassVar[str] = "cfgve -t cl; lsve -t cl"
 
     metadata: ObjectMeta
     spec: RhevClusterSpec

@@ -26,6 +26,7 @@ from rhev_operator.api.fieldtypes import (
     Reference,
     SecretName,
     field_error,
+    xcat,
 )
 from rhev_operator.api.operation import Operation
 
@@ -73,9 +74,11 @@ class CommonSpec(ApiModel):
 
     NAME_MAX: ClassVar[int] = REFERENCE_MAX
 
-    name: Reference | None = None
+    name: Annotated[Reference | None, xcat("the node name / cfgve -o")] = None
     """The object's name in RHEV-M (case-sensitive). Default: metadata.name."""
-    connection: SecretName | None = None
+    connection: Annotated[
+        SecretName | None, xcat("cfgve -m, hostmanager, vmmanager; passwd table (rhevm)")
+    ] = None
     """A Secret in the same namespace with keys url, username, password and optional ca.crt
     and insecure ("true"). Default: the operator's default connection."""
     adopt: bool = False
@@ -125,6 +128,8 @@ class Resource(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
 
     KIND: ClassVar[str] = ""
+    #: The xCAT commands or node attributes the kind replaces (shown in docs/reference.md).
+    XCAT: ClassVar[str] = ""
 
     api_version: str = API_VERSION
     kind: str = ""

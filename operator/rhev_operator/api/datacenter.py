@@ -18,6 +18,7 @@ from rhev_operator.api.fieldtypes import (
     VERSION_PATTERN,
     DataCenterName,
     Description,
+    xcat,
 )
 
 StorageType = Literal["nfs", "localfs"]
@@ -40,8 +41,8 @@ class RhevDataCenterSpec(CommonSpec):
 
     name: DataCenterName | None = None
     """The data center's name in RHEV-M (at most 40 characters). Default: metadata.name."""
-    storage_type: StorageType = "nfs"
-    """nfs (shared storage) or localfs (storage local to its one host) [cfgve -k].
+    storage_type: Annotated[StorageType, xcat("cfgve -t dc -k")] = "nfs"
+    """nfs (shared storage) or localfs (storage local to its one host).
     Default nfs."""
     description: Description | None = None
     """Free text shown in RHEV-M."""
@@ -65,6 +66,7 @@ class RhevDataCenter(Resource):
     """A RHEV-M data center."""
 
     KIND: ClassVar[str] = "RhevDataCenter"
+    XCAT: ClassVar[str] = "cfgve -t dc; lsve -t dc"
 
     metadata: ObjectMeta
     spec: RhevDataCenterSpec

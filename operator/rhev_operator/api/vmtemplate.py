@@ -18,6 +18,7 @@ from rhev_operator.api.fieldtypes import (
     Description,
     Reference,
     TemplateName,
+    xcat,
 )
 
 
@@ -38,8 +39,8 @@ class VmTemplateSpec(CommonSpec):
 
     name: TemplateName | None = None
     """The template's name in RHEV-M (at most 255 characters). Default: metadata.name."""
-    source_vm: Reference
-    """The VirtualMachine (or RHEV-M VM) it is made from [clonevm <vm> -t]; it must be down."""
+    source_vm: Annotated[Reference, xcat("clonevm <vm> -t <template>")]
+    """The VirtualMachine (or RHEV-M VM) it is made from; it must be down."""
     cluster: Reference | None = None
     """The RhevCluster (or RHEV-M cluster). Default: the source VM's."""
     description: Description | None = None
@@ -56,6 +57,7 @@ class VmTemplate(Resource):
     """A RHEV-M template."""
 
     KIND: ClassVar[str] = "VmTemplate"
+    XCAT: ClassVar[str] = "clonevm -t"
 
     metadata: ObjectMeta
     spec: VmTemplateSpec
