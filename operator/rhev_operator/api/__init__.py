@@ -1,5 +1,5 @@
-"""The resource API (API.md) as pydantic v2 models: the one source of parsing and of the
-CRDs in crds/ and charts/rhev-operator/crds/ (see crdgen.py).
+"""The resource API as pydantic v2 models: the one source of parsing, of the CRDs in crds/
+and charts/rhev-operator/crds/ (see crdgen.py) and of docs/reference.md (see docgen.py).
 
 Typical use::
 

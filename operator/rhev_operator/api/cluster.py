@@ -37,7 +37,7 @@ class RhevClusterSpec(CommonSpec):
 
     NAME_MAX: ClassVar[int] = CLUSTER_NAME_MAX
 
-    name: ClusterName | None = None
+    name: Annotated[ClusterName | None, xcat("cfgve -t cl -o")] = None
     """The cluster's name in RHEV-M (at most 40 characters). Default: metadata.name."""
     data_center: Annotated[Reference, xcat("cfgve -t cl -d")] = "Default"
     """The RhevDataCenter (or RHEV-M data center) it belongs to. Default: Default."""

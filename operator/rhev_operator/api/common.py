@@ -74,7 +74,7 @@ class CommonSpec(ApiModel):
 
     NAME_MAX: ClassVar[int] = REFERENCE_MAX
 
-    name: Annotated[Reference | None, xcat("the node name / cfgve -o")] = None
+    name: Annotated[Reference | None, xcat("cfgve -o; the node name")] = None
     """The object's name in RHEV-M (case-sensitive). Default: metadata.name."""
     connection: Annotated[
         SecretName | None, xcat("cfgve -m, hostmanager, vmmanager; passwd table (rhevm)")

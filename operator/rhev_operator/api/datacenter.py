@@ -39,7 +39,7 @@ class RhevDataCenterSpec(CommonSpec):
 
     NAME_MAX: ClassVar[int] = DATACENTER_NAME_MAX
 
-    name: DataCenterName | None = None
+    name: Annotated[DataCenterName | None, xcat("cfgve -t dc -o")] = None
     """The data center's name in RHEV-M (at most 40 characters). Default: metadata.name."""
     storage_type: Annotated[StorageType, xcat("cfgve -t dc -k")] = "nfs"
     """nfs (shared storage) or localfs (storage local to its one host).

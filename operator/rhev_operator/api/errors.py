@@ -148,16 +148,16 @@ def _message(
     return default
 
 
-def _unwrap(annotation: Any) -> type[BaseModel] | None:
+def nested_model(annotation: Any) -> type[BaseModel] | None:
     """The model inside an annotation such as `X | None`, `list[X]` or Annotated[X, ...]."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
-        return _unwrap(typing.get_args(annotation)[0])
+        return nested_model(typing.get_args(annotation)[0])
     if origin in (typing.Union, types.UnionType, list, tuple):
         for arg in typing.get_args(annotation):
-            found = _unwrap(arg)
+            found = nested_model(arg)
             if found is not None:
                 return found
     return None
@@ -174,7 +174,7 @@ def _allowed_fields(model: type[BaseModel], loc: list[str | int]) -> list[str]:
         field = next(
             (f for name, f in current.model_fields.items() if part in (name, f.alias)), None
         )
-        current = _unwrap(field.annotation) if field is not None else None
+        current = nested_model(field.annotation) if field is not None else None
     if current is None:
         return []
     return sorted(f.alias or name for name, f in current.model_fields.items())

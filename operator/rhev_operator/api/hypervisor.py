@@ -142,7 +142,7 @@ class HypervisorSpec(CommonSpec):
 
     NAME_MAX: ClassVar[int] = HOST_NAME_MAX
 
-    name: HostName | None = None
+    name: Annotated[HostName | None, xcat("the node name of the rhev-h host")] = None
     """The host's name in RHEV-M (at most 255 characters). Default: metadata.name."""
     address: HostAddress
     """The host's DNS name or IPv4 address."""

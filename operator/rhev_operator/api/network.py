@@ -42,7 +42,7 @@ class LogicalNetworkSpec(CommonSpec):
 
     NAME_MAX: ClassVar[int] = NETWORK_NAME_MAX
 
-    name: NetworkName | None = None
+    name: Annotated[NetworkName | None, xcat("cfgve -t nw -o")] = None
     """The network's name in RHEV-M (at most 50 characters). Default: metadata.name."""
     data_center: Annotated[Reference, xcat("cfgve -t nw -d")] = "Default"
     """The RhevDataCenter (or RHEV-M data center) it belongs to. Default: Default."""

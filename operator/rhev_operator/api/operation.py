@@ -12,9 +12,9 @@ from rhev_operator.api.base import StatusModel
 
 
 class Operation(StatusModel):
-    """The one operation in flight for this object (DESIGN.md): what was started in RHEV-M,
-    under which correlation id, when, and until when the operator waits before it reports
-    Stalled. Cleared when the operation ends."""
+    """The one operation in flight for this object (see docs/architecture.md): what was
+    started in RHEV-M, under which correlation id, when, and until when the operator waits
+    before it reports Stalled. Cleared when the operation ends."""
 
     action: str
     """What was started, e.g. CreateVm, ActivateStorageDomain, InstallHost, Migrate."""

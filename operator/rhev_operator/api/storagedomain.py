@@ -75,7 +75,7 @@ class StorageDomainSpec(CommonSpec):
 
     NAME_MAX: ClassVar[int] = STORAGEDOMAIN_NAME_MAX
 
-    name: StorageDomainName | None = None
+    name: Annotated[StorageDomainName | None, xcat("cfgve -t sd -o")] = None
     """The domain's name in RHEV-M (at most 250 characters). Default: metadata.name."""
     data_center: Annotated[Reference, xcat("virtsd.datacenter")] = "Default"
     """The RhevDataCenter (or RHEV-M data center) it is attached to.

@@ -126,7 +126,7 @@ class VirtualMachineSpec(CommonSpec):
 
     NAME_MAX: ClassVar[int] = VM_NAME_MAX
 
-    name: VmName | None = None
+    name: Annotated[VmName | None, xcat("the node name of the VM")] = None
     """The VM's name in RHEV-M (at most 64 characters). Default: metadata.name."""
     cluster: Annotated[Reference, xcat("vmcluster")] = "Default"
     """The RhevCluster (or RHEV-M cluster). Default: Default."""
@@ -203,8 +203,11 @@ class VmNicStatus(StatusModel):
     """A NIC as RHEV-M reports it."""
 
     name: str
+    """The NIC's name in the VM."""
     network: str | None = None
+    """The network it is on."""
     mac: str | None = None
+    """Its MAC address."""
 
 
 class VmDiskStatus(StatusModel):
@@ -219,6 +222,7 @@ class VmDiskStatus(StatusModel):
     size_bytes: int | None = None
     """Provisioned size in bytes."""
     bootable: bool | None = None
+    """The VM boots from it (the system disk)."""
     state: str | None = None
     """ok, locked or illegal."""
 

@@ -37,7 +37,7 @@ class VmTemplateSpec(CommonSpec):
 
     NAME_MAX: ClassVar[int] = TEMPLATE_NAME_MAX
 
-    name: TemplateName | None = None
+    name: Annotated[TemplateName | None, xcat("clonevm -t <template>")] = None
     """The template's name in RHEV-M (at most 255 characters). Default: metadata.name."""
     source_vm: Annotated[Reference, xcat("clonevm <vm> -t <template>")]
     """The VirtualMachine (or RHEV-M VM) it is made from; it must be down."""
