@@ -162,8 +162,8 @@ class HypervisorSpec(CommonSpec):
             **{"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["network"]},
         ),
     ] = []
-    """Networks on host NICs, applied with setupnetworks on the up host (through
-    maintenance only where RHEV-M refuses otherwise)."""
+    """Networks on host NICs. When they differ from the host's, the host goes to
+    maintenance, gets one setupnetworks call and is activated again (per spec.state)."""
     bmc: Annotated[Bmc | None, xcat("bmc, bmcusername, bmcpassword; chhypervisor -p")] = None
     """The host's BMC, for power management and provisioning."""
     provision: Annotated[Provision | None, xcat("rsetboot net, rpower boot")] = None
