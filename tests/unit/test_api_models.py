@@ -1,5 +1,6 @@
-"""The models of the seven kinds: the API.md example parses, defaults and helpers behave as
-API.md says, every validation rule rejects what it must and accepts its valid neighbour."""
+"""The models of the seven kinds: the seed environment (the example of the samples) parses,
+defaults and helpers behave as docs/reference.md states, every validation rule rejects what it
+must and accepts its valid neighbour."""
 
 from __future__ import annotations
 
@@ -31,7 +32,6 @@ from rhev_operator.api import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-API_MD = ROOT.parent / "shared" / "API.md"  # shared/ sits beside the clone
 SAMPLES = ROOT / "manifests" / "samples"
 
 SEED = """
@@ -89,18 +89,6 @@ spec:
 GIB = 2**30
 
 
-def _seed_from_api_md() -> str:
-    """The example of API.md itself when the shared folder is there (it is in CI)."""
-    if API_MD.exists():
-        text = API_MD.read_text(encoding="utf-8")
-        start = text.index("## Example")
-        block = text[
-            text.index("```yaml", start) + len("```yaml") : text.index("```\n", start + 20)
-        ]
-        return block
-    return SEED
-
-
 def body(kind: str, spec: Any, name: str = "obj", **extra: Any) -> dict[str, Any]:
     return {
         "apiVersion": "rhev.io/v1alpha1",
@@ -127,8 +115,8 @@ def rejects(kind: str, spec: Any, field: str, text: str = "", name: str = "obj")
 # ---------------------------------------------------------------------------------------
 
 
-def test_the_api_md_example_parses_into_the_typed_models() -> None:
-    docs = [d for d in yaml.safe_load_all(_seed_from_api_md()) if d]
+def test_the_seed_example_parses_into_the_typed_models() -> None:
+    docs = [d for d in yaml.safe_load_all(SEED) if d]
     assert [d["kind"] for d in docs] == [
         "RhevDataCenter",
         "RhevCluster",
@@ -171,7 +159,7 @@ def test_the_api_md_example_parses_into_the_typed_models() -> None:
 
 
 def test_models_round_trip_through_their_camel_case_wire_form() -> None:
-    for doc in yaml.safe_load_all(_seed_from_api_md()):
+    for doc in yaml.safe_load_all(SEED):
         if not doc:
             continue
         first = parse_resource(doc["kind"], doc)
@@ -182,6 +170,14 @@ def test_models_round_trip_through_their_camel_case_wire_form() -> None:
         # Every key the user wrote is there under the same (camelCase) name.
         for key in doc["spec"]:
             assert key in wire["spec"]
+
+
+def test_the_documented_example_is_the_seed() -> None:
+    text = (ROOT / "docs" / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(.*?)```", text, flags=re.S)
+    assert block is not None
+    documented = [d for d in yaml.safe_load_all(block.group(1)) if d]
+    assert documented == [d for d in yaml.safe_load_all(SEED) if d]
 
 
 def test_samples_hold_the_seed_split_per_kind_plus_its_secret() -> None:
@@ -201,7 +197,7 @@ def test_samples_hold_the_seed_split_per_kind_plus_its_secret() -> None:
     }
     for doc in resources:
         parse_resource(doc["kind"], doc)
-    seed = {d["metadata"]["name"]: d for d in yaml.safe_load_all(_seed_from_api_md()) if d}
+    seed = {d["metadata"]["name"]: d for d in yaml.safe_load_all(SEED) if d}
     for doc in resources:
         expected = seed[doc["metadata"]["name"]]["spec"]
         # Same spec as the example, except the BMC address (loopback in the samples).
@@ -242,7 +238,7 @@ def test_a_missing_or_null_spec_takes_every_default() -> None:
         assert dc.spec.timeouts.operation_seconds == 180
 
 
-def test_vm_defaults_are_those_of_api_md() -> None:
+def test_vm_defaults_are_those_the_reference_documents() -> None:
     vm = VirtualMachineSpec()
     assert (vm.cluster, vm.template, vm.memory) == ("Default", "Blank", 2 * GIB)
     assert (vm.cpu.sockets, vm.cpu.cores) == (1, 1)
@@ -521,7 +517,7 @@ def test_a_long_metadata_name_needs_a_spec_name() -> None:
     parse_resource("RhevCluster", body("RhevCluster", {"name": "short"}, long_name))
 
 
-def test_enum_values_are_exactly_those_of_api_md() -> None:
+def test_enum_values_are_exactly_those_of_the_contract() -> None:
     expected = {
         ("RhevDataCenter", "storageType"): {"nfs", "localfs"},
         ("StorageDomain", "domainType"): {"data", "iso", "export"},

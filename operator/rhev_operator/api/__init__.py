@@ -1,5 +1,5 @@
-"""The resource API (API.md) as pydantic v2 models: the one source of parsing and of the
-CRDs in crds/ and charts/rhev-operator/crds/ (see crdgen.py).
+"""The resource API as pydantic v2 models: the one source of parsing, of the CRDs in crds/
+and charts/rhev-operator/crds/ (see crdgen.py) and of docs/reference.md (see docgen.py).
 
 Typical use::
 
@@ -13,28 +13,14 @@ from __future__ import annotations
 
 from rhev_operator.api.cluster import RhevCluster, RhevClusterSpec, RhevClusterStatus
 from rhev_operator.api.common import (
-    API_VERSION,
-    CATEGORY,
-    GROUP,
-    MANAGEMENT_NETWORK,
-    VERSION,
     CommonSpec,
     CommonStatus,
-    Condition,
-    FieldError,
     ObjectMeta,
-    Operation,
     Resource,
-    SpecError,
     Timeouts,
-    format_quantity,
-    operation_overdue,
-    parse_quantity,
-    parse_timestamp,
-    start_operation,
-    timestamp,
 )
 from rhev_operator.api.conditions import (
+    Condition,
     conditions_to_wire,
     get_condition,
     is_true,
@@ -50,9 +36,29 @@ from rhev_operator.api.datacenter import (
     RhevDataCenterSpec,
     RhevDataCenterStatus,
 )
+from rhev_operator.api.errors import (
+    FieldError,
+    SpecError,
+)
+from rhev_operator.api.fieldtypes import (
+    API_VERSION,
+    CATEGORY,
+    GROUP,
+    MANAGEMENT_NETWORK,
+    VERSION,
+    format_quantity,
+    parse_quantity,
+)
 from rhev_operator.api.hypervisor import Hypervisor, HypervisorSpec, HypervisorStatus
 from rhev_operator.api.kinds import KINDS, KindInfo, kind_info, parse_resource, parse_spec
 from rhev_operator.api.network import LogicalNetwork, LogicalNetworkSpec, LogicalNetworkStatus
+from rhev_operator.api.operation import (
+    Operation,
+    operation_overdue,
+    parse_timestamp,
+    start_operation,
+    timestamp,
+)
 from rhev_operator.api.storagedomain import StorageDomain, StorageDomainSpec, StorageDomainStatus
 from rhev_operator.api.virtualmachine import (
     VirtualMachine,

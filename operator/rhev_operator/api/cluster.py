@@ -7,15 +7,18 @@ from typing import Annotated, ClassVar
 from pydantic import Field, StringConstraints
 
 from rhev_operator.api.common import (
-    CLUSTER_NAME_MAX,
-    ClusterName,
     CommonSpec,
     CommonStatus,
-    Description,
     ObjectMeta,
-    Reference,
     Resource,
     Timeouts,
+)
+from rhev_operator.api.fieldtypes import (
+    CLUSTER_NAME_MAX,
+    ClusterName,
+    Description,
+    Reference,
+    xcat,
 )
 
 #: RHEV-M's memory optimisation: 100 (none), 150 (server load), 200 (desktop load) or any
@@ -34,10 +37,10 @@ class RhevClusterSpec(CommonSpec):
 
     NAME_MAX: ClassVar[int] = CLUSTER_NAME_MAX
 
-    name: ClusterName | None = None
+    name: Annotated[ClusterName | None, xcat("cfgve -t cl -o")] = None
     """The cluster's name in RHEV-M (at most 40 characters). Default: metadata.name."""
-    data_center: Reference = "Default"
-    """The RhevDataCenter (or RHEV-M data center) it belongs to [cfgve -d]. Default: Default."""
+    data_center: Annotated[Reference, xcat("cfgve -t cl -d")] = "Default"
+    """The RhevDataCenter (or RHEV-M data center) it belongs to. Default: Default."""
     cpu_type: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
     """The CPU family of its hosts, e.g. "Intel Westmere Family". Default: RHEV-M's choice."""
     description: Description | None = None
@@ -63,6 +66,7 @@ class RhevCluster(Resource):
     """A RHEV-M cluster."""
 
     KIND: ClassVar[str] = "RhevCluster"
+    XCAT: ClassVar[str] = "cfgve -t cl; lsve -t cl"
 
     metadata: ObjectMeta
     spec: RhevClusterSpec

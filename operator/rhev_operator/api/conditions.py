@@ -13,16 +13,43 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from rhev_operator.api.common import (
-    READY,
-    RECONCILING,
-    STALLED,
-    Condition,
-    ConditionStatus,
-    timestamp,
+from pydantic import Field, StringConstraints
+
+from rhev_operator.api.base import StatusModel
+from rhev_operator.api.operation import timestamp
+
+ConditionStatus = Literal["True", "False", "Unknown"]
+CONDITION_REASON_PATTERN = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
+CONDITION_TYPE_PATTERN = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"
 )
+
+READY = "Ready"
+RECONCILING = "Reconciling"
+STALLED = "Stalled"
+
+
+class Condition(StatusModel):
+    """A Kubernetes-convention condition (metav1.Condition)."""
+
+    type: Annotated[str, StringConstraints(pattern=CONDITION_TYPE_PATTERN, max_length=316)]
+    """Ready, Reconciling or Stalled."""
+    status: ConditionStatus
+    """True, False or Unknown."""
+    reason: Annotated[
+        str, StringConstraints(pattern=CONDITION_REASON_PATTERN, min_length=1, max_length=1024)
+    ]
+    """A CamelCase word saying why, e.g. WaitingForDependency, CreatingTemplate."""
+    message: Annotated[str, StringConstraints(max_length=32768)] = ""
+    """What is going on, for a human; for Stalled, what to do."""
+    last_transition_time: Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+    """When `status` last changed (RFC 3339)."""
+    observed_generation: Annotated[int, Field(ge=0)] | None = None
+    """The metadata.generation the condition was computed from."""
+
 
 ConditionLike = Condition | Mapping[str, Any]
 

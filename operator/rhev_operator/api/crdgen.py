@@ -15,6 +15,8 @@ done here on pydantic's own `model_json_schema()`:
   resource, so the API server never rewrites what a user (or GitOps) wrote; they are
   stated in the descriptions instead;
 - `X | None` becomes X with `nullable: true`; `const` becomes a one-value enum;
+- the `xcat` key of a field (the xCAT attribute it replaces) becomes "(xCAT: ...)" at the
+  end of its description;
 - `additionalProperties: false` (unknown fields are an error in the models) is dropped, as
   structural schemas prune unknown fields instead;
 - quantities keep the one `anyOf: [integer, string]` structural schemas allow, with
@@ -34,7 +36,7 @@ from typing import Any
 
 import yaml
 
-from rhev_operator.api.common import CATEGORY, GROUP, VERSION
+from rhev_operator.api.fieldtypes import CATEGORY, GROUP, VERSION, XCAT_KEY
 from rhev_operator.api.kinds import KINDS, KindInfo
 from rhev_operator.api.openapi import structural_problems
 
@@ -44,6 +46,9 @@ HEADER = (
 )
 #: Where the CRDs go, relative to the project root; every folder gets the same files.
 CRD_DIRS = ("crds", "charts/rhev-operator/crds")
+
+#: Where the generated field reference lives (docgen.py), named in every CRD description.
+DOCS_REFERENCE = "docs/reference.md"
 
 _DROP = ("title", "default", "examples", "discriminator")
 
@@ -75,6 +80,10 @@ def _resolve(node: Mapping[str, Any], defs: Mapping[str, Any]) -> dict[str, Any]
 
 def _convert(node: Mapping[str, Any], defs: Mapping[str, Any], path: str) -> dict[str, Any]:
     out = _resolve(node, defs)
+    if XCAT_KEY in out:
+        # Not a schema keyword: the xCAT counterpart is told in the description instead.
+        replaces = out.pop(XCAT_KEY)
+        out["description"] = f"{out.get('description', '')} (xCAT: {replaces})".strip()
     for key in _DROP:
         out.pop(key, None)
     if "anyOf" in out and out.get("x-kubernetes-int-or-string") is not True:
@@ -133,7 +142,7 @@ def crd_for(info: KindInfo) -> dict[str, Any]:
     root: dict[str, Any] = {
         "type": "object",
         "description": " ".join((info.resource.__doc__ or info.kind).split())
-        + f" See API.md ({GROUP}/{VERSION} {info.kind}).",
+        + f" See {DOCS_REFERENCE}#{info.kind.lower()} in the rhev-operator repository.",
         "properties": {
             "apiVersion": {"type": "string", "description": "rhev.io/v1alpha1"},
             "kind": {"type": "string", "description": info.kind},

@@ -7,15 +7,18 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, StringConstraints
 
 from rhev_operator.api.common import (
-    DATACENTER_NAME_MAX,
-    VERSION_PATTERN,
     CommonSpec,
     CommonStatus,
-    DataCenterName,
-    Description,
     ObjectMeta,
     Resource,
     Timeouts,
+)
+from rhev_operator.api.fieldtypes import (
+    DATACENTER_NAME_MAX,
+    VERSION_PATTERN,
+    DataCenterName,
+    Description,
+    xcat,
 )
 
 StorageType = Literal["nfs", "localfs"]
@@ -36,10 +39,10 @@ class RhevDataCenterSpec(CommonSpec):
 
     NAME_MAX: ClassVar[int] = DATACENTER_NAME_MAX
 
-    name: DataCenterName | None = None
+    name: Annotated[DataCenterName | None, xcat("cfgve -t dc -o")] = None
     """The data center's name in RHEV-M (at most 40 characters). Default: metadata.name."""
-    storage_type: StorageType = "nfs"
-    """nfs (shared storage) or localfs (storage local to its one host) [cfgve -k].
+    storage_type: Annotated[StorageType, xcat("cfgve -t dc -k")] = "nfs"
+    """nfs (shared storage) or localfs (storage local to its one host).
     Default nfs."""
     description: Description | None = None
     """Free text shown in RHEV-M."""
@@ -63,6 +66,7 @@ class RhevDataCenter(Resource):
     """A RHEV-M data center."""
 
     KIND: ClassVar[str] = "RhevDataCenter"
+    XCAT: ClassVar[str] = "cfgve -t dc; lsve -t dc"
 
     metadata: ObjectMeta
     spec: RhevDataCenterSpec

@@ -7,7 +7,17 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
+from rhev_operator.api.base import (
+    ApiModel,
+)
 from rhev_operator.api.common import (
+    CommonSpec,
+    CommonStatus,
+    ObjectMeta,
+    Resource,
+    Timeouts,
+)
+from rhev_operator.api.fieldtypes import (
     HOST_NAME_MAX,
     HOST_NIC_NAME_MAX,
     HOST_NIC_PATTERN,
@@ -16,20 +26,15 @@ from rhev_operator.api.common import (
     PORT_MIN,
     SPM_PRIORITY_MAX,
     SPM_PRIORITY_MIN,
-    ApiModel,
-    CommonSpec,
-    CommonStatus,
     HostAddress,
     HostName,
     IPv4Address,
-    ObjectMeta,
     Reference,
-    Resource,
     SecretName,
-    Timeouts,
     check_ipv4_netmask,
     duplicates,
     field_error,
+    xcat,
 )
 
 HostType = Literal["rhevh", "rhel"]
@@ -43,19 +48,19 @@ HostNicName = Annotated[
 
 
 class HostInterface(ApiModel):
-    """A logical network on one host NIC [hostinterface]."""
+    """A logical network on one host NIC."""
 
-    network: Reference
+    network: Annotated[Reference, xcat("hostinterface (network)")]
     """The LogicalNetwork (or RHEV-M network) to attach."""
-    nic: HostNicName
+    nic: Annotated[HostNicName, xcat("hostinterface (interfacename)")]
     """The host NIC, e.g. eth1."""
-    boot_protocol: BootProtocol | None = None
+    boot_protocol: Annotated[BootProtocol | None, xcat("hostinterface (protocol)")] = None
     """dhcp or static. Unset: no IP address on the host for this network."""
-    ip: IPv4Address | None = None
+    ip: Annotated[IPv4Address | None, xcat("hostinterface (IP)")] = None
     """The IPv4 address; static only, required there."""
-    netmask: IPv4Address | None = None
+    netmask: Annotated[IPv4Address | None, xcat("hostinterface (netmask)")] = None
     """The netmask, e.g. 255.255.255.0; static only, required there."""
-    gateway: IPv4Address | None = None
+    gateway: Annotated[IPv4Address | None, xcat("hostinterface (gateway)")] = None
     """The default gateway; static only, and only on the management network."""
 
     @model_validator(mode="after")
@@ -85,24 +90,24 @@ class HostInterface(ApiModel):
 
 
 class Bmc(ApiModel):
-    """The host's baseboard management controller [bmc, bmcusername, bmcpassword]: used to
+    """The host's baseboard management controller: used to
     configure RHEV-M power management (IPMI fence agent) and by the operator over IPMI."""
 
-    address: HostAddress
+    address: Annotated[HostAddress, xcat("bmc")]
     """The BMC's DNS name or IPv4 address."""
     port: Annotated[int, Field(ge=PORT_MIN, le=PORT_MAX)] = 623
     """The IPMI UDP port, 1 .. 65535. Default 623."""
-    credentials_secret: SecretName
+    credentials_secret: Annotated[SecretName, xcat("bmcusername, bmcpassword")]
     """A Secret in the same namespace with keys username and password."""
 
 
 class Provision(ApiModel):
     """Before the host is known to RHEV-M, set its boot device and power it on over IPMI
-    [rsetboot net, rpower boot], then wait for it to register."""
+    then wait for it to register."""
 
-    boot_device: BootDevice = "network"
+    boot_device: Annotated[BootDevice, xcat("rsetboot net")] = "network"
     """network or disk. Default network."""
-    power_on: bool = True
+    power_on: Annotated[bool, xcat("rpower boot")] = True
     """Power the host on. Default true."""
 
 
@@ -137,37 +142,36 @@ class HypervisorSpec(CommonSpec):
 
     NAME_MAX: ClassVar[int] = HOST_NAME_MAX
 
-    name: HostName | None = None
+    name: Annotated[HostName | None, xcat("the node name of the rhev-h host")] = None
     """The host's name in RHEV-M (at most 255 characters). Default: metadata.name."""
     address: HostAddress
     """The host's DNS name or IPv4 address."""
-    cluster: Reference = "Default"
-    """The RhevCluster (or RHEV-M cluster) of the host [hostcluster]. Default: Default."""
-    type: HostType = "rhevh"
-    """rhevh (registers itself) or rhel (RHEV-M adds and installs it by address) [hosttype].
+    cluster: Annotated[Reference, xcat("hostcluster")] = "Default"
+    """The RhevCluster (or RHEV-M cluster) of the host. Default: Default."""
+    type: Annotated[HostType, xcat("hosttype")] = "rhevh"
+    """rhevh (registers itself) or rhel (RHEV-M adds and installs it by address).
     Default rhevh."""
     root_password_secret: SecretName | None = None
     """A Secret with key password: the root password with which RHEV-M installs a rhel host."""
-    approve: bool = True
-    """Approve the host when it is pending_approval [-a]. Default true."""
+    approve: Annotated[bool, xcat("chhypervisor -a")] = True
+    """Approve the host when it is pending_approval. Default true."""
     interfaces: Annotated[
         list[HostInterface],
-        Field(
-            json_schema_extra={
-                "x-kubernetes-list-type": "map",
-                "x-kubernetes-list-map-keys": ["network"],
-            }
+        xcat(
+            "hostinterface; chhypervisor -n",
+            **{"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["network"]},
         ),
     ] = []
-    """Networks on host NICs, applied in maintenance [hostinterface, -d -n -e]."""
-    bmc: Bmc | None = None
+    """Networks on host NICs. When they differ from the host's, the host goes to
+    maintenance, gets one setupnetworks call and is activated again (per spec.state)."""
+    bmc: Annotated[Bmc | None, xcat("bmc, bmcusername, bmcpassword; chhypervisor -p")] = None
     """The host's BMC, for power management and provisioning."""
-    provision: Provision | None = None
+    provision: Annotated[Provision | None, xcat("rsetboot net, rpower boot")] = None
     """Boot and power the host over IPMI before it is known to RHEV-M (needs bmc)."""
     spm_priority: Annotated[int, Field(ge=SPM_PRIORITY_MIN, le=SPM_PRIORITY_MAX)] | None = None
     """Storage pool manager priority, -1 (never) .. 10. Default: RHEV-M's (5)."""
-    state: HostState = "up"
-    """up (activated [-e]) or maintenance [-d]. Default up."""
+    state: Annotated[HostState, xcat("chhypervisor -e / -d")] = "up"
+    """up (activated) or maintenance. Default up."""
     fencing: Fencing = Field(default_factory=Fencing)
     """What the operator may do when the host, as SPM, stops responding."""
     timeouts: HypervisorTimeouts = Field(default_factory=HypervisorTimeouts)
@@ -198,8 +202,8 @@ class HypervisorStatus(CommonStatus):
     """The observed state of the host (state: pending_approval, installing, up, maintenance,
     non_responsive, ...)."""
 
-    spm: bool | None = None
-    """True when the host holds the storage pool manager role [storage_manager]."""
+    spm: Annotated[bool | None, xcat("lsvm <host>: storage_manager")] = None
+    """True when the host holds the storage pool manager role."""
     spm_status: str | None = None
     """none, contending or spm."""
     power_state: str | None = None
@@ -212,6 +216,10 @@ class Hypervisor(Resource):
     """A RHEV-M host."""
 
     KIND: ClassVar[str] = "Hypervisor"
+    XCAT: ClassVar[str] = (
+        "a rhev-h node (hostcluster, hostinterface, hostmanager, hosttype); "
+        "chhypervisor, rmhypervisor"
+    )
 
     metadata: ObjectMeta
     spec: HypervisorSpec

@@ -12,12 +12,14 @@ from rhev_operator.api.common import (
     CommonSpec,
     CommonStatus,
     Resource,
-    SpecError,
 )
 from rhev_operator.api.datacenter import (
     RhevDataCenter,
     RhevDataCenterSpec,
     RhevDataCenterStatus,
+)
+from rhev_operator.api.errors import (
+    SpecError,
 )
 from rhev_operator.api.hypervisor import Hypervisor, HypervisorSpec, HypervisorStatus
 from rhev_operator.api.network import LogicalNetwork, LogicalNetworkSpec, LogicalNetworkStatus

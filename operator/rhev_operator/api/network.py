@@ -6,23 +6,28 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field, model_validator
 
+from rhev_operator.api.base import (
+    StatusModel,
+)
 from rhev_operator.api.common import (
+    CommonSpec,
+    CommonStatus,
+    ObjectMeta,
+    Resource,
+    Timeouts,
+)
+from rhev_operator.api.fieldtypes import (
     MTU_MAX,
     MTU_MIN,
     NETWORK_NAME_MAX,
     VLAN_MAX,
     VLAN_MIN,
-    CommonSpec,
-    CommonStatus,
     Description,
     NetworkName,
-    ObjectMeta,
     Reference,
-    Resource,
-    StatusModel,
-    Timeouts,
     duplicates,
     field_error,
+    xcat,
 )
 
 
@@ -37,12 +42,14 @@ class LogicalNetworkSpec(CommonSpec):
 
     NAME_MAX: ClassVar[int] = NETWORK_NAME_MAX
 
-    name: NetworkName | None = None
+    name: Annotated[NetworkName | None, xcat("cfgve -t nw -o")] = None
     """The network's name in RHEV-M (at most 50 characters). Default: metadata.name."""
-    data_center: Reference = "Default"
-    """The RhevDataCenter (or RHEV-M data center) it belongs to [cfgve -d]. Default: Default."""
-    vlan: Annotated[int, Field(ge=VLAN_MIN, le=VLAN_MAX)] | None = None
-    """The VLAN tag, 0 .. 4094 [cfgve -n]. Default: untagged."""
+    data_center: Annotated[Reference, xcat("cfgve -t nw -d")] = "Default"
+    """The RhevDataCenter (or RHEV-M data center) it belongs to. Default: Default."""
+    vlan: Annotated[
+        Annotated[int, Field(ge=VLAN_MIN, le=VLAN_MAX)] | None, xcat("cfgve -t nw -n")
+    ] = None
+    """The VLAN tag, 0 .. 4094. Default: untagged."""
     description: Description | None = None
     """Free text shown in RHEV-M."""
     stp: bool | None = None
@@ -50,9 +57,9 @@ class LogicalNetworkSpec(CommonSpec):
     mtu: Annotated[int, Field(ge=MTU_MIN, le=MTU_MAX)] | None = None
     """The MTU, 68 .. 65520. Default: RHEV-M's (1500)."""
     clusters: Annotated[
-        list[Reference], Field(json_schema_extra={"x-kubernetes-list-type": "set"})
+        list[Reference], xcat("cfgve -t nw -l <cluster> -a", **{"x-kubernetes-list-type": "set"})
     ] = []
-    """The RhevClusters (or RHEV-M clusters) the network is attached to [cfgve -l ... -a].
+    """The RhevClusters (or RHEV-M clusters) the network is attached to.
     Clusters not listed are detached from it."""
     required: bool | None = None
     """Hosts of an attached cluster must have the network (else they go non-operational).
@@ -98,6 +105,7 @@ class LogicalNetwork(Resource):
     """A RHEV-M logical network."""
 
     KIND: ClassVar[str] = "LogicalNetwork"
+    XCAT: ClassVar[str] = "cfgve -t nw; lsve -t nw"
 
     metadata: ObjectMeta
     spec: LogicalNetworkSpec

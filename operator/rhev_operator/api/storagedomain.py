@@ -7,19 +7,24 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from rhev_operator.api.common import (
-    STORAGEDOMAIN_NAME_MAX,
-    AbsolutePath,
+from rhev_operator.api.base import (
     ApiModel,
+)
+from rhev_operator.api.common import (
     CommonSpec,
     CommonStatus,
-    HostAddress,
     ObjectMeta,
-    Reference,
     Resource,
-    StorageDomainName,
     Timeouts,
+)
+from rhev_operator.api.fieldtypes import (
+    STORAGEDOMAIN_NAME_MAX,
+    AbsolutePath,
+    HostAddress,
+    Reference,
+    StorageDomainName,
     field_error,
+    xcat,
 )
 
 DomainType = Literal["data", "iso", "export"]
@@ -28,11 +33,11 @@ AttachState = Literal["active", "maintenance", "detached"]
 
 
 class NfsStorage(ApiModel):
-    """An NFS export [virtsd.location]."""
+    """An NFS export."""
 
-    address: HostAddress
+    address: Annotated[HostAddress, xcat("virtsd.location (server)")]
     """The NFS server: a DNS name or IPv4 address."""
-    path: AbsolutePath
+    path: Annotated[AbsolutePath, xcat("virtsd.location (path)")]
     """The exported path, e.g. /vfsimg."""
 
 
@@ -44,9 +49,9 @@ class LocalStorage(ApiModel):
 
 
 class Removal(ApiModel):
-    """What the operator does on delete [cfgve -r -f]."""
+    """What the operator does on delete."""
 
-    force: bool = False
+    force: Annotated[bool, xcat("cfgve -t sd -r -f")] = False
     """Deactivate and detach the domain first when it is still attached."""
     format: bool = False
     """Wipe the domain's contents when it is removed."""
@@ -70,26 +75,28 @@ class StorageDomainSpec(CommonSpec):
 
     NAME_MAX: ClassVar[int] = STORAGEDOMAIN_NAME_MAX
 
-    name: StorageDomainName | None = None
+    name: Annotated[StorageDomainName | None, xcat("cfgve -t sd -o")] = None
     """The domain's name in RHEV-M (at most 250 characters). Default: metadata.name."""
-    data_center: Reference = "Default"
-    """The RhevDataCenter (or RHEV-M data center) it is attached to [virtsd.datacenter].
+    data_center: Annotated[Reference, xcat("virtsd.datacenter")] = "Default"
+    """The RhevDataCenter (or RHEV-M data center) it is attached to.
     Default: Default."""
-    domain_type: DomainType = "data"
-    """data, iso or export [virtsd.sdtype]. Default data."""
-    storage_type: StorageType = "nfs"
-    """nfs or localfs [virtsd.stype]; must match the data center's. Default nfs."""
-    nfs: NfsStorage | None = None
+    domain_type: Annotated[DomainType, xcat("virtsd.sdtype")] = "data"
+    """data, iso or export. Default data."""
+    storage_type: Annotated[StorageType, xcat("virtsd.stype")] = "nfs"
+    """nfs or localfs; must match the data center's. Default nfs."""
+    nfs: Annotated[NfsStorage | None, xcat("virtsd.location")] = None
     """The NFS export; required for storageType nfs."""
     localfs: LocalStorage | None = None
     """The local directory; required for storageType localfs."""
-    host: Reference | None = None
-    """The Hypervisor (or RHEV-M host) that initialises the domain [virtsd.host]. Needed to
+    host: Annotated[Reference | None, xcat("virtsd.host")] = None
+    """The Hypervisor (or RHEV-M host) that initialises the domain. Needed to
     create the domain; any up host of the data center is used when unset."""
-    state: AttachState = "active"
-    """active (attached and activated), maintenance (attached, deactivated [-s]) or detached
-    (not attached to the data center [-b]). Default active."""
-    removal: Removal = Field(default_factory=Removal)
+    state: Annotated[
+        AttachState, xcat("cfgve -t sd -a/-b (attach/detach), -g/-s (activate/deactivate)")
+    ] = "active"
+    """active (attached and activated), maintenance (attached, deactivated) or detached
+    (not attached to the data center). Default active."""
+    removal: Annotated[Removal, xcat("cfgve -t sd -r [-f]")] = Field(default_factory=Removal)
     """What to do on delete."""
     timeouts: StorageDomainTimeouts = Field(default_factory=StorageDomainTimeouts)
     """Operation timeouts in seconds."""
@@ -127,8 +134,8 @@ class StorageDomainStatus(CommonStatus):
     """The observed state of the domain (state: as seen from its data center, e.g. active,
     maintenance, unattached, locked)."""
 
-    master: bool | None = None
-    """The domain is its data center's master domain [ismaster]."""
+    master: Annotated[bool | None, xcat("lsve -t sd: ismaster")] = None
+    """The domain is its data center's master domain."""
     available_bytes: int | None = None
     """Free space in bytes."""
     used_bytes: int | None = None
@@ -145,6 +152,7 @@ class StorageDomain(Resource):
     """A RHEV-M storage domain."""
 
     KIND: ClassVar[str] = "StorageDomain"
+    XCAT: ClassVar[str] = "cfgve -t sd; lsve -t sd; the virtsd table"
 
     metadata: ObjectMeta
     spec: StorageDomainSpec

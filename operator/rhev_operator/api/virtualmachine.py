@@ -7,25 +7,30 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
+from rhev_operator.api.base import (
+    ApiModel,
+    StatusModel,
+)
 from rhev_operator.api.common import (
+    CommonSpec,
+    CommonStatus,
+    ObjectMeta,
+    Resource,
+    Timeouts,
+)
+from rhev_operator.api.fieldtypes import (
     GIB,
     MANAGEMENT_NETWORK,
     MEMORY_GRANULE,
     NAME_PATTERN,
     VM_NAME_MAX,
     VM_NIC_NAME_MAX,
-    ApiModel,
-    CommonSpec,
-    CommonStatus,
-    ObjectMeta,
     Quantity,
     Reference,
-    Resource,
-    StatusModel,
-    Timeouts,
     VmName,
     duplicates,
     field_error,
+    xcat,
 )
 
 NicModel = Literal["virtio", "e1000", "rtl8139", "rtl8139_virtio"]
@@ -45,50 +50,50 @@ DEFAULT_MEMORY = 2 * GIB
 
 
 class Cpu(ApiModel):
-    """The CPU topology [vmcpus S:C]."""
+    """The CPU topology."""
 
-    sockets: Annotated[int, Field(ge=1)] = 1
+    sockets: Annotated[int, Field(ge=1), xcat("vmcpus (the S of S:C)")] = 1
     """Sockets, >= 1. Default 1."""
-    cores: Annotated[int, Field(ge=1)] = 1
+    cores: Annotated[int, Field(ge=1), xcat("vmcpus (the C of S:C)")] = 1
     """Cores per socket, >= 1. Default 1."""
 
 
 class VmNic(ApiModel):
-    """A virtual NIC [vmnics net:iface:install, vmnicnicmodel]."""
+    """A virtual NIC."""
 
-    name: VmNicName
+    name: Annotated[VmNicName, xcat("vmnics (interface name)")]
     """The NIC's name in the VM, e.g. eth0."""
-    network: Reference
+    network: Annotated[Reference, xcat("vmnics (network)")]
     """The LogicalNetwork (or RHEV-M network) it is on."""
-    model: NicModel = "virtio"
+    model: Annotated[NicModel, xcat("vmnicnicmodel")] = "virtio"
     """virtio, e1000, rtl8139 or rtl8139_virtio. Default virtio."""
-    install: bool = False
+    install: Annotated[bool, xcat("vmnics (installnic)")] = False
     """The NIC the VM installs over (its MAC is reported as status.installMac). At most one."""
 
 
 class VmDisk(ApiModel):
-    """A disk [vmstorage sd:size:type, vmstoragemodel]."""
+    """A disk."""
 
-    storage_domain: Reference
+    storage_domain: Annotated[Reference, xcat("vmstorage (storage domain)")]
     """The StorageDomain (or RHEV-M storage domain) the disk is created on."""
-    size: Quantity
+    size: Annotated[Quantity, xcat("vmstorage (size)")]
     """The disk's size, e.g. 10Gi; > 0."""
-    type: DiskType = "data"
+    type: Annotated[DiskType, xcat("vmstorage (disk type)")] = "data"
     """system (bootable; at most one) or data. Default data."""
-    interface: DiskInterface = "virtio"
+    interface: Annotated[DiskInterface, xcat("vmstoragemodel (interface)")] = "virtio"
     """virtio or ide. Default virtio."""
-    format: DiskFormat = "cow"
+    format: Annotated[DiskFormat, xcat("vmstoragemodel (format)")] = "cow"
     """cow (thin) or raw (preallocated on block storage). Default cow."""
 
 
 class Placement(ApiModel):
-    """Where the VM runs [vmvirtflags, vmhost]."""
+    """Where the VM runs."""
 
-    affinity: Affinity | None = None
+    affinity: Annotated[Affinity | None, xcat("vmvirtflags placement_affinity")] = None
     """migratable, user_migratable or pinned. Default: RHEV-M's (migratable)."""
-    host: Reference | None = None
-    """The Hypervisor (or RHEV-M host) to run on; changing it migrates a running VM
-    [rmigrate]. Required for pinned."""
+    host: Annotated[Reference | None, xcat("vmhost; rmigrate")] = None
+    """The Hypervisor (or RHEV-M host) to run on; changing it migrates a running VM.
+    Required for pinned."""
 
     @model_validator(mode="after")
     def _pinned_needs_host(self) -> Placement:
@@ -121,39 +126,38 @@ class VirtualMachineSpec(CommonSpec):
 
     NAME_MAX: ClassVar[int] = VM_NAME_MAX
 
-    name: VmName | None = None
+    name: Annotated[VmName | None, xcat("the node name of the VM")] = None
     """The VM's name in RHEV-M (at most 64 characters). Default: metadata.name."""
-    cluster: Reference = "Default"
-    """The RhevCluster (or RHEV-M cluster) [vmcluster]. Default: Default."""
-    template: Reference = "Blank"
-    """The VmTemplate (or RHEV-M template) to create it from [vmmaster]. Default: Blank."""
-    cpu: Cpu = Field(default_factory=Cpu)
-    """Sockets and cores [vmcpus]. Default 1 socket, 1 core."""
-    memory: Quantity = DEFAULT_MEMORY
-    """Memory, e.g. 2Gi; > 0 and a whole number of MiB [vmmemory]. Default 2Gi."""
+    cluster: Annotated[Reference, xcat("vmcluster")] = "Default"
+    """The RhevCluster (or RHEV-M cluster). Default: Default."""
+    template: Annotated[Reference, xcat("vmmaster")] = "Blank"
+    """The VmTemplate (or RHEV-M template) to create it from. Default: Blank."""
+    cpu: Annotated[Cpu, xcat("vmcpus")] = Field(default_factory=Cpu)
+    """Sockets and cores. Default 1 socket, 1 core."""
+    memory: Annotated[Quantity, xcat("vmmemory")] = DEFAULT_MEMORY
+    """Memory, e.g. 2Gi; > 0 and a whole number of MiB. Default 2Gi."""
     nics: Annotated[
         list[VmNic],
-        Field(
-            json_schema_extra={
-                "x-kubernetes-list-type": "map",
-                "x-kubernetes-list-map-keys": ["name"],
-            }
+        xcat(
+            "vmnics, vmnicnicmodel",
+            **{"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
         ),
     ] = Field(default_factory=_default_nics)
     """Virtual NICs. Default: one eth0 on rhevm, the install NIC."""
-    disks: list[VmDisk] = []
+    disks: Annotated[list[VmDisk], xcat("vmstorage, vmstoragemodel")] = []
     """Disks; at most one of type system, which is bootable."""
     boot_order: Annotated[
         list[BootDevice],
-        Field(min_length=1, json_schema_extra={"x-kubernetes-list-type": "set"}),
+        Field(min_length=1),
+        xcat("vmbootorder; rsetboot", **{"x-kubernetes-list-type": "set"}),
     ] = ["network"]
-    """Boot devices in order: network, hd [vmbootorder, rsetboot]. Default [network]."""
-    placement: Placement = Field(default_factory=Placement)
-    """Affinity and host [vmvirtflags, vmhost]."""
-    power_state: PowerState = "Stopped"
-    """Running, Stopped or Suspended [rpower on/off/suspend]. Default Stopped."""
-    display: Display | None = None
-    """vnc or spice [wvid]. Default: the template's."""
+    """Boot devices in order: network, hd. Default [network]."""
+    placement: Annotated[Placement, xcat("vmvirtflags, vmhost")] = Field(default_factory=Placement)
+    """Affinity and host."""
+    power_state: Annotated[PowerState, xcat("rpower on/off/suspend")] = "Stopped"
+    """Running, Stopped or Suspended. Default Stopped."""
+    display: Annotated[Display | None, xcat("wvid")] = None
+    """vnc or spice. Default: the template's."""
     timeouts: VirtualMachineTimeouts = Field(default_factory=VirtualMachineTimeouts)
     """Operation timeouts in seconds."""
 
@@ -199,8 +203,11 @@ class VmNicStatus(StatusModel):
     """A NIC as RHEV-M reports it."""
 
     name: str
+    """The NIC's name in the VM."""
     network: str | None = None
+    """The network it is on."""
     mac: str | None = None
+    """Its MAC address."""
 
 
 class VmDiskStatus(StatusModel):
@@ -215,6 +222,7 @@ class VmDiskStatus(StatusModel):
     size_bytes: int | None = None
     """Provisioned size in bytes."""
     bootable: bool | None = None
+    """The VM boots from it (the system disk)."""
     state: str | None = None
     """ok, locked or illegal."""
 
@@ -225,7 +233,7 @@ class VirtualMachineStatus(CommonStatus):
 
     host: str | None = None
     """The host it runs on."""
-    install_mac: str | None = None
+    install_mac: Annotated[str | None, xcat("mac.mac (recorded by mkvm)")] = None
     """The MAC address of the install NIC."""
     nics: list[VmNicStatus] = []
     """NICs: name, network, MAC."""
@@ -237,6 +245,9 @@ class VirtualMachine(Resource):
     """A RHEV-M virtual machine."""
 
     KIND: ClassVar[str] = "VirtualMachine"
+    XCAT: ClassVar[str] = (
+        "a node with mgt=rhevm; mkvm, chvm, rmvm, lsvm, rpower, rsetboot, rmigrate, wvid"
+    )
 
     metadata: ObjectMeta
     spec: VirtualMachineSpec

@@ -7,15 +7,18 @@ from typing import Annotated, ClassVar
 from pydantic import Field
 
 from rhev_operator.api.common import (
-    TEMPLATE_NAME_MAX,
     CommonSpec,
     CommonStatus,
-    Description,
     ObjectMeta,
-    Reference,
     Resource,
-    TemplateName,
     Timeouts,
+)
+from rhev_operator.api.fieldtypes import (
+    TEMPLATE_NAME_MAX,
+    Description,
+    Reference,
+    TemplateName,
+    xcat,
 )
 
 
@@ -34,10 +37,10 @@ class VmTemplateSpec(CommonSpec):
 
     NAME_MAX: ClassVar[int] = TEMPLATE_NAME_MAX
 
-    name: TemplateName | None = None
+    name: Annotated[TemplateName | None, xcat("clonevm -t <template>")] = None
     """The template's name in RHEV-M (at most 255 characters). Default: metadata.name."""
-    source_vm: Reference
-    """The VirtualMachine (or RHEV-M VM) it is made from [clonevm <vm> -t]; it must be down."""
+    source_vm: Annotated[Reference, xcat("clonevm <vm> -t <template>")]
+    """The VirtualMachine (or RHEV-M VM) it is made from; it must be down."""
     cluster: Reference | None = None
     """The RhevCluster (or RHEV-M cluster). Default: the source VM's."""
     description: Description | None = None
@@ -54,6 +57,7 @@ class VmTemplate(Resource):
     """A RHEV-M template."""
 
     KIND: ClassVar[str] = "VmTemplate"
+    XCAT: ClassVar[str] = "clonevm -t"
 
     metadata: ObjectMeta
     spec: VmTemplateSpec
