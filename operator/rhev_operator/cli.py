@@ -1,4 +1,5 @@
-"""The `rhev-operator` command: run, crds; and dev-apiserver, demo, bench from the test bed."""
+"""The `rhev-operator` command: run, crds, docs; and dev-apiserver, demo, bench from the test
+bed."""
 
 from __future__ import annotations
 
@@ -27,6 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     crds = sub.add_parser("crds", help="write crds/*.yaml and the chart's CRDs from the models")
     crds.add_argument("--check", action="store_true", help="exit 1 when the files differ")
     crds.add_argument("--root", default=".", help="project root (default: current directory)")
+
+    docs = sub.add_parser("docs", help="write docs/reference.md from the models")
+    docs.add_argument("--check", action="store_true", help="exit 1 when the file differs")
+    docs.add_argument("--root", default=".", help="project root (default: current directory)")
 
     run = sub.add_parser("run", help="run the operator")
     from rhev_operator.runtime import add_run_arguments
@@ -58,6 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from rhev_operator.api.crdgen import write_crds
 
         return write_crds(args.root, check=args.check)
+    if args.command == "docs":
+        from rhev_operator.api.docgen import write_docs
+
+        return write_docs(args.root, check=args.check)
     if args.command == "run":
         from rhev_operator.runtime import run_operator
 
