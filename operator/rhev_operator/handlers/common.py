@@ -8,8 +8,6 @@ periodic timer (which carries in-flight operations forward); deletion has its ow
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import logging
 import threading
@@ -22,8 +20,13 @@ from pydantic import BaseModel
 
 from rhev_operator.api import SpecError, stalled_status
 from rhev_operator.handlers.runtime import Runtime
+from rhev_operator.handlers.secrets import (  # re-exported: the handlers' public names
+    InvalidSecret,
+    MissingSecret,
+    config_from_secret,
+    decoded,
+)
 from rhev_operator.reconcilers.base import Context, Outcome, Ref
-from rhev_operator.rhevm import ConnectionConfig
 
 GROUP = "rhev.io"
 VERSION = "v1alpha1"
@@ -43,50 +46,6 @@ class Binding:
     parse: Callable[[Mapping[str, Any]], BaseModel]
     reconcile: Reconcile
     delete: Reconcile
-
-
-class MissingSecret(Exception):
-    def __init__(self, namespace: str, name: str, key: str | None) -> None:
-        what = f"key {key!r} of Secret {namespace}/{name}" if key else f"Secret {namespace}/{name}"
-        super().__init__(f"{what} is missing; create it with keys url, username, password")
-        self.secret = name
-
-
-class InvalidSecret(Exception):
-    pass
-
-
-def _decoded(data: Mapping[str, str], key: str) -> str | None:
-    raw = data.get(key)
-    if raw is None:
-        return None
-    try:
-        return base64.b64decode(raw).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-
-
-def config_from_secret(
-    namespace: str, name: str, data: Mapping[str, str] | None
-) -> ConnectionConfig:
-    if data is None:
-        raise MissingSecret(namespace, name, None)
-    values = {
-        key: _decoded(data, key) for key in ("url", "username", "password", "ca.crt", "insecure")
-    }
-    for key in ("url", "username", "password"):
-        if not values[key]:
-            raise MissingSecret(namespace, name, key)
-    try:
-        return ConnectionConfig(
-            url=str(values["url"]),
-            username=str(values["username"]),
-            password=str(values["password"]),
-            ca_pem=values["ca.crt"],
-            insecure=(values["insecure"] or "").strip() == "true",  # "true" only (API.md)
-        )
-    except ValueError as exc:  # the message names the key (url) and never the password
-        raise InvalidSecret(f"Secret {namespace}/{name}: {exc}") from None
 
 
 class IndexedReferences:
@@ -123,8 +82,8 @@ def secret_lookup(
         data = next(iter(store)) if store else None
         if data is None:
             return None
-        decoded = {key: _decoded(data, key) for key in data}
-        return {key: value for key, value in decoded.items() if value is not None}
+        values = {key: decoded(data, key) for key in data}
+        return {key: value for key, value in values.items() if value is not None}
 
     return lookup
 

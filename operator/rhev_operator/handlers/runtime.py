@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from rhev_operator.handlers.secrets import MissingSecret, config_from_secret
 from rhev_operator.inventory.connections import Connections
 from rhev_operator.rhevm import ConnectionConfig
 
@@ -68,9 +69,6 @@ class Runtime:
     secret_reader: SecretReader = field(default_factory=lambda: SecretReader())
 
     def default_config(self, secret_index: Mapping[Any, Any]) -> ConnectionConfig:
-        # Imported here: common imports this module, and the Secret parsing lives there.
-        from rhev_operator.handlers.common import MissingSecret, config_from_secret
-
         if self.default_secret is not None:
             namespace, name = self.default_secret
             store = secret_index.get((namespace, name))

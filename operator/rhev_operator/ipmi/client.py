@@ -2,8 +2,8 @@
 
 Synchronous by design (pyghmi is): call it from a thread, e.g. ``await asyncio.to_thread(...)``.
 
-pyghmi keeps sessions in process-wide tables, with sharp edges (measured, see
-k8s-harness-facts.md section 3) that this module hides:
+pyghmi keeps sessions in process-wide tables, with sharp edges (measured against pyghmi's
+server side) that this module hides:
 
 * one session per (address, port, user, password) per process: ``Session.__new__`` hands
   every later ``Command`` for that key the first session object ever made for it, from its

@@ -40,13 +40,11 @@ from typing import NoReturn
 from rhev_operator.api import Hypervisor, HypervisorStatus
 from rhev_operator.api.hypervisor import Bmc, HostInterface
 from rhev_operator.ipmi import BmcClient, IpmiAuthError, IpmiError
-from rhev_operator.reconcilers import cluster as cluster_kind
-from rhev_operator.reconcilers import network as network_kind
+from rhev_operator.reconcilers import finders
 from rhev_operator.reconcilers.base import (
     ANY_OPERATION,
     SHORT_REQUEUE,
     Context,
-    Finder,
     Outcome,
     Pass,
     Stall,
@@ -71,7 +69,6 @@ from rhev_operator.rhevm import (
     HostUpdate,
     Network,
     NetworkAttachmentSpec,
-    RhevmClient,
     errors,
 )
 from rhev_operator.rhevm.hypervisor import FenceAgent, HostDetail
@@ -114,26 +111,12 @@ POWER_ERROR_TTL = 30.0
 # -- finders ---------------------------------------------------------------------------------
 
 
-def finder(client: RhevmClient) -> Finder:
-    """Hosts, listed once per tick with NICs, network attachments and fence agents inlined.
-    Other kinds that need hosts (storage domains, VM placement) should use this finder, so
-    /hosts is listed once per tick for all of them."""
-    return Finder(
-        key="hosts",
-        lister=lambda c: c.hosts.list_detailed(),
-        get=client.hosts.get_detailed,
-        find=client.hosts.find_detailed,
-    )
-
-
-def cluster_finder(client: RhevmClient) -> Finder:
-    """The RhevCluster reconciler's finder: one list of /clusters per tick for all kinds."""
-    return cluster_kind.finder(client)
+finder = finders.hosts
 
 
 def _networks(ctx: Context, dc_id: str) -> dict[str, Network]:
     """The networks of a data center as the LogicalNetwork reconciler lists them."""
-    f = network_kind.finder(ctx.client, dc_id)
+    f = finders.networks(ctx.client, dc_id)
     return ctx.inventory.collection(f.key, f.lister)
 
 
@@ -300,14 +283,14 @@ def _refresh(p: HostPass, host_id: str) -> HostDetail:
 
 
 def _cluster(p: HostPass, res: Hypervisor) -> Cluster:
-    found: Cluster = resolve(p, "RhevCluster", res.spec.cluster, cluster_finder(p.ctx.client))
+    found: Cluster = resolve(p, "RhevCluster", res.spec.cluster, finders.clusters(p.ctx.client))
     return found
 
 
 def _cluster_name(p: HostPass, cluster_id: str | None) -> str | None:
     if not cluster_id:
         return None
-    f = cluster_finder(p.ctx.client)
+    f = finders.clusters(p.ctx.client)
     cluster = p.ctx.inventory.collection(f.key, f.lister).get(cluster_id)
     return cluster.name if cluster is not None else None
 
@@ -955,21 +938,3 @@ def delete(ctx: Context, resource: Hypervisor) -> Outcome:
         return "removed from RHEV-M"
 
     return run_ladder(HostPass(ctx, resource), steps)
-
-
-# -- SPM, for the data center's status ------------------------------------------------------
-
-
-def spm_of(ctx: Context, dc_id: str) -> tuple[str, str] | None:
-    """(host name, spm status) of the host holding (or contending for) the SPM role of a data
-    center, from the hosts listed this tick; None when no host does."""
-    f = cluster_finder(ctx.client)
-    clusters = {
-        c.id
-        for c in ctx.inventory.collection(f.key, f.lister).values()
-        if c.data_center_id == dc_id
-    }
-    for host in _hosts(ctx).values():
-        if host.cluster_id in clusters and host.spm_status in ("spm", "contending"):
-            return (host.name, str(host.spm_status))
-    return None

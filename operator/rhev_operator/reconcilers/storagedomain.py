@@ -27,15 +27,13 @@ the domain holds disks unless `removal.force`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Hashable
 from typing import NoReturn
 
 from rhev_operator.api import StorageDomain as StorageDomainResource
 from rhev_operator.api import StorageDomainStatus
-from rhev_operator.reconcilers import cluster, datacenter, hypervisor
+from rhev_operator.reconcilers import finders
 from rhev_operator.reconcilers.base import (
     Context,
-    Finder,
     Outcome,
     Pass,
     Stall,
@@ -54,7 +52,6 @@ from rhev_operator.rhevm import (
     DataCenter,
     Disk,
     Host,
-    RhevmClient,
     StorageDomain,
     StorageDomainCreate,
     StorageDomainUpdate,
@@ -103,33 +100,10 @@ STATE_REASONS = {
     "detaching": "DetachingStorage",
 }
 
-HOSTS: Hashable = "hosts"
+finder = finders.storage_domains
 
 
-def finder(client: RhevmClient) -> Finder:
-    return Finder(
-        key="storagedomains",
-        lister=lambda c: c.storagedomains.list(),
-        get=client.storagedomains.get,
-        find=client.storagedomains.find,
-    )
-
-
-def host_finder(client: RhevmClient) -> Finder:
-    """The hosts as the Hypervisor reconciler lists them (its finder), so /hosts is listed
-    once per tick for both kinds."""
-    return hypervisor.finder(client)
-
-
-def attached_key(dc_id: str) -> Hashable:
-    return ("attached_storagedomains", dc_id)
-
-
-def attached_views(ctx: Context, dc_id: str) -> dict[str, StorageDomain]:
-    """The domains attached to a data center, as it sees them (listed once per tick)."""
-    return ctx.inventory.collection(
-        attached_key(dc_id), lambda c: c.storagedomains.attached(dc_id).list()
-    )
+attached_views = finders.attached_storage_domains
 
 
 # -- reconcile -------------------------------------------------------------------------
@@ -142,7 +116,8 @@ def reconcile(ctx: Context, resource: StorageDomainResource) -> Outcome:
 def _ensure(p: SP, res: StorageDomainResource) -> str:
     spec = res.spec
     name = res.rhev_name
-    dc: DataCenter = resolve(p, "RhevDataCenter", spec.data_center, datacenter.finder(p.ctx.client))
+    dcs = finders.datacenters(p.ctx.client)
+    dc: DataCenter = resolve(p, "RhevDataCenter", spec.data_center, dcs)
     _check_storage_type(res, dc)
     find = finder(p.ctx.client)
     sd: StorageDomain | None = observe(p, find, name)
@@ -214,13 +189,13 @@ def _ensure_name(p: SP, res: StorageDomainResource, sd: StorageDomain) -> Storag
 
 
 def _clusters(ctx: Context) -> dict[str, Cluster]:
-    find = cluster.finder(ctx.client)
+    find = finders.clusters(ctx.client)
     return ctx.inventory.collection(find.key, find.lister)
 
 
 def _up_hosts(ctx: Context, dc_id: str | None) -> list[Host]:
     """Up hosts (of one data center when dc_id is set), by name."""
-    hosts: dict[str, Host] = ctx.inventory.collection(HOSTS, host_finder(ctx.client).lister)
+    hosts: dict[str, Host] = finders.listed(ctx, finders.hosts(ctx.client))
     ups = [h for h in hosts.values() if h.status == "up"]
     if dc_id is not None:
         clusters = _clusters(ctx)
@@ -249,7 +224,7 @@ def _initialising_host(p: SP, res: StorageDomainResource, dc: DataCenter) -> Hos
                 dc.id,
             )
         return ups[0]
-    host: Host = resolve(p, "Hypervisor", spec.host, host_finder(p.ctx.client))
+    host: Host = resolve(p, "Hypervisor", spec.host, finders.hosts(p.ctx.client))
     if spec.storage_type == "localfs" and _host_dc(p.ctx, host) != dc.id:
         raise Stall(
             "HostNotInDataCenter",
@@ -341,7 +316,7 @@ def _view(p: SP, sd: StorageDomain, dc: DataCenter) -> StorageDomain | None:
         view = p.ctx.client.storagedomains.attached(dc.id).get(sd.id)
     except errors.NotFound:
         return None
-    p.ctx.inventory.remember(attached_key(dc.id), view)
+    p.ctx.inventory.remember(finders.attached_key(dc.id), view)
     return view
 
 
@@ -452,7 +427,7 @@ def _refresh_view(p: SP, dc: DataCenter, sd: StorageDomain) -> None:
         view = p.ctx.client.storagedomains.attached(dc.id).get(sd.id)
     except errors.NotFound:
         return
-    p.ctx.inventory.remember(attached_key(dc.id), view)
+    p.ctx.inventory.remember(finders.attached_key(dc.id), view)
     p.status.state = view.status
     p.status.master = bool(view.master)
     p.ctx.inventory.poke()
@@ -508,7 +483,7 @@ def _attach(p: SP, res: StorageDomainResource, dc: DataCenter, sd: StorageDomain
     _needs_spm(p, res, dc, sd, attaching=True)
     cid = _begin(p, ATTACH, res.spec.timeouts.activation_seconds)
     view = p.ctx.client.storagedomains.attached(dc.id).attach(sd.id, correlation_id=cid)
-    p.ctx.inventory.remember(attached_key(dc.id), view)
+    p.ctx.inventory.remember(finders.attached_key(dc.id), view)
     p.ctx.inventory.poke()
     p.status.state = view.status
     p.status.master = bool(view.master)
@@ -586,7 +561,7 @@ def _removing_host(p: SP, res: StorageDomainResource, dc_id: str | None) -> Host
     spec = res.spec
     if spec.host is not None:
         target = p.ctx.refs.resolve("Hypervisor", spec.host)
-        hosts: dict[str, Host] = p.ctx.inventory.collection(HOSTS, host_finder(p.ctx.client).lister)
+        hosts: dict[str, Host] = finders.listed(p.ctx, finders.hosts(p.ctx.client))
         for host in hosts.values():
             if (host.id == target.id or host.name == target.name) and host.status == "up":
                 return host
@@ -635,7 +610,7 @@ def _delete(p: SP, res: StorageDomainResource) -> str:
     _report(p, sd, view, dc_id)
     if dc_id is not None and view is not None:
         dcs = ctx.inventory.collection(
-            datacenter.finder(ctx.client).key, datacenter.finder(ctx.client).lister
+            finders.datacenters(ctx.client).key, finders.datacenters(ctx.client).lister
         )
         dc: DataCenter | None = dcs.get(dc_id) or ctx.client.datacenters.get(dc_id)
         assert dc is not None
@@ -657,7 +632,7 @@ def _delete(p: SP, res: StorageDomainResource) -> str:
     p.end_operation()
     p.ctx.inventory.forget(find.key, sd.id)
     if dc_id is not None:
-        p.ctx.inventory.forget(attached_key(dc_id), sd.id)
+        p.ctx.inventory.forget(finders.attached_key(dc_id), sd.id)
     p.did(
         "Deleted",
         f"Removed storage domain {sd.name} through {host.name}"

@@ -65,15 +65,11 @@ from rhev_operator.api import VirtualMachine, VirtualMachineStatus, operation_ov
 from rhev_operator.api.conditions import get_condition
 from rhev_operator.api.virtualmachine import VmDisk, VmDiskStatus, VmNicStatus
 from rhev_operator.api.virtualmachine import VmNic as VmNicSpec
-from rhev_operator.reconcilers import cluster as cluster_kind
-from rhev_operator.reconcilers import hypervisor as hypervisor_kind
-from rhev_operator.reconcilers import network as network_kind
-from rhev_operator.reconcilers import storagedomain as storagedomain_kind
+from rhev_operator.reconcilers import finders
 from rhev_operator.reconcilers.base import (
     ANY_OPERATION,
     UPDATE_HINT,
     Context,
-    Finder,
     Outcome,
     Pass,
     Stall,
@@ -148,51 +144,32 @@ RUNNING = ("up", "paused", "unknown", "not_responding", *TRANSITIONAL)
 
 #: Spec words -> RHEV-M words.
 BOOT_DEVICES = {"network": "network", "hd": "hd"}
-PROFILES_KEY: Hashable = "vnicprofiles"
 
 
 # -- finders -------------------------------------------------------------------------------
 
 
-def finder(client: RhevmClient) -> Finder:
-    """VMs, listed once per tick with their disk attachments (disks inlined) and NICs.
-    Other kinds that need VMs (VmTemplate) should use this finder, so /vms is listed once
-    per tick for all of them."""
-    return Finder(
-        key="vms",
-        lister=lambda c: c.vms.list_detailed(),
-        get=client.vms.get_detailed,
-        find=client.vms.find_detailed,
-    )
+finder = finders.vms
 
 
-def template_finder(client: RhevmClient) -> Finder:
-    """Templates as the VmTemplate kind lists them (same key, same lister)."""
-    return Finder(
-        key="templates",
-        lister=lambda c: c.templates.list(),
-        get=client.templates.get,
-        find=client.templates.find,
-    )
+template_finder = finders.templates
 
 
-def _profiles(ctx: Context) -> dict[str, VnicProfile]:
-    """Every vNIC profile, listed once per tick (a NIC names its network through one)."""
-    return ctx.inventory.collection(PROFILES_KEY, lambda c: c.vnic_profiles.list())
+_profiles = finders.vnic_profiles
 
 
 def _storage_domains(ctx: Context) -> dict[str, StorageDomain]:
-    f = storagedomain_kind.finder(ctx.client)
+    f = finders.storage_domains(ctx.client)
     return ctx.inventory.collection(f.key, f.lister)
 
 
 def _hosts(ctx: Context) -> dict[str, Host]:
-    f = hypervisor_kind.finder(ctx.client)
+    f = finders.hosts(ctx.client)
     return ctx.inventory.collection(f.key, f.lister)
 
 
 def _networks(ctx: Context, dc_id: str) -> dict[str, Network]:
-    f = network_kind.finder(ctx.client, dc_id)
+    f = finders.networks(ctx.client, dc_id)
     return ctx.inventory.collection(f.key, f.lister)
 
 
@@ -215,7 +192,7 @@ def reconcile(ctx: Context, resource: VirtualMachine) -> Outcome:
 def _ensure(p: VP, res: VirtualMachine) -> str:
     spec = res.spec
     retry_when_touched(p)
-    cluster: Cluster = resolve(p, "RhevCluster", spec.cluster, cluster_kind.finder(p.ctx.client))
+    cluster: Cluster = resolve(p, "RhevCluster", spec.cluster, finders.clusters(p.ctx.client))
     plan = _Plan(cluster=cluster)
     vm = _observe(p, res, confirm=False)
     if vm is None:
@@ -343,7 +320,7 @@ def _report(p: VP, res: VirtualMachine, vm: VmDetail) -> None:
 
 
 def _cluster_key(client: RhevmClient) -> tuple[Hashable, Callable[[RhevmClient], Any]]:
-    f = cluster_kind.finder(client)
+    f = finders.clusters(client)
     return f.key, f.lister
 
 
@@ -450,7 +427,7 @@ def _template(p: VP, res: VirtualMachine) -> Template:
 def _placement_host(p: VP, res: VirtualMachine, cluster: Cluster) -> Host:
     ref = res.spec.placement.host
     assert ref is not None
-    host: Host = resolve(p, "Hypervisor", ref, hypervisor_kind.finder(p.ctx.client))
+    host: Host = resolve(p, "Hypervisor", ref, finders.hosts(p.ctx.client))
     if host.cluster_id != cluster.id:
         raise Stall(
             "HostNotInCluster",
@@ -658,9 +635,9 @@ def disk_alias(vm_name: str, index: int) -> str:
 def _domain_for(p: VP, disk: VmDisk, index: int, dc_id: str) -> StorageDomain:
     """The disk's storage domain; it must be active in the VM's data center."""
     sd: StorageDomain = resolve(
-        p, "StorageDomain", disk.storage_domain, storagedomain_kind.finder(p.ctx.client)
+        p, "StorageDomain", disk.storage_domain, finders.storage_domains(p.ctx.client)
     )
-    view = storagedomain_kind.attached_views(p.ctx, dc_id).get(sd.id)
+    view = finders.attached_storage_domains(p.ctx, dc_id).get(sd.id)
     if view is None or view.status != "active":
         state = "not attached to the VM's data center" if view is None else view.status
         raise Wait(
@@ -806,10 +783,8 @@ def _profile_for(
     """The vNIC profile of the NIC's network in the VM's data center (the one named like
     the network, else its first); the network must be attached to the VM's cluster."""
     index = res.spec.nics.index(nic)
-    net: Network = resolve(
-        p, "LogicalNetwork", nic.network, network_kind.finder(p.ctx.client, dc_id)
-    )
-    if net.id not in network_kind.attachments(p.ctx, cluster.id):
+    net: Network = resolve(p, "LogicalNetwork", nic.network, finders.networks(p.ctx.client, dc_id))
+    if net.id not in finders.cluster_networks(p.ctx, cluster.id):
         raise Wait(
             "WaitingForDependency",
             f"nics[{index}]: waiting for network {net.name} to be attached to cluster "
