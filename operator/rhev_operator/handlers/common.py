@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -113,6 +112,7 @@ def build_context(
         namespace=namespace,
         uid=str(meta.get("uid") or ""),
         generation=int(meta.get("generation") or 0),
+        bmcs=runtime.bmcs,
         annotations=dict(meta.get("annotations") or {}),
         logger=logger,
         secrets=secret_lookup(indices, namespace),
@@ -149,26 +149,6 @@ def _stall_early(
     return status
 
 
-class _Passes:
-    """One pass at a time per object: kopf runs its timers beside the change handlers, and
-    two overlapping passes could send one action twice."""
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
-
-    def lock(self, uid: str) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(uid, threading.Lock())
-
-    def forget(self, uid: str) -> None:
-        with self._guard:
-            self._locks.pop(uid, None)
-
-
-PASSES = _Passes()
-
-
 def serve(
     binding: Binding, kwargs: Mapping[str, Any], *, deleting: bool, resync: bool = False
 ) -> Outcome | None:
@@ -176,14 +156,15 @@ def serve(
     resync found another pass running). `kwargs` are kopf's handler kwargs, the indices
     among them."""
     uid = str(kwargs["body"]["metadata"].get("uid") or "")
-    lock = PASSES.lock(uid)
+    runtime: Runtime = kwargs["memo"]["runtime"]
+    entry = runtime.passes.lock(uid)  # held for the whole pass, so the lock stays one
     # A resync may skip (the next comes soon); a change or a deletion waits its turn.
-    if not lock.acquire(blocking=not resync, timeout=-1 if resync else 600):
+    if not entry.lock.acquire(blocking=not resync, timeout=-1 if resync else 600):
         return None
     try:
         return _serve(binding, kwargs, deleting=deleting)
     finally:
-        lock.release()
+        entry.lock.release()
 
 
 def _serve(binding: Binding, kwargs: Mapping[str, Any], *, deleting: bool) -> Outcome | None:
@@ -230,8 +211,6 @@ def register(binding: Binding, *, resync_seconds: float) -> None:
 
     def delete_handler(**kwargs: Any) -> None:
         outcome = serve(binding, kwargs, deleting=True)
-        if outcome is not None and outcome.finished:
-            PASSES.forget(str(kwargs["body"]["metadata"].get("uid") or ""))
         if outcome is None:
             raise kopf.TemporaryError("paused or not yet deletable", delay=resync_seconds)
         if not outcome.finished:

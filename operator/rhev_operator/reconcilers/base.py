@@ -28,6 +28,7 @@ from rhev_operator.api import (
 from rhev_operator.api.common import CommonStatus
 from rhev_operator.api.conditions import get_condition, set_condition
 from rhev_operator.inventory.observer import Inventory, Lister
+from rhev_operator.reconcilers.bmcs import Bmcs
 from rhev_operator.rhevm import RhevmClient, errors
 
 #: The marker the operator writes into the `comment` of what it creates, so a restarted
@@ -120,6 +121,8 @@ class Context:
     namespace: str
     uid: str
     generation: int
+    #: The process's BMC clients and what they remember (made at start, shared by passes).
+    bmcs: Bmcs
     annotations: Mapping[str, str] = field(default_factory=dict)
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("rhev_operator"))
     now: Callable[[], dt.datetime] = _utcnow

@@ -5,12 +5,7 @@ host, and the waits with their deadlines."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
-import secrets
-import threading
 import time
-from dataclasses import dataclass
 from typing import NoReturn
 
 from rhev_operator.api import Hypervisor, HypervisorStatus
@@ -81,56 +76,6 @@ def _networks(ctx: Context, dc_id: str) -> dict[str, Network]:
     return ctx.inventory.collection(f.key, f.lister)
 
 
-# -- IPMI ------------------------------------------------------------------------------------
-
-#: Fingerprints of the fence-agent settings applied per (RHEV-M url, agent id): RHEV-M never
-#: returns an agent's password, so a changed Secret is noticed here. Keyed with a random
-#: per-process key; never persisted or logged.
-_FINGERPRINT_KEY = secrets.token_bytes(32)
-_applied_agents: dict[tuple[str, str], str] = {}
-
-
-def _fingerprint(*parts: str | int) -> str:
-    text = "\0".join(str(p) for p in parts).encode()
-    return hmac.new(_FINGERPRINT_KEY, text, hashlib.sha256).hexdigest()
-
-
-_bmc_lock = threading.Lock()
-#: One client per BMC (address, port) for the whole process (pyghmi allows one session per
-#: target); credentials follow the Secret.
-_bmc_clients: dict[tuple[str, int], BmcClient] = {}
-
-
-@dataclass
-class _Reading:
-    state: str
-    at: float
-
-
-_power_cache: dict[tuple[str, int], _Reading] = {}
-_bmc_credentials: dict[tuple[str, int], str] = {}
-
-
-def bmc_client(address: str, port: int, username: str, password: str) -> BmcClient:
-    """The process's client for this BMC, with these credentials from now on."""
-    key = (address, port)
-    credentials = _fingerprint(username, password)
-    with _bmc_lock:
-        client = _bmc_clients.get(key)
-        if client is None:
-            client = _bmc_clients[key] = BmcClient(address, username, password, port=port)
-        elif _bmc_credentials.get(key) != credentials:
-            client.update_credentials(username, password)
-            _power_cache.pop(key, None)
-        _bmc_credentials[key] = credentials
-        return client
-
-
-def _forget_power(bmc: Bmc) -> None:
-    with _bmc_lock:
-        _power_cache.pop((bmc.address, bmc.port), None)
-
-
 # -- secrets ---------------------------------------------------------------------------------
 
 
@@ -156,7 +101,7 @@ def _bmc(p: HostPass, bmc: Bmc) -> BmcClient:
     username = _secret_value(p, bmc.credentials_secret, "username", where)
     password = _secret_value(p, bmc.credentials_secret, "password", where)
     try:
-        return bmc_client(bmc.address, bmc.port, username, password)
+        return p.ctx.bmcs.client(bmc.address, bmc.port, username, password)
     except ValueError as exc:  # names the key, never the value
         raise Stall(
             "InvalidSecret", f"{where}: Secret {p.ctx.namespace}/{bmc.credentials_secret}: {exc}"
@@ -175,10 +120,8 @@ def _ipmi_failed(bmc: Bmc, secret: str, exc: IpmiError, doing: str) -> Wait | St
 
 def _read_power(p: HostPass, bmc: Bmc) -> None:
     """status.powerState from IPMI, read at most every POWER_TTL seconds per BMC."""
-    key = (bmc.address, bmc.port)
     now = time.monotonic()
-    with _bmc_lock:
-        cached = _power_cache.get(key)
+    cached = p.ctx.bmcs.power(bmc.address, bmc.port)
     if cached is not None:
         ttl = POWER_ERROR_TTL if cached.state == "unknown" else POWER_TTL
         if now - cached.at < ttl:
@@ -191,8 +134,7 @@ def _read_power(p: HostPass, bmc: Bmc) -> None:
     except IpmiError as exc:
         p.ctx.logger.warning("Hypervisor %s: reading the power state failed: %s", p.name, exc)
         state = "unknown"
-    with _bmc_lock:
-        _power_cache[key] = _Reading(state, now)
+    p.ctx.bmcs.remember_power(bmc.address, bmc.port, state, now)
     p.status.power_state = state
 
 

@@ -200,4 +200,8 @@ def delete(ctx: Context, resource: Hypervisor) -> Outcome:
         p.did("Deleted", f"Removed host {host.name}")
         return "removed from RHEV-M"
 
-    return run_ladder(HostPass(ctx, resource), steps)
+    outcome = run_ladder(HostPass(ctx, resource), steps)
+    bmc = resource.spec.bmc
+    if outcome.finished and bmc is not None:
+        ctx.bmcs.forget(bmc.address, bmc.port)  # the resource is going: so is its BMC's state
+    return outcome

@@ -11,10 +11,7 @@ from rhev_operator.reconcilers.hypervisor.common import (
     FENCE_AGENT_TYPE,
     FENCE_OPTIONS,
     HostPass,
-    _applied_agents,
     _bmc,
-    _fingerprint,
-    _forget_power,
     _ipmi_failed,
     _refresh,
     _secret_value,
@@ -61,7 +58,7 @@ def _ensure_dead_spm_fenced(p: HostPass, res: Hypervisor, host: HostDetail) -> N
         p.warn("PowerOnFailed", f"Powering host {host.name} on again over IPMI failed: {exc}")
     else:
         p.did("PoweredOn", f"Powered host {host.name} on again over IPMI")
-    _forget_power(spec.bmc)
+    p.ctx.bmcs.forget_power(spec.bmc.address, spec.bmc.port)
     p.start("WaitForHost", cid, spec.timeouts.host_install_seconds)
     _refresh(p, host.id)
     raise Wait("FencingSpm", f"host {host.name} was fenced; waiting for it to come back", 10.0)
@@ -81,7 +78,7 @@ def _ensure_power_management(p: HostPass, res: Hypervisor, host: HostDetail) -> 
     client = p.ctx.client
     service = client.hosts.fence_agents(host.id)
     target = f"{bmc.address}:{bmc.port}"
-    wanted = _fingerprint(bmc.address, bmc.port, username, password)
+    wanted = p.ctx.bmcs.fingerprint(bmc.address, bmc.port, username, password)
     changed = False
     if agent is None:
         agent = service.add(
@@ -104,7 +101,7 @@ def _ensure_power_management(p: HostPass, res: Hypervisor, host: HostDetail) -> 
             bmc.port,
             username,
         ) and all(agent.options.get(k) == v for k, v in FENCE_OPTIONS.items())
-        if not same or _applied_agents.get((client.config.url, agent.id)) != wanted:
+        if not same or p.ctx.bmcs.applied_agent(client.config.url, agent.id) != wanted:
             agent = service.update(
                 agent.id,
                 FenceAgentUpdate(
@@ -122,7 +119,7 @@ def _ensure_power_management(p: HostPass, res: Hypervisor, host: HostDetail) -> 
                 f"Updated the IPMI fence agent ({target}) of host {host.name}: {what}",
             )
             changed = True
-    _applied_agents[(client.config.url, agent.id)] = wanted
+    p.ctx.bmcs.agent_applied(client.config.url, agent.id, bmc.address, bmc.port, wanted)
     if not host.power_management_enabled:
         client.hosts.update(
             host.id,

@@ -25,7 +25,6 @@ from rhev_operator.reconcilers.hypervisor.common import (
     _bmc,
     _check_deadline,
     _cluster,
-    _forget_power,
     _ipmi_failed,
     _refresh,
     _secret_value,
@@ -162,7 +161,7 @@ def _provision(p: HostPass, res: Hypervisor) -> None:
         raise _ipmi_failed(
             spec.bmc, spec.bmc.credentials_secret, exc, "provisioning the host"
         ) from None
-    _forget_power(spec.bmc)
+    p.ctx.bmcs.forget_power(spec.bmc.address, spec.bmc.port)
     p.start("ProvisionHost", p.ctx.correlation_id(), spec.timeouts.registration_seconds)
     what = ("reset" if on else "powered on") if spec.provision.power_on else "not powered on"
     p.did(
