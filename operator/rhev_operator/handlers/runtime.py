@@ -17,10 +17,6 @@ from rhev_operator.reconcilers.bmcs import Bmcs
 from rhev_operator.rhevm import ConnectionConfig
 
 
-class NoDefaultConnection(Exception):
-    pass
-
-
 class SecretReader:
     """Reads one Secret through the Kubernetes API (kubeconfig or in-cluster), cached for
     `ttl` seconds so that a rotated Secret is picked up without a request per pass."""

@@ -254,19 +254,6 @@ class BmcClient:
         with self._cred_lock:
             self._username, self._password = username, password
 
-    def reconnect(self) -> None:
-        """Forget this target's session if pyghmi has marked it broken, so the next call logs in
-        again. A healthy session is kept: pyghmi cannot open a second one for the same target."""
-        slot = self.sessions.slot_for(self._key())
-        if not slot.lock.acquire(timeout=self.lock_timeout):
-            raise IpmiBusy(self.target, f"busy for more than {self.lock_timeout} s")
-        try:
-            if slot.command is not None and slot.command.ipmi_session.broken:
-                slot.command = None
-                _forget_session(self._key())
-        finally:
-            slot.lock.release()
-
     def _new_command(self, key: _Key) -> Any:
         address, port, username, password = key
         log.debug("IPMI login to %s as %s", self.target, username)

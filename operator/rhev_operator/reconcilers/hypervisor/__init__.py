@@ -27,8 +27,7 @@ IPMI calls are synchronous (pyghmi): the handlers run in kopf's thread pool.
 
 from __future__ import annotations
 
-from rhev_operator.reconcilers.hypervisor.common import engine_words, finder
+from rhev_operator.reconcilers.hypervisor.common import finder
 from rhev_operator.reconcilers.hypervisor.ladder import delete, reconcile
-from rhev_operator.reconcilers.hypervisor.networking import interface_changes
 
-__all__ = ["delete", "engine_words", "finder", "interface_changes", "reconcile"]
+__all__ = ["delete", "finder", "reconcile"]

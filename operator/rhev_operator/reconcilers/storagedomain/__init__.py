@@ -26,7 +26,7 @@ the domain holds disks unless `removal.force`.
 
 from __future__ import annotations
 
-from rhev_operator.reconcilers.storagedomain.common import attached_views, finder
+from rhev_operator.reconcilers.storagedomain.common import finder
 from rhev_operator.reconcilers.storagedomain.ladder import delete, reconcile
 
-__all__ = ["attached_views", "delete", "finder", "reconcile"]
+__all__ = ["delete", "finder", "reconcile"]

@@ -56,8 +56,7 @@ Retain leaves it as it is.
 
 from __future__ import annotations
 
-from rhev_operator.reconcilers.virtualmachine.common import finder, template_finder
-from rhev_operator.reconcilers.virtualmachine.disks import disk_alias
+from rhev_operator.reconcilers.virtualmachine.common import finder
 from rhev_operator.reconcilers.virtualmachine.ladder import delete, reconcile
 
-__all__ = ["delete", "disk_alias", "finder", "reconcile", "template_finder"]
+__all__ = ["delete", "finder", "reconcile"]
