@@ -219,7 +219,7 @@ def test_unreachable_then_recovery_after_bmc_restart(bmc_process: Bmcs) -> None:
         key = ("127.0.0.1", nothing.port, "admin", "password")
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            slot = ipmi_client._slots.get(key)
+            slot = ipmi_client.SHARED_SESSIONS.get(key)
             if slot is not None and slot.lock.locked():
                 break
             time.sleep(0.01)

@@ -2,32 +2,32 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
+from rhev_operator.handlers import (
+    cluster,
+    common,
+    datacenter,
+    hypervisor,
+    network,
+    storagedomain,
+    virtualmachine,
+    vmtemplate,
+)
 
-#: The kinds' module stems, in dependency order.
-STEMS = (
-    "datacenter",
-    "cluster",
-    "network",
-    "storagedomain",
-    "hypervisor",
-    "vmtemplate",
-    "virtualmachine",
+#: Every kind's binding, in dependency order.
+BINDINGS = (
+    datacenter.BINDING,
+    cluster.BINDING,
+    network.BINDING,
+    storagedomain.BINDING,
+    hypervisor.BINDING,
+    vmtemplate.BINDING,
+    virtualmachine.BINDING,
 )
 
 
 def register_all(*, resync_seconds: float) -> list[str]:
-    """Register every served kind's handlers with kopf (once per process); returns the kinds."""
-    from rhev_operator.handlers import common
-
+    """Register every kind's handlers with kopf (once per process); returns the kinds."""
     common.register_secret_index()
-    served = []
-    for stem in STEMS:
-        name = f"{__name__}.{stem}"
-        if importlib.util.find_spec(name) is None:
-            continue  # that kind is not served yet
-        binding = importlib.import_module(name).BINDING
+    for binding in BINDINGS:
         common.register(binding, resync_seconds=resync_seconds)
-        served.append(binding.kind)
-    return served
+    return [binding.kind for binding in BINDINGS]

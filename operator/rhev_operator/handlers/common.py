@@ -8,11 +8,8 @@ periodic timer (which carries in-flight operations forward); deletion has its ow
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import logging
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +19,13 @@ from pydantic import BaseModel
 
 from rhev_operator.api import SpecError, stalled_status
 from rhev_operator.handlers.runtime import Runtime
+from rhev_operator.handlers.secrets import (  # re-exported: the handlers' public names
+    InvalidSecret,
+    MissingSecret,
+    config_from_secret,
+    decoded,
+)
 from rhev_operator.reconcilers.base import Context, Outcome, Ref
-from rhev_operator.rhevm import ConnectionConfig
 
 GROUP = "rhev.io"
 VERSION = "v1alpha1"
@@ -43,50 +45,6 @@ class Binding:
     parse: Callable[[Mapping[str, Any]], BaseModel]
     reconcile: Reconcile
     delete: Reconcile
-
-
-class MissingSecret(Exception):
-    def __init__(self, namespace: str, name: str, key: str | None) -> None:
-        what = f"key {key!r} of Secret {namespace}/{name}" if key else f"Secret {namespace}/{name}"
-        super().__init__(f"{what} is missing; create it with keys url, username, password")
-        self.secret = name
-
-
-class InvalidSecret(Exception):
-    pass
-
-
-def _decoded(data: Mapping[str, str], key: str) -> str | None:
-    raw = data.get(key)
-    if raw is None:
-        return None
-    try:
-        return base64.b64decode(raw).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-
-
-def config_from_secret(
-    namespace: str, name: str, data: Mapping[str, str] | None
-) -> ConnectionConfig:
-    if data is None:
-        raise MissingSecret(namespace, name, None)
-    values = {
-        key: _decoded(data, key) for key in ("url", "username", "password", "ca.crt", "insecure")
-    }
-    for key in ("url", "username", "password"):
-        if not values[key]:
-            raise MissingSecret(namespace, name, key)
-    try:
-        return ConnectionConfig(
-            url=str(values["url"]),
-            username=str(values["username"]),
-            password=str(values["password"]),
-            ca_pem=values["ca.crt"],
-            insecure=(values["insecure"] or "").strip() == "true",  # "true" only (API.md)
-        )
-    except ValueError as exc:  # the message names the key (url) and never the password
-        raise InvalidSecret(f"Secret {namespace}/{name}: {exc}") from None
 
 
 class IndexedReferences:
@@ -123,8 +81,8 @@ def secret_lookup(
         data = next(iter(store)) if store else None
         if data is None:
             return None
-        decoded = {key: _decoded(data, key) for key in data}
-        return {key: value for key, value in decoded.items() if value is not None}
+        values = {key: decoded(data, key) for key in data}
+        return {key: value for key, value in values.items() if value is not None}
 
     return lookup
 
@@ -154,6 +112,7 @@ def build_context(
         namespace=namespace,
         uid=str(meta.get("uid") or ""),
         generation=int(meta.get("generation") or 0),
+        bmcs=runtime.bmcs,
         annotations=dict(meta.get("annotations") or {}),
         logger=logger,
         secrets=secret_lookup(indices, namespace),
@@ -190,26 +149,6 @@ def _stall_early(
     return status
 
 
-class _Passes:
-    """One pass at a time per object: kopf runs its timers beside the change handlers, and
-    two overlapping passes could send one action twice."""
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
-
-    def lock(self, uid: str) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(uid, threading.Lock())
-
-    def forget(self, uid: str) -> None:
-        with self._guard:
-            self._locks.pop(uid, None)
-
-
-PASSES = _Passes()
-
-
 def serve(
     binding: Binding, kwargs: Mapping[str, Any], *, deleting: bool, resync: bool = False
 ) -> Outcome | None:
@@ -217,14 +156,15 @@ def serve(
     resync found another pass running). `kwargs` are kopf's handler kwargs, the indices
     among them."""
     uid = str(kwargs["body"]["metadata"].get("uid") or "")
-    lock = PASSES.lock(uid)
+    runtime: Runtime = kwargs["memo"]["runtime"]
+    entry = runtime.passes.lock(uid)  # held for the whole pass, so the lock stays one
     # A resync may skip (the next comes soon); a change or a deletion waits its turn.
-    if not lock.acquire(blocking=not resync, timeout=-1 if resync else 600):
+    if not entry.lock.acquire(blocking=not resync, timeout=-1 if resync else 600):
         return None
     try:
         return _serve(binding, kwargs, deleting=deleting)
     finally:
-        lock.release()
+        entry.lock.release()
 
 
 def _serve(binding: Binding, kwargs: Mapping[str, Any], *, deleting: bool) -> Outcome | None:
@@ -271,8 +211,6 @@ def register(binding: Binding, *, resync_seconds: float) -> None:
 
     def delete_handler(**kwargs: Any) -> None:
         outcome = serve(binding, kwargs, deleting=True)
-        if outcome is not None and outcome.finished:
-            PASSES.forget(str(kwargs["body"]["metadata"].get("uid") or ""))
         if outcome is None:
             raise kopf.TemporaryError("paused or not yet deletable", delay=resync_seconds)
         if not outcome.finished:

@@ -1,20 +1,20 @@
-"""Process-wide state the handlers share, handed to them through kopf's memo."""
+"""Process-wide state the handlers share, made at start and handed to them through kopf's
+memo: RHEV-M connections, the BMCs of the hypervisors, the per-object pass locks."""
 
 from __future__ import annotations
 
 import os
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from rhev_operator.handlers.secrets import MissingSecret, config_from_secret
 from rhev_operator.inventory.connections import Connections
+from rhev_operator.reconcilers.bmcs import Bmcs
 from rhev_operator.rhevm import ConnectionConfig
-
-
-class NoDefaultConnection(Exception):
-    pass
 
 
 class SecretReader:
@@ -57,6 +57,40 @@ class SecretReader:
             return data
 
 
+class PassLock:
+    """The lock of one object's passes; alive while a pass holds or awaits it."""
+
+    __slots__ = ("__weakref__", "lock")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+
+class Passes:
+    """One pass at a time per object: kopf runs its timers beside the change handlers, and
+    two overlapping passes could send one action twice.
+
+    A lock lives while some pass holds a reference to it (holding it or waiting for it) and
+    is dropped with the last one, so an object that is deleted, or vanishes without our
+    delete handler, leaves nothing behind."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: weakref.WeakValueDictionary[str, PassLock] = weakref.WeakValueDictionary()
+
+    def lock(self, uid: str) -> PassLock:
+        """The object's lock; keep the returned object for as long as the pass runs."""
+        with self._guard:
+            entry = self._locks.get(uid)
+            if entry is None:
+                entry = self._locks[uid] = PassLock()
+            return entry
+
+    def __len__(self) -> int:
+        with self._guard:
+            return len(self._locks)
+
+
 @dataclass
 class Runtime:
     connections: Connections
@@ -66,11 +100,11 @@ class Runtime:
     default_env: ConnectionConfig | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     secret_reader: SecretReader = field(default_factory=lambda: SecretReader())
+    #: The hypervisors' BMC clients and what they remember (see Bmcs).
+    bmcs: Bmcs = field(default_factory=Bmcs)
+    passes: Passes = field(default_factory=Passes)
 
     def default_config(self, secret_index: Mapping[Any, Any]) -> ConnectionConfig:
-        # Imported here: common imports this module, and the Secret parsing lives there.
-        from rhev_operator.handlers.common import MissingSecret, config_from_secret
-
         if self.default_secret is not None:
             namespace, name = self.default_secret
             store = secret_index.get((namespace, name))

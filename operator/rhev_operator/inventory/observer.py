@@ -2,9 +2,10 @@
 
 One `Inventory` per connection. Each tick lists every collection that some reconciler
 has asked for (once, however many resources read it) and follows the events feed from
-the highest id seen. Reconcilers read from here instead of polling per object
-(DESIGN.md principle 4); before they create or recreate something they confirm with
-one direct GET, since a snapshot may be up to one tick old.
+the highest id seen. Reconcilers read from here instead of polling per object, so the
+requests per tick do not grow with the number of resources; before they create or
+recreate something they confirm with one direct GET, since a snapshot may be up to one
+tick old.
 """
 
 from __future__ import annotations

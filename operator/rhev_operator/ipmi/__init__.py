@@ -5,6 +5,7 @@ from __future__ import annotations
 from rhev_operator.ipmi.client import (
     BOOT_DEVICES,
     BmcClient,
+    BmcSessions,
     BootDevice,
     PowerController,
     PowerState,
@@ -20,6 +21,7 @@ from rhev_operator.ipmi.errors import (
 __all__ = [
     "BOOT_DEVICES",
     "BmcClient",
+    "BmcSessions",
     "BootDevice",
     "IpmiAuthError",
     "IpmiBusy",

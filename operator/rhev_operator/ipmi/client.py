@@ -2,8 +2,8 @@
 
 Synchronous by design (pyghmi is): call it from a thread, e.g. ``await asyncio.to_thread(...)``.
 
-pyghmi keeps sessions in process-wide tables, with sharp edges (measured, see
-k8s-harness-facts.md section 3) that this module hides:
+pyghmi keeps sessions in process-wide tables, with sharp edges (measured against pyghmi's
+server side) that this module hides:
 
 * one session per (address, port, user, password) per process: ``Session.__new__`` hands
   every later ``Command`` for that key the first session object ever made for it, from its
@@ -129,16 +129,55 @@ class _Slot:
         self.command: Any = None
 
 
-_slots: dict[_Key, _Slot] = {}
-_slots_lock = threading.Lock()
+class BmcSessions:
+    """The session table of one owner: a slot (cached ``Command`` and call lock) per pyghmi
+    session target. pyghmi's own table is process-wide, so every :class:`BmcClient` of one
+    process for one target must go through one ``BmcSessions``: the operator makes one at
+    start and hands it to every client it creates; callers that pass none share
+    :data:`SHARED_SESSIONS`.
+
+    :meth:`release` drops a target's slots once nothing uses them; a slot whose session is
+    alive is kept, since pyghmi would hand that session to the next login for the target
+    (see the module notes)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._slots: dict[_Key, _Slot] = {}
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._slots)
+
+    def get(self, key: _Key) -> _Slot | None:
+        with self._lock:
+            return self._slots.get(key)
+
+    def slot_for(self, key: _Key) -> _Slot:
+        with self._lock:
+            slot = self._slots.get(key)
+            if slot is None:
+                slot = self._slots[key] = _Slot()
+            return slot
+
+    def release(self, address: str, port: int) -> None:
+        """Forget the slots of a target that no call holds and whose session is gone (never
+        made, or broken)."""
+        with self._lock:
+            for key in [k for k in self._slots if k[:2] == (address, port)]:
+                slot = self._slots[key]
+                if not slot.lock.acquire(blocking=False):
+                    continue
+                try:
+                    if slot.command is None or slot.command.ipmi_session.broken:
+                        if slot.command is not None:
+                            _forget_session(key)
+                        del self._slots[key]
+                finally:
+                    slot.lock.release()
 
 
-def _slot_for(key: _Key) -> _Slot:
-    with _slots_lock:
-        slot = _slots.get(key)
-        if slot is None:
-            slot = _slots[key] = _Slot()
-        return slot
+#: The table of clients made without one (command-line tools, tests): see BmcSessions.
+SHARED_SESSIONS = BmcSessions()
 
 
 def _forget_session(key: _Key) -> None:
@@ -180,8 +219,10 @@ class BmcClient:
         port: int = 623,
         *,
         lock_timeout: float = 60.0,
+        sessions: BmcSessions | None = None,
     ) -> None:
         _validate(address, port, username, password)
+        self.sessions = sessions if sessions is not None else SHARED_SESSIONS
         self.address = address
         self.port = port
         self.lock_timeout = lock_timeout
@@ -212,19 +253,6 @@ class BmcClient:
         _validate(self.address, self.port, username, password)
         with self._cred_lock:
             self._username, self._password = username, password
-
-    def reconnect(self) -> None:
-        """Forget this target's session if pyghmi has marked it broken, so the next call logs in
-        again. A healthy session is kept: pyghmi cannot open a second one for the same target."""
-        slot = _slot_for(self._key())
-        if not slot.lock.acquire(timeout=self.lock_timeout):
-            raise IpmiBusy(self.target, f"busy for more than {self.lock_timeout} s")
-        try:
-            if slot.command is not None and slot.command.ipmi_session.broken:
-                slot.command = None
-                _forget_session(self._key())
-        finally:
-            slot.lock.release()
 
     def _new_command(self, key: _Key) -> Any:
         address, port, username, password = key
@@ -269,7 +297,7 @@ class BmcClient:
 
     def _run(self, operation: str, fn: Callable[[Any], _T]) -> _T:
         key = self._key()
-        slot = _slot_for(key)
+        slot = self.sessions.slot_for(key)
         if not slot.lock.acquire(timeout=self.lock_timeout):
             raise IpmiBusy(
                 self.target, f"{operation}: another call held the BMC for {self.lock_timeout} s"

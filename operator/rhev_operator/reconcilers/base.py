@@ -28,10 +28,11 @@ from rhev_operator.api import (
 from rhev_operator.api.common import CommonStatus
 from rhev_operator.api.conditions import get_condition, set_condition
 from rhev_operator.inventory.observer import Inventory, Lister
+from rhev_operator.reconcilers.bmcs import Bmcs
 from rhev_operator.rhevm import RhevmClient, errors
 
 #: The marker the operator writes into the `comment` of what it creates, so a restarted
-#: operator recognises its own objects (DESIGN.md principle 2), and so deletion knows
+#: operator recognises its own objects after a crash, and so deletion knows
 #: whether the default policy is Delete (created) or Retain (adopted).
 OWNER_MARKER = "rhev-operator uid="
 
@@ -120,6 +121,8 @@ class Context:
     namespace: str
     uid: str
     generation: int
+    #: The process's BMC clients and what they remember (made at start, shared by passes).
+    bmcs: Bmcs
     annotations: Mapping[str, str] = field(default_factory=dict)
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("rhev_operator"))
     now: Callable[[], dt.datetime] = _utcnow
@@ -134,7 +137,8 @@ class Context:
 
 
 def classify(exc: errors.RhevmError) -> Wait | Stall:
-    """How the ladder treats an error from RHEV-M (DESIGN.md principle 5)."""
+    """How the ladder treats an error from RHEV-M: busy (409) and unavailable (5xx) wait
+    and are retried; TLS, authentication and bad requests (400) stall until fixed."""
     if isinstance(exc, errors.Conflict) and not isinstance(exc, errors.AlreadyExists):
         return Wait("Locked", f"RHEV-M is busy with this object: {exc}", 5.0)
     if isinstance(exc, errors.Unavailable):

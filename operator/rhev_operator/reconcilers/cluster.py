@@ -21,11 +21,10 @@ from __future__ import annotations
 import functools
 
 from rhev_operator.api import RhevCluster, RhevClusterStatus
-from rhev_operator.reconcilers import datacenter
+from rhev_operator.reconcilers import finders
 from rhev_operator.reconcilers.base import (
     UPDATE_HINT,
     Context,
-    Finder,
     Outcome,
     Pass,
     Stall,
@@ -44,20 +43,13 @@ from rhev_operator.rhevm import (
     ClusterCreate,
     ClusterUpdate,
     DataCenter,
-    RhevmClient,
 )
 
 #: What status.state says for a cluster that exists (RHEV-M clusters have no status).
 STATE = "up"
 
 
-def finder(client: RhevmClient) -> Finder:
-    return Finder(
-        key="clusters",
-        lister=lambda c: c.clusters.list(),
-        get=client.clusters.get,
-        find=client.clusters.find,
-    )
+finder = finders.clusters
 
 
 def reconcile(ctx: Context, resource: RhevCluster) -> Outcome:
@@ -67,7 +59,8 @@ def reconcile(ctx: Context, resource: RhevCluster) -> Outcome:
 def _ensure(p: Pass[RhevClusterStatus], res: RhevCluster) -> str:
     spec = res.spec
     name = res.rhev_name
-    dc: DataCenter = resolve(p, "RhevDataCenter", spec.data_center, datacenter.finder(p.ctx.client))
+    dcs = finders.datacenters(p.ctx.client)
+    dc: DataCenter = resolve(p, "RhevDataCenter", spec.data_center, dcs)
     find = finder(p.ctx.client)
     cluster: Cluster | None = observe(p, find, name)
     if cluster is None:
@@ -97,7 +90,7 @@ def _refuse_move(p: Pass[RhevClusterStatus], cluster: Cluster, dc: DataCenter) -
     if not cluster.data_center_id or cluster.data_center_id == dc.id:
         return
     items = p.ctx.inventory.collection(
-        datacenter.finder(p.ctx.client).key, datacenter.finder(p.ctx.client).lister
+        finders.datacenters(p.ctx.client).key, finders.datacenters(p.ctx.client).lister
     )
     current = items.get(cluster.data_center_id)
     where = current.name if current is not None else cluster.data_center_id

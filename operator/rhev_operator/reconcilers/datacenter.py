@@ -23,9 +23,9 @@ from __future__ import annotations
 import contextlib
 
 from rhev_operator.api import RhevDataCenter, RhevDataCenterStatus
+from rhev_operator.reconcilers import finders
 from rhev_operator.reconcilers.base import (
     Context,
-    Finder,
     Outcome,
     Pass,
     Stall,
@@ -39,16 +39,9 @@ from rhev_operator.reconcilers.base import (
     owner_comment,
     run_ladder,
 )
-from rhev_operator.rhevm import DataCenter, DataCenterCreate, DataCenterUpdate, RhevmClient, errors
+from rhev_operator.rhevm import DataCenter, DataCenterCreate, DataCenterUpdate, errors
 
-
-def finder(client: RhevmClient) -> Finder:
-    return Finder(
-        key="datacenters",
-        lister=lambda c: c.datacenters.list(),
-        get=client.datacenters.get,
-        find=client.datacenters.find,
-    )
+finder = finders.datacenters
 
 
 #: Why a data center is not up, by its RHEV-M status.
@@ -135,9 +128,7 @@ def _await_spm(p: Pass[RhevDataCenterStatus], res: RhevDataCenter, dc: DataCente
 
 def spm_holder(ctx: Context, dc_id: str) -> str:
     """Who holds the SPM role, for status.message (the status model has no field for it)."""
-    from rhev_operator.reconcilers.hypervisor import spm_of
-
-    holder = spm_of(ctx, dc_id)
+    holder = finders.spm_of(ctx, dc_id)
     if holder is None:
         return "SPM: none"
     name, state = holder

@@ -37,9 +37,7 @@ from collections.abc import Callable
 
 from rhev_operator.api import MANAGEMENT_NETWORK, LogicalNetwork, LogicalNetworkStatus
 from rhev_operator.api.network import NetworkClusterStatus
-from rhev_operator.inventory.observer import Lister
-from rhev_operator.reconcilers import cluster as cluster_reconciler
-from rhev_operator.reconcilers import datacenter
+from rhev_operator.reconcilers import finders
 from rhev_operator.reconcilers.base import (
     UPDATE_HINT,
     Context,
@@ -69,7 +67,6 @@ from rhev_operator.rhevm import (
     Network,
     NetworkCreate,
     NetworkUpdate,
-    RhevmClient,
     errors,
 )
 
@@ -80,34 +77,10 @@ DEFINED = "defined"
 OPERATIONAL = "operational"
 
 
-def finder(client: RhevmClient, data_center_id: str) -> Finder:
-    """The networks of one data center, listed once per tick for every resource in it."""
-
-    def find(name: str) -> Network | None:
-        return next(iter(client.networks.in_data_center(data_center_id, name)), None)
-
-    return Finder(
-        key=("dc_networks", data_center_id),
-        lister=lambda c: c.networks.in_data_center(data_center_id),
-        get=client.networks.get,
-        find=find,
-    )
+finder = finders.networks
 
 
-def _attachments_lister(cluster_id: str) -> Lister:
-    return lambda c: c.networks.cluster_networks(cluster_id).list()
-
-
-def attachments_key(cluster_id: str) -> tuple[str, str]:
-    return ("cluster_networks", cluster_id)
-
-
-def attachments(ctx: Context, cluster_id: str) -> dict[str, Network]:
-    """The networks attached to one cluster (with their per-cluster status), by id."""
-    items: dict[str, Network] = ctx.inventory.collection(
-        attachments_key(cluster_id), _attachments_lister(cluster_id)
-    )
-    return items
+attachments = finders.cluster_networks
 
 
 def reconcile(ctx: Context, resource: LogicalNetwork) -> Outcome:
@@ -118,7 +91,7 @@ def _ensure(p: P, res: LogicalNetwork) -> str:
     spec = res.spec
     name = res.rhev_name
     client = p.ctx.client
-    dc: DataCenter = resolve(p, "RhevDataCenter", spec.data_center, datacenter.finder(client))
+    dc: DataCenter = resolve(p, "RhevDataCenter", spec.data_center, finders.datacenters(client))
     find = finder(client, dc.id)
     net: Network | None = observe(p, find, name)
     if net is None:
@@ -213,7 +186,7 @@ def _ensure_clusters(p: P, res: LogicalNetwork, net: Network, dc: DataCenter) ->
     """Attach to every listed cluster, detach from the ones this resource attached that are
     no longer listed; status.clusters is rewritten on the way, even when a step stops."""
     client = p.ctx.client
-    find_cluster = cluster_reconciler.finder(client)
+    find_cluster = finders.clusters(client)
     entries: list[NetworkClusterStatus] = []
     leftover = list(p.status.clusters)  # entries of clusters that are no longer listed
     pending: Wait | None = None
@@ -264,7 +237,7 @@ def _attach(
     p: P, res: LogicalNetwork, net: Network, cl: Cluster, before: NetworkClusterStatus | None
 ) -> NetworkClusterStatus:
     required = res.spec.required
-    key = attachments_key(cl.id)
+    key = finders.attachments_key(cl.id)
     view = attachments(p.ctx, cl.id).get(net.id)
     # Found attached with no record (a status lost in a crash): the network is this
     # resource's own creation, so the attachment is taken to be its own too.
@@ -331,7 +304,7 @@ def _detach_unlisted(
                     f"(no longer in spec.clusters): {engine_says(exc)}. Take the network off "
                     "what uses it in that cluster, or list the cluster again.",
                 ) from None
-            p.ctx.inventory.forget(attachments_key(cl.id), net.id)
+            p.ctx.inventory.forget(finders.attachments_key(cl.id), net.id)
             p.did("Detached", f"Detached network {net.name} from cluster {cl.name}")
         p.status.clusters = [e for e in p.status.clusters if e is not entry]
 
@@ -361,7 +334,7 @@ def _observe_for_delete(p: P, res: LogicalNetwork) -> Network | None:
     """The network by status.id, else by name in its data center (if that can be found)."""
     client = p.ctx.client
     target = p.ctx.refs.resolve("RhevDataCenter", res.spec.data_center)
-    dcs = datacenter.finder(client)
+    dcs = finders.datacenters(client)
     dc = p.ctx.inventory.find(dcs.key, dcs.lister, id=target.id, name=target.name)
     if dc is not None:
         found: Network | None = observe(p, finder(client, dc.id), res.rhev_name)
@@ -385,7 +358,7 @@ def delete(ctx: Context, resource: LogicalNetwork) -> Outcome:
         done = deletion_start(p, net, "network", never_removed=keep)
         if done is not None or net is None:
             return done or ""
-        find_cluster = cluster_reconciler.finder(ctx.client)
+        find_cluster = finders.clusters(ctx.client)
         clusters = ctx.inventory.collection(find_cluster.key, find_cluster.lister)
         for cl in clusters.values():
             if cl.data_center_id != net.data_center_id or net.id not in attachments(ctx, cl.id):
@@ -398,7 +371,7 @@ def delete(ctx: Context, resource: LogicalNetwork) -> Outcome:
                 functools.partial(service.detach, net.id),
                 f"detach network {net.name} from cluster {cl.name}",
             )
-            ctx.inventory.forget(attachments_key(cl.id), net.id)
+            ctx.inventory.forget(finders.attachments_key(cl.id), net.id)
             p.did("Detached", f"Detached network {net.name} from cluster {cl.name}")
         _unless_in_use(
             p,

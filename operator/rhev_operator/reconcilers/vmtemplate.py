@@ -19,7 +19,7 @@ the engine's words, Stalled past `timeouts.operationSeconds`, and goes on once t
 are gone. A removal is waited out (the template is locked until its disks are deleted).
 
 Templates are listed once per tick (key "templates"); VMs through the same key and lister
-as the VirtualMachine kind (`vm_finder`).
+as the VirtualMachine kind (`vm_finder`, from the shared finders).
 """
 
 from __future__ import annotations
@@ -29,12 +29,10 @@ import functools
 
 from rhev_operator.api import VmTemplate, VmTemplateStatus
 from rhev_operator.api.conditions import get_condition
-from rhev_operator.reconcilers import cluster as cluster_kind
-from rhev_operator.reconcilers import virtualmachine as vm_kind
+from rhev_operator.reconcilers import finders
 from rhev_operator.reconcilers.base import (
     UPDATE_HINT,
     Context,
-    Finder,
     Outcome,
     Pass,
     Stall,
@@ -56,7 +54,6 @@ from rhev_operator.reconcilers.base import (
 from rhev_operator.rhevm import (
     BLANK_TEMPLATE_ID,
     Cluster,
-    RhevmClient,
     Template,
     TemplateCreate,
     TemplateUpdate,
@@ -79,15 +76,10 @@ OK = "ok"
 CREATION_FAILED = 52
 
 
-def finder(client: RhevmClient) -> Finder:
-    """Templates, listed once per tick. Defined by the VirtualMachine kind (it waits for
-    templates, and this module imports it), so both kinds list /templates under one key."""
-    return vm_kind.template_finder(client)
+finder = finders.templates
 
 
-def vm_finder(client: RhevmClient) -> Finder:
-    """VMs as the VirtualMachine kind lists them (same key, same lister): /vms once per tick."""
-    return vm_kind.finder(client)
+vm_finder = finders.vms
 
 
 # -- reconcile -------------------------------------------------------------------------
@@ -168,7 +160,7 @@ def _create(p: TP, res: VmTemplate) -> Template:
     vm = _source_vm(p, res)
     cluster: Cluster | None = None
     if spec.cluster is not None:
-        cluster = resolve(p, "RhevCluster", spec.cluster, cluster_kind.finder(p.ctx.client))
+        cluster = resolve(p, "RhevCluster", spec.cluster, finders.clusters(p.ctx.client))
     if vm.status != "down":
         _wait_for_source_vm(p, res, vm)
     if p.status.operation is not None and p.status.operation.action == WAIT_VM:
@@ -305,10 +297,10 @@ def _check_cluster(p: TP, res: VmTemplate, template: Template) -> None:
     spec = res.spec
     if spec.cluster is None or template.cluster_id is None:
         return
-    cl: Cluster = resolve(p, "RhevCluster", spec.cluster, cluster_kind.finder(p.ctx.client))
+    cl: Cluster = resolve(p, "RhevCluster", spec.cluster, finders.clusters(p.ctx.client))
     if cl.id == template.cluster_id:
         return
-    f = cluster_kind.finder(p.ctx.client)
+    f = finders.clusters(p.ctx.client)
     current = p.ctx.inventory.collection(f.key, f.lister).get(template.cluster_id)
     where = current.name if current is not None else template.cluster_id
     raise Stall(

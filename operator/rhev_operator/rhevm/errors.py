@@ -13,6 +13,8 @@ import re
 
 from lxml import etree
 
+from rhev_operator.rhevm.xmlparse import parse_checked
+
 __all__ = [
     "AlreadyExists",
     "AuthError",
@@ -122,12 +124,11 @@ def _fault_fields(body: bytes) -> tuple[str | None, str | None]:
     """Reason and detail of a ``<fault>`` or ``<action><fault>`` body, if it is one."""
     if not body or not body.lstrip().startswith(b"<"):
         return None, None
-    # Local import: xmlio imports this module for ProtocolError.
-    from rhev_operator.rhevm.xmlio import parse
-
     try:
-        root = parse(body)
-    except (ProtocolError, etree.LxmlError):
+        root, _ = parse_checked(body)
+    except etree.LxmlError:
+        return None, None
+    if root is None:
         return None, None
     fault = root if root.tag == "fault" else root.find("fault")
     if fault is None:

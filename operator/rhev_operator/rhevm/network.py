@@ -10,7 +10,6 @@ from pydantic import Field, model_validator
 
 from rhev_operator.rhevm import xmlio
 from rhev_operator.rhevm._base import (
-    ActionResult,
     Collection,
     CrudCollection,
     Frozen,
@@ -169,10 +168,6 @@ class ClusterNetworks(Collection[Network]):
 
     def detach(self, network_id: str, correlation_id: str | None = None) -> None:
         self._remove(network_id, correlation_id)
-
-    def sync_all(self, correlation_id: str | None = None) -> ActionResult:
-        """``POST /clusters/{id}/syncallnetworks`` (4.4+)."""
-        return self._action_at(f"clusters/{self.cluster_id}/syncallnetworks", correlation_id)
 
 
 class VnicProfile(Frozen):

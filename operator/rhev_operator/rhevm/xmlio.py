@@ -1,9 +1,8 @@
 """XML in and out: a hardened parser and small builders for API v4 documents.
 
-The parser never resolves entities, never loads a DTD, never touches the
-network and refuses huge trees; a document with a DOCTYPE is refused outright
-(the engine never sends one). Builders skip ``None`` so a create or update body
-only carries the fields the caller set.
+Documents are read with the hardened parser of :mod:`rhev_operator.rhevm.xmlparse`
+(no entities, no DTD, no network, no DOCTYPE). Builders skip ``None`` so a create or
+update body only carries the fields the caller set.
 
 Model mapping: a *spec* maps a model field to where it lives in the element:
 ``"name"`` (child text), ``"cpu/type"`` (nested text), ``"cluster/@id"`` (an
@@ -22,6 +21,7 @@ from lxml import etree
 from pydantic import BaseModel, ValidationError
 
 from rhev_operator.rhevm.errors import ProtocolError
+from rhev_operator.rhevm.xmlparse import Element, parse_checked
 
 __all__ = [
     "Element",
@@ -40,36 +40,16 @@ __all__ = [
     "write_version",
 ]
 
-Element = etree._Element
 M = TypeVar("M", bound=BaseModel)
 ReadSpec = Mapping[str, "str | Callable[[Element], Any]"]
 WriteSpec = Mapping[str, "str | Callable[[Element, Any], None]"]
 
 
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-
-
-# lxml parsers are not thread-safe; one per call is cheap enough.
 def parse(data: bytes | str) -> Element:
     """Parse an API document; raise ProtocolError on anything but plain XML."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    try:
-        root = etree.fromstring(raw, parser=_parser())
-    except etree.XMLSyntaxError as exc:
-        raise ProtocolError(f"response is not well-formed XML: {exc}") from None
+    root, problem = parse_checked(data)
     if root is None:
-        raise ProtocolError("response is an empty XML document")
-    docinfo: Any = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None:
-        raise ProtocolError("response XML carries a DOCTYPE, which the API never sends")
+        raise ProtocolError(problem or "response is not XML")
     return root
 
 
