@@ -19,8 +19,6 @@ import binascii
 import collections
 import contextlib
 import copy
-import dataclasses
-import datetime
 import json
 import logging
 import random
@@ -29,7 +27,7 @@ import traceback
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiohttp.web
 import jsonpatch
@@ -49,22 +47,23 @@ from rhev_testbed.kubeapi.errors import (
     unknown_url,
     unsupported_media_type,
 )
-from rhev_testbed.kubeapi.resources import (
-    ResourceDef,
-    builtin_resources,
-    check_crd,
-    resources_of_crd,
-)
+from rhev_testbed.kubeapi.resources import ResourceDef, check_crd, resources_of_crd
+from rhev_testbed.kubeapi.responses import Request, error_response, json_response, read_body
 from rhev_testbed.kubeapi.schema import prune, validate, validate_labels, validate_name
-from rhev_testbed.kubeapi.selectors import Matcher, exact_field, field_selector, label_selector
+from rhev_testbed.kubeapi.selectors import exact_field, field_selector, label_selector
+from rhev_testbed.kubeapi.store import (
+    Event,
+    Obj,
+    Store,
+    Watcher,
+    clone,
+    encode_event,
+    now_iso,
+    versioned,
+)
 from rhev_testbed.kubeapi.table import render_table, wants_table
 
 logger = logging.getLogger("rhev_testbed.kubeapi")
-T = TypeVar("T")
-
-Obj = dict[str, Any]
-StoreKey = tuple[str, str]  # (group, plural)
-ObjKey = tuple[str, str]  # (namespace or "", name)
 
 SERVER_VERSION = {
     "major": "1",
@@ -82,15 +81,6 @@ DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease"
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 _JSON_TYPES = ("application/json", "")
 _MERGE_TYPES = ("application/merge-patch+json", "application/strategic-merge-patch+json")
-
-
-def now_iso() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def clone(obj: T) -> T:
-    """A deep copy of JSON data (faster than copy.deepcopy for these trees)."""
-    return json.loads(json.dumps(obj))  # type: ignore[no-any-return]
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -125,50 +115,6 @@ def strip_strategic_directives(patch: Any) -> Any:
     return patch
 
 
-@dataclasses.dataclass(frozen=True)
-class Request:
-    """One HTTP request with its body read."""
-
-    raw: aiohttp.web.BaseRequest
-    body: bytes
-
-    @property
-    def headers(self) -> Mapping[str, str]:
-        return self.raw.headers
-
-
-class Event:
-    """One write as watchers see it; the encoded line is cached per apiVersion."""
-
-    __slots__ = ("_lines", "key", "new", "old", "rv", "type")
-
-    def __init__(self, rv: int, key: StoreKey, type_: str, new: Obj, old: Obj | None) -> None:
-        self.rv = rv
-        self.key = key
-        self.type = type_
-        self.new = new
-        self.old = old
-        self._lines: dict[str, bytes] = {}
-
-    def line(self, type_: str, obj: Obj) -> bytes:
-        cache_key = f"{type_}:{obj.get('apiVersion')}"
-        if cache_key not in self._lines:
-            self._lines[cache_key] = encode_event(type_, obj)
-        return self._lines[cache_key]
-
-
-def encode_event(type_: str, obj: Obj) -> bytes:
-    return json.dumps({"type": type_, "object": obj}, separators=(",", ":")).encode() + b"\n"
-
-
-class Watcher:
-    __slots__ = ("key", "queue")
-
-    def __init__(self, key: StoreKey) -> None:
-        self.key = key
-        self.queue: asyncio.Queue[Event | None] = asyncio.Queue()
-
-
 def _version_priority(version: str) -> tuple[int, int, int]:
     """Kubernetes version ordering: GA > beta > alpha, higher numbers first."""
     import re
@@ -194,14 +140,9 @@ class DevApi:
     ) -> None:
         self.bookmark_interval = bookmark_interval
         self.port: int | None = None
-        self._rv = 1
-        self._store: dict[StoreKey, dict[ObjKey, Obj]] = collections.defaultdict(dict)
-        self._defs: dict[tuple[str, str, str], ResourceDef] = {}
-        self._crd_defs: dict[str, list[ResourceDef]] = {}
-        self._history: collections.deque[Event] = collections.deque(maxlen=history_size)
-        self._watchers: dict[StoreKey, set[Watcher]] = collections.defaultdict(set)
-        self._closing = False
+        self._store = Store(history_size)
         self._openapi_cache: dict[str, tuple[str, bytes]] = {}
+        self._openapi_generation = self._store.defs_generation
         self.faults: dict[tuple[str, str], int] = {}  # (METHOD, path) -> HTTP status to answer
         # The latest requests as (METHOD, path), and a count per method: what tests and the
         # benchmarks read to see who wrote what.
@@ -209,8 +150,6 @@ class DevApi:
             maxlen=max_requests
         )
         self.request_counts: collections.Counter[str] = collections.Counter()
-        for resource in builtin_resources():
-            self._defs[(resource.group, resource.version, resource.plural)] = resource
         for ns in DEFAULT_NAMESPACES:
             self.create_object(
                 "v1",
@@ -226,14 +165,14 @@ class DevApi:
         self.request_counts[raw.method.upper()] += 1
         fault = self.faults.get((raw.method.upper(), raw.path))
         if fault is not None:
-            return self._error(ApiError(fault, "InternalError", "injected fault"))
+            return error_response(ApiError(fault, "InternalError", "injected fault"))
         try:
             return await self._serve(Request(raw, await raw.read()))
         except ApiError as exc:
-            return self._error(exc)
+            return error_response(exc)
         except Exception as exc:
             logger.exception("devapi: internal error on %s %s", raw.method, raw.url)
-            return self._error(
+            return error_response(
                 ApiError(
                     500,
                     "InternalError",
@@ -249,24 +188,20 @@ class DevApi:
     # ---------------------------------------------------------------- in-process API
 
     def resource_def(self, group_version: str, plural: str) -> ResourceDef:
-        group, _, version = group_version.rpartition("/")
-        found = self._defs.get((group, version, plural))
-        if found is None:
-            raise KeyError(f"{plural} in {group_version} is not served")
-        return found
+        return self._store.resource_def(group_version, plural)
 
     def get_object(
         self, group_version: str, plural: str, namespace: str | None, name: str
     ) -> Obj | None:
         resource = self.resource_def(group_version, plural)
-        obj = self._store[resource.store_key].get((namespace or "", name))
-        return clone(self._versioned(resource, obj)) if obj is not None else None
+        obj = self._store.objects[resource.store_key].get((namespace or "", name))
+        return clone(versioned(resource, obj)) if obj is not None else None
 
     def list_objects(
         self, group_version: str, plural: str, namespace: str | None = None
     ) -> list[Obj]:
         resource = self.resource_def(group_version, plural)
-        return [clone(self._versioned(resource, o)) for o in self._select(resource, namespace)]
+        return [clone(versioned(resource, o)) for o in self._store.select(resource, namespace)]
 
     def create_object(
         self, group_version: str, plural: str, namespace: str | None, body: Obj
@@ -278,7 +213,7 @@ class DevApi:
         """Create or replace a CustomResourceDefinition (as `kubectl apply` would)."""
         name = (crd.get("metadata") or {}).get("name", "")
         resource = self.resource_def("apiextensions.k8s.io/v1", "customresourcedefinitions")
-        existing = self._store[resource.store_key].get(("", name))
+        existing = self._store.objects[resource.store_key].get(("", name))
         if existing is None:
             return clone(self._create(resource, None, clone(crd), {}))
         body = clone(crd)
@@ -298,14 +233,11 @@ class DevApi:
 
     @property
     def resource_version(self) -> int:
-        return self._rv
+        return self._store.rv
 
     def close_watches(self) -> None:
         """End every open watch stream (used at shutdown)."""
-        self._closing = True
-        for watchers in self._watchers.values():
-            for watcher in watchers:
-                watcher.queue.put_nowait(None)
+        self._store.close_watches()
 
     # ---------------------------------------------------------------- routing
 
@@ -315,17 +247,17 @@ class DevApi:
         params: Mapping[str, str] = raw.query
         parts = [p for p in raw.path.split("/") if p]
         if not parts:
-            return self._json({"paths": self._root_paths()})
+            return json_response({"paths": self._root_paths()})
         head = parts[0]
         if head == "version" and len(parts) == 1:
-            return self._json(SERVER_VERSION)
+            return json_response(SERVER_VERSION)
         if head in ("healthz", "readyz", "livez"):
             return aiohttp.web.Response(text="ok")
         if head == "openapi":
             return self._serve_openapi(parts[1:])
         if head == "api":
             if len(parts) == 1:
-                return self._json(
+                return json_response(
                     {
                         "kind": "APIVersions",
                         "versions": ["v1"],
@@ -337,16 +269,16 @@ class DevApi:
             group, version, rest = "", parts[1], parts[2:]
         elif head == "apis":
             if len(parts) == 1:
-                return self._json(self._group_list())
+                return json_response(self._group_list())
             if len(parts) == 2:
-                return self._json(self._group(parts[1]))
+                return json_response(self._group(parts[1]))
             group, version, rest = parts[1], parts[2], parts[3:]
         else:
             raise unknown_url()
         if not rest:
             if method != "GET":
                 raise method_not_allowed()
-            return self._json(self._resource_list(group, version))
+            return json_response(self._resource_list(group, version))
 
         namespace: str | None = None
         core_ns_sub = group == "" and len(rest) == 3 and rest[2] in ("status", "finalize")
@@ -355,7 +287,7 @@ class DevApi:
         plural = rest[0]
         name = rest[1] if len(rest) > 1 else None
         subresource = "/".join(rest[2:]) or None
-        resource = self._defs.get((group, version, plural))
+        resource = self._store.defs.get((group, version, plural))
         if resource is None or (namespace is not None and not resource.namespaced):
             raise unknown_url()
         if subresource == "finalize" and plural == "namespaces":
@@ -374,102 +306,57 @@ class DevApi:
                 return self._list(resource, namespace, params, accept)
             obj = self._get(resource, namespace, name)
             if wants_table(accept):
-                return self._json(
+                return json_response(
                     render_table(
                         resource,
                         [obj],
-                        resource_version=str(self._rv),
+                        resource_version=str(self._store.rv),
                         include_object=params.get("includeObject", "Metadata"),
                     )
                 )
-            return self._json(obj)
+            return json_response(obj)
         if method == "POST":
             if name is not None:
                 raise method_not_allowed()
-            body = self._body(request)
+            body = read_body(request)
             warnings: list[str] = []
             created = self._create(resource, namespace, body, params, warnings)
-            return self._json(created, status=201, warnings=warnings)
+            return json_response(created, status=201, warnings=warnings)
         if method == "PUT":
             if name is None:
                 raise method_not_allowed()
             warnings = []
             updated = self._replace(
-                resource, namespace, name, subresource, self._body(request), params, warnings
+                resource, namespace, name, subresource, read_body(request), params, warnings
             )
-            return self._json(updated, warnings=warnings)
+            return json_response(updated, warnings=warnings)
         if method == "PATCH":
             if name is None:
                 raise method_not_allowed()
             warnings = []
             patched = self._patch(request, resource, namespace, name, subresource, params, warnings)
-            return self._json(patched[0], status=patched[1], warnings=warnings)
+            return json_response(patched[0], status=patched[1], warnings=warnings)
         if method == "DELETE":
             if subresource is not None:
                 raise method_not_allowed()
-            options = self._body(request, optional=True)
+            options = read_body(request, optional=True)
             if name is None:
-                return self._json(self._delete_collection(resource, namespace, params, options))
-            return self._json(self._delete(resource, namespace, name, params, options))
+                return json_response(self._delete_collection(resource, namespace, params, options))
+            return json_response(self._delete(resource, namespace, name, params, options))
         raise method_not_allowed()
-
-    # ---------------------------------------------------------------- responses
-
-    def _json(
-        self, body: Any, *, status: int = 200, warnings: list[str] | None = None
-    ) -> aiohttp.web.Response:
-        response = aiohttp.web.Response(
-            body=json.dumps(body, separators=(",", ":")).encode(),
-            status=status,
-            content_type="application/json",
-        )
-        for warning in warnings or []:
-            response.headers.add("Warning", f'299 - "{warning}"')
-        return response
-
-    def _error(self, exc: ApiError) -> aiohttp.web.Response:
-        response = self._json(exc.status(), status=exc.code)
-        for key, value in exc.headers.items():
-            response.headers[key] = value
-        return response
-
-    def _body(self, request: Request, *, optional: bool = False) -> Obj:
-        raw: bytes = request.body
-        content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if not raw.strip():
-            if optional:
-                return {}
-            raise bad_request("the request body is empty")
-        if "protobuf" in content_type:
-            from rhev_testbed.kubeapi.protobuf import decode_object
-
-            try:
-                return decode_object(raw)
-            except ValueError as exc:
-                raise unsupported_media_type(f"{content_type} ({exc})") from None
-        try:
-            data = yaml.safe_load(raw) if "yaml" in content_type else json.loads(raw)
-        except (ValueError, yaml.YAMLError) as exc:
-            raise bad_request(f"couldn't get version/kind; json parse error: {exc}") from None
-        if not isinstance(data, (dict, list)):
-            raise bad_request("the body of the request must be a JSON object")
-        return data  # type: ignore[return-value]
 
     # ---------------------------------------------------------------- discovery
 
-    def _served(self) -> list[ResourceDef]:
-        return list(self._defs.values())
-
     def _root_paths(self) -> list[str]:
         paths = {"/api", "/api/v1", "/apis", "/version", "/healthz", "/openapi/v3"}
-        for r in self._served():
+        for r in self._store.served():
             if r.group:
                 paths.add(f"/apis/{r.group}")
                 paths.add(f"/apis/{r.group}/{r.version}")
         return sorted(paths)
 
     def _versions_of(self, group: str) -> list[str]:
-        versions = {r.version for r in self._served() if r.group == group}
+        versions = {r.version for r in self._store.served() if r.group == group}
         return sorted(versions, key=_version_priority)
 
     def _group(self, group: str) -> Obj:
@@ -487,7 +374,7 @@ class DevApi:
 
     def _group_list(self) -> Obj:
         groups: list[str] = []
-        for r in self._served():
+        for r in self._store.served():
             if r.group and r.group not in groups:
                 groups.append(r.group)
         return {
@@ -500,7 +387,7 @@ class DevApi:
         }
 
     def _resource_list(self, group: str, version: str) -> Obj:
-        resources = [r for r in self._served() if r.group == group and r.version == version]
+        resources = [r for r in self._store.served() if r.group == group and r.version == version]
         if not resources:
             raise unknown_url()
         entries: list[Obj] = []
@@ -537,22 +424,25 @@ class DevApi:
     def _serve_openapi(self, parts: list[str]) -> aiohttp.web.Response:
         if parts == ["v3"]:
             paths: dict[str, Obj] = {}
-            for gv in sorted({openapi.gv_path(r) for r in self._served()}):
+            for gv in sorted({openapi.gv_path(r) for r in self._store.served()}):
                 digest, _ = self._openapi_document(gv)
                 paths[gv] = {"serverRelativeURL": f"/openapi/v3/{gv}?hash={digest}"}
-            return self._json({"paths": paths})
+            return json_response({"paths": paths})
         if parts and parts[0] == "v3":
             gv = "/".join(parts[1:])
-            if any(openapi.gv_path(r) == gv for r in self._served()):
+            if any(openapi.gv_path(r) == gv for r in self._store.served()):
                 _, body = self._openapi_document(gv)
                 return aiohttp.web.Response(body=body, content_type="application/json")
         raise unknown_url()
 
     def _openapi_document(self, gv: str) -> tuple[str, bytes]:
+        if self._openapi_generation != self._store.defs_generation:
+            self._openapi_cache.clear()
+            self._openapi_generation = self._store.defs_generation
         cached = self._openapi_cache.get(gv)
         if cached is None:
             document = openapi.group_version_document(
-                [r for r in self._served() if openapi.gv_path(r) == gv]
+                [r for r in self._store.served() if openapi.gv_path(r) == gv]
             )
             cached = (openapi.document_hash(document), json.dumps(document).encode())
             self._openapi_cache[gv] = cached
@@ -560,43 +450,11 @@ class DevApi:
 
     # ---------------------------------------------------------------- reads
 
-    def _versioned(self, resource: ResourceDef, obj: Obj) -> Obj:
-        """The stored object as served by this resource version (apiVersion rewritten)."""
-        if obj.get("apiVersion") == resource.group_version:
-            return obj
-        return {**obj, "apiVersion": resource.group_version}
-
     def _get(self, resource: ResourceDef, namespace: str | None, name: str) -> Obj:
-        obj = self._store[resource.store_key].get((namespace or "", name))
+        obj = self._store.objects[resource.store_key].get((namespace or "", name))
         if obj is None:
             raise not_found(resource.plural, resource.group, name)
-        return self._versioned(resource, obj)
-
-    def _select(
-        self,
-        resource: ResourceDef,
-        namespace: str | None,
-        labels: Matcher | None = None,
-        fields: Matcher | None = None,
-        name: str | None = None,
-    ) -> list[Obj]:
-        store = self._store[resource.store_key]
-        if name is not None:
-            if namespace is not None:
-                candidates = [store[(namespace, name)]] if (namespace, name) in store else []
-            else:
-                candidates = [o for (_, n), o in sorted(store.items()) if n == name]
-        else:
-            candidates = [
-                obj
-                for (ns, _), obj in sorted(store.items())
-                if namespace is None or ns == namespace
-            ]
-        return [
-            obj
-            for obj in candidates
-            if (labels is None or labels(obj)) and (fields is None or fields(obj))
-        ]
+        return versioned(resource, obj)
 
     def _list(
         self, resource: ResourceDef, namespace: str | None, params: Mapping[str, str], accept: str
@@ -604,14 +462,14 @@ class DevApi:
         if "list" not in resource.verbs:
             raise method_not_allowed()
         fields_sel = params.get("fieldSelector")
-        items = self._select(
+        items = self._store.select(
             resource,
             namespace,
             label_selector(params.get("labelSelector")),
             field_selector(fields_sel),
             exact_field(fields_sel, "metadata.name"),
         )
-        meta: Obj = {"resourceVersion": str(self._rv)}
+        meta: Obj = {"resourceVersion": str(self._store.rv)}
         start = params.get("continue")
         if start:
             try:
@@ -630,22 +488,22 @@ class DevApi:
             meta["continue"] = base64.urlsafe_b64encode(token).decode()
             meta["remainingItemCount"] = len(items) - limit
             items = items[:limit]
-        versioned = [self._versioned(resource, o) for o in items]
+        shown = [versioned(resource, o) for o in items]
         if wants_table(accept):
             table = render_table(
                 resource,
-                versioned,
+                shown,
                 resource_version=meta["resourceVersion"],
                 include_object=params.get("includeObject", "Metadata"),
             )
             table["metadata"] = meta
-            return self._json(table)
-        return self._json(
+            return json_response(table)
+        return json_response(
             {
                 "kind": resource.list_kind,
                 "apiVersion": resource.group_version,
                 "metadata": meta,
-                "items": versioned,
+                "items": shown,
             }
         )
 
@@ -687,19 +545,23 @@ class DevApi:
         replay: list[Event] = []
         expired: str | None = None
         if send_initial or rv_param in ("", "0"):
-            start = [("ADDED", o) for o in self._select(resource, namespace, labels, fields, name)]
+            start = [
+                ("ADDED", o) for o in self._store.select(resource, namespace, labels, fields, name)
+            ]
         else:
             try:
                 since = int(rv_param)
             except ValueError:
                 raise bad_request(f'invalid resource version "{rv_param}"') from None
-            oldest = self._history[0].rv if self._history else self._rv + 1
-            if len(self._history) == self._history.maxlen and since < oldest - 1:
+            oldest = self._store.history[0].rv if self._store.history else self._store.rv + 1
+            if len(self._store.history) == self._store.history.maxlen and since < oldest - 1:
                 expired = f"too old resource version: {since} ({oldest - 1})"
             else:
-                replay = [e for e in self._history if e.rv > since and e.key == resource.store_key]
-        start_rv = self._rv
-        self._watchers[resource.store_key].add(watcher)
+                replay = [
+                    e for e in self._store.history if e.rv > since and e.key == resource.store_key
+                ]
+        start_rv = self._store.rv
+        self._store.watchers[resource.store_key].add(watcher)
 
         response = aiohttp.web.StreamResponse(status=200)
         response.content_type = "application/json"
@@ -713,7 +575,7 @@ class DevApi:
                 return response
 
             def render(type_: str, obj: Obj, event: Event | None = None) -> bytes:
-                obj = self._versioned(resource, obj)
+                obj = versioned(resource, obj)
                 if table:
                     rendered = render_table(
                         resource,
@@ -740,7 +602,7 @@ class DevApi:
 
             deadline = time.monotonic() + timeout if timeout else None
             last_bookmark = time.monotonic()
-            while not self._closing:
+            while not self._store.closing:
                 wait = 5.0
                 if deadline is not None:
                     wait = min(wait, deadline - time.monotonic())
@@ -754,7 +616,7 @@ class DevApi:
                     if bookmarks and time.monotonic() - last_bookmark >= self.bookmark_interval:
                         last_bookmark = time.monotonic()
                         await response.write(
-                            encode_event("BOOKMARK", self._bookmark(resource, self._rv))
+                            encode_event("BOOKMARK", self._bookmark(resource, self._store.rv))
                         )
                     continue
                 if event_or_none is None:
@@ -765,7 +627,7 @@ class DevApi:
         except (ConnectionError, aiohttp.ClientConnectionResetError):
             pass  # the client went away
         finally:
-            self._watchers[resource.store_key].discard(watcher)
+            self._store.watchers[resource.store_key].discard(watcher)
         with contextlib.suppress(ConnectionError, RuntimeError, aiohttp.ClientConnectionResetError):
             await response.write_eof()
         return response
@@ -796,19 +658,7 @@ class DevApi:
     # ---------------------------------------------------------------- writes
 
     def _commit(self, resource: ResourceDef, type_: str, new: Obj, old: Obj | None) -> Obj:
-        self._rv += 1
-        new["metadata"]["resourceVersion"] = str(self._rv)
-        meta = new["metadata"]
-        key = (meta.get("namespace", ""), meta["name"])
-        store = self._store[resource.store_key]
-        if type_ == "DELETED":
-            store.pop(key, None)
-        else:
-            store[key] = new
-        event = Event(self._rv, resource.store_key, type_, new, old)
-        self._history.append(event)
-        for watcher in self._watchers.get(resource.store_key, ()):
-            watcher.queue.put_nowait(event)
+        self._store.commit(resource, type_, new, old)
         if type_ == "DELETED":
             self._after_removal(resource, new)
         return new
@@ -877,7 +727,7 @@ class DevApi:
             "managedFields",
         ):
             meta.pop(server_field, None)
-        store = self._store[resource.store_key]
+        store = self._store.objects[resource.store_key]
         if not meta.get("name"):
             prefix = meta.get("generateName")
             if not prefix:
@@ -897,7 +747,7 @@ class DevApi:
                     break
         name: str = meta["name"]
         if namespace is not None:
-            ns = self._store[("", "namespaces")].get(("", namespace))
+            ns = self._store.objects[("", "namespaces")].get(("", namespace))
             if ns is None:
                 raise not_found("namespaces", "", namespace)
             if ns["metadata"].get("deletionTimestamp"):
@@ -921,7 +771,7 @@ class DevApi:
         meta["creationTimestamp"] = now_iso()
         meta["generation"] = 1
         if params.get("dryRun"):
-            meta["resourceVersion"] = str(self._rv)
+            meta["resourceVersion"] = str(self._store.rv)
             return body
         created = self._commit(resource, "ADDED", body, None)
         self._after_write(resource, created, None)
@@ -1015,14 +865,7 @@ class DevApi:
             self._register(obj)
 
     def _register(self, crd: Obj) -> None:
-        name = crd["metadata"]["name"]
-        for old in self._crd_defs.pop(name, []):
-            self._defs.pop((old.group, old.version, old.plural), None)
-        defs = resources_of_crd(crd)
-        for resource in defs:
-            self._defs[(resource.group, resource.version, resource.plural)] = resource
-        self._crd_defs[name] = defs
-        self._openapi_cache.clear()
+        self._store.set_crd_resources(crd["metadata"]["name"], resources_of_crd(crd))
 
     def _after_removal(self, resource: ResourceDef, obj: Obj) -> None:
         if (
@@ -1030,25 +873,22 @@ class DevApi:
             and resource.group == "apiextensions.k8s.io"
         ):
             name = obj["metadata"]["name"]
-            defs = self._crd_defs.pop(name, [])
-            for d in defs:
-                self._defs.pop((d.group, d.version, d.plural), None)
+            defs = self._store.drop_crd_resources(name)
             if defs:
                 # the objects of a removed CRD go with it (watchers get DELETED)
-                for item in list(self._store[defs[0].store_key].values()):
+                for item in list(self._store.objects[defs[0].store_key].values()):
                     gone_obj = clone(item)
                     self._commit(defs[0], "DELETED", gone_obj, item)
-            self._openapi_cache.clear()
         namespace = obj["metadata"].get("namespace")
         if namespace:
             self._maybe_finish_namespace(namespace)
 
     def _maybe_finish_namespace(self, namespace: str) -> None:
-        ns_def = self._defs[("", "v1", "namespaces")]
-        ns = self._store[ns_def.store_key].get(("", namespace))
+        ns_def = self._store.defs[("", "v1", "namespaces")]
+        ns = self._store.objects[ns_def.store_key].get(("", namespace))
         if ns is None or not ns["metadata"].get("deletionTimestamp"):
             return
-        for (group, plural), objs in self._store.items():
+        for (group, plural), objs in self._store.objects.items():
             if (group, plural) == ns_def.store_key:
                 continue
             if any(key[0] == namespace for key in objs):
@@ -1179,7 +1019,7 @@ class DevApi:
     ) -> Obj:
         if "update" not in resource.verbs:
             raise method_not_allowed()
-        old = self._store[resource.store_key].get((namespace or "", name))
+        old = self._store.objects[resource.store_key].get((namespace or "", name))
         if old is None:
             raise not_found(resource.plural, resource.group, name)
         return self._update(
@@ -1199,9 +1039,9 @@ class DevApi:
         if "patch" not in resource.verbs:
             raise method_not_allowed()
         content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        old = self._store[resource.store_key].get((namespace or "", name))
+        old = self._store.objects[resource.store_key].get((namespace or "", name))
         if content_type == "application/apply-patch+yaml":
-            body = self._body(request)
+            body = read_body(request)
             if old is None:
                 return self._create(resource, namespace, body, params, warnings), 201
             new = merge_patch(clone(old), body)
@@ -1210,7 +1050,7 @@ class DevApi:
         if old is None:
             raise not_found(resource.plural, resource.group, name)
         if content_type == "application/json-patch+json":
-            ops = self._body(request)
+            ops = read_body(request)
             if not isinstance(ops, list):
                 raise bad_request("a JSON patch must be a list of operations")
             try:
@@ -1230,7 +1070,7 @@ class DevApi:
                     {"name": name, "group": resource.group, "kind": resource.plural},
                 ) from None
         elif content_type in _MERGE_TYPES:
-            patch = self._body(request)
+            patch = read_body(request)
             if not isinstance(patch, dict):
                 raise bad_request("a merge patch must be a JSON object")
             if content_type.startswith("application/strategic"):
@@ -1255,7 +1095,7 @@ class DevApi:
     ) -> Obj:
         if "delete" not in resource.verbs:
             raise method_not_allowed()
-        old = self._store[resource.store_key].get((namespace or "", name))
+        old = self._store.objects[resource.store_key].get((namespace or "", name))
         if old is None:
             raise not_found(resource.plural, resource.group, name)
         preconditions = options.get("preconditions") if isinstance(options, dict) else None
@@ -1281,12 +1121,12 @@ class DevApi:
         is_namespace = resource.plural == "namespaces" and not resource.group
         has_content = is_namespace and any(
             any(key[0] == name for key in objs)
-            for key_, objs in self._store.items()
+            for key_, objs in self._store.objects.items()
             if key_ != resource.store_key
         )
         if old["metadata"].get("finalizers") or has_content:
             if old["metadata"].get("deletionTimestamp") or dry_run:
-                return self._versioned(resource, old)
+                return versioned(resource, old)
             new = clone(old)
             new["metadata"]["deletionTimestamp"] = now_iso()
             new["metadata"]["deletionGracePeriodSeconds"] = 0
@@ -1296,12 +1136,12 @@ class DevApi:
             if is_namespace:
                 self._empty_namespace(name)
                 self._maybe_finish_namespace(name)
-            return self._versioned(resource, marked)
+            return versioned(resource, marked)
         if dry_run:
-            return self._versioned(resource, old)
+            return versioned(resource, old)
         removed = self._commit(resource, "DELETED", clone(old), old)
         if resource.custom or is_namespace:
-            return self._versioned(resource, removed)
+            return versioned(resource, removed)
         return {
             "kind": "Status",
             "apiVersion": "v1",
@@ -1312,11 +1152,13 @@ class DevApi:
 
     def _empty_namespace(self, namespace: str) -> None:
         """What the namespace controller does: delete everything in a terminating namespace."""
-        for resource in list(self._defs.values()):
+        for resource in list(self._store.defs.values()):
             if not resource.namespaced or not resource.storage:
                 continue
-            for ns, name in [k for k in self._store[resource.store_key] if k[0] == namespace]:
-                if (ns, name) in self._store[resource.store_key]:
+            for ns, name in [
+                k for k in self._store.objects[resource.store_key] if k[0] == namespace
+            ]:
+                if (ns, name) in self._store.objects[resource.store_key]:
                     self._delete(resource, ns, name, {}, {})
 
     def _delete_collection(
@@ -1328,7 +1170,7 @@ class DevApi:
     ) -> Obj:
         if "deletecollection" not in resource.verbs:
             raise method_not_allowed()
-        selected = self._select(
+        selected = self._store.select(
             resource,
             namespace,
             label_selector(params.get("labelSelector")),
@@ -1338,13 +1180,11 @@ class DevApi:
         for obj in selected:
             meta = obj["metadata"]
             result = self._delete(resource, meta.get("namespace"), meta["name"], params, options)
-            items.append(
-                result if result.get("kind") != "Status" else self._versioned(resource, obj)
-            )
+            items.append(result if result.get("kind") != "Status" else versioned(resource, obj))
         return {
             "kind": resource.list_kind,
             "apiVersion": resource.group_version,
-            "metadata": {"resourceVersion": str(self._rv)},
+            "metadata": {"resourceVersion": str(self._store.rv)},
             "items": items,
         }
 
