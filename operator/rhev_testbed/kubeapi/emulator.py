@@ -13,16 +13,13 @@ watchers get events through their own queue. Tests inject HTTP faults with `fail
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import collections
-import contextlib
 import copy
 import json
 import logging
 import random
-import time
 import traceback
 import uuid
 from collections.abc import Mapping
@@ -33,14 +30,13 @@ import aiohttp.web
 import jsonpatch
 import yaml
 
-from rhev_testbed.kubeapi import openapi
+from rhev_testbed.kubeapi.discovery import SERVER_VERSION, Discovery
 from rhev_testbed.kubeapi.errors import (
     ApiError,
     FieldError,
     already_exists,
     bad_request,
     conflict,
-    gone,
     invalid,
     method_not_allowed,
     not_found,
@@ -52,30 +48,16 @@ from rhev_testbed.kubeapi.responses import Request, error_response, json_respons
 from rhev_testbed.kubeapi.schema import prune, validate, validate_labels, validate_name
 from rhev_testbed.kubeapi.selectors import exact_field, field_selector, label_selector
 from rhev_testbed.kubeapi.store import (
-    Event,
     Obj,
     Store,
-    Watcher,
     clone,
-    encode_event,
     now_iso,
     versioned,
 )
 from rhev_testbed.kubeapi.table import render_table, wants_table
+from rhev_testbed.kubeapi.watches import watch
 
 logger = logging.getLogger("rhev_testbed.kubeapi")
-
-SERVER_VERSION = {
-    "major": "1",
-    "minor": "37",
-    "gitVersion": "v1.37.1-devapi",
-    "gitCommit": "0000000000000000000000000000000000000000",
-    "gitTreeState": "clean",
-    "buildDate": "2026-01-01T00:00:00Z",
-    "goVersion": "go1.25.0",
-    "compiler": "gc",
-    "platform": "linux/amd64",
-}
 
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
@@ -115,19 +97,6 @@ def strip_strategic_directives(patch: Any) -> Any:
     return patch
 
 
-def _version_priority(version: str) -> tuple[int, int, int]:
-    """Kubernetes version ordering: GA > beta > alpha, higher numbers first."""
-    import re
-
-    m = re.fullmatch(r"v(\d+)(?:(alpha|beta)(\d+))?", version)
-    if not m:
-        return (3, 0, 0)
-    major = int(m.group(1))
-    stage = {"alpha": 2, "beta": 1, None: 0}[m.group(2)]
-    minor = int(m.group(3) or 0)
-    return (stage, -major, -minor)
-
-
 class DevApi:
     """A local Kubernetes API server: an aiohttp low-level handler (`aiohttp.web.Server(api)`)."""
 
@@ -141,8 +110,7 @@ class DevApi:
         self.bookmark_interval = bookmark_interval
         self.port: int | None = None
         self._store = Store(history_size)
-        self._openapi_cache: dict[str, tuple[str, bytes]] = {}
-        self._openapi_generation = self._store.defs_generation
+        self._discovery = Discovery(self._store)
         self.faults: dict[tuple[str, str], int] = {}  # (METHOD, path) -> HTTP status to answer
         # The latest requests as (METHOD, path), and a count per method: what tests and the
         # benchmarks read to see who wrote what.
@@ -247,14 +215,14 @@ class DevApi:
         params: Mapping[str, str] = raw.query
         parts = [p for p in raw.path.split("/") if p]
         if not parts:
-            return json_response({"paths": self._root_paths()})
+            return json_response({"paths": self._discovery.root_paths()})
         head = parts[0]
         if head == "version" and len(parts) == 1:
             return json_response(SERVER_VERSION)
         if head in ("healthz", "readyz", "livez"):
             return aiohttp.web.Response(text="ok")
         if head == "openapi":
-            return self._serve_openapi(parts[1:])
+            return self._discovery.serve_openapi(parts[1:])
         if head == "api":
             if len(parts) == 1:
                 return json_response(
@@ -269,16 +237,16 @@ class DevApi:
             group, version, rest = "", parts[1], parts[2:]
         elif head == "apis":
             if len(parts) == 1:
-                return json_response(self._group_list())
+                return json_response(self._discovery.group_list())
             if len(parts) == 2:
-                return json_response(self._group(parts[1]))
+                return json_response(self._discovery.group(parts[1]))
             group, version, rest = parts[1], parts[2], parts[3:]
         else:
             raise unknown_url()
         if not rest:
             if method != "GET":
                 raise method_not_allowed()
-            return json_response(self._resource_list(group, version))
+            return json_response(self._discovery.resource_list(group, version))
 
         namespace: str | None = None
         core_ns_sub = group == "" and len(rest) == 3 and rest[2] in ("status", "finalize")
@@ -301,7 +269,15 @@ class DevApi:
         is_watch = params.get("watch") in ("true", "1")
         if method == "GET":
             if is_watch:
-                return await self._watch(raw, resource, namespace, name, params)
+                return await watch(
+                    self._store,
+                    raw,
+                    resource,
+                    namespace,
+                    name,
+                    params,
+                    bookmark_interval=self.bookmark_interval,
+                )
             if name is None:
                 return self._list(resource, namespace, params, accept)
             obj = self._get(resource, namespace, name)
@@ -344,109 +320,6 @@ class DevApi:
                 return json_response(self._delete_collection(resource, namespace, params, options))
             return json_response(self._delete(resource, namespace, name, params, options))
         raise method_not_allowed()
-
-    # ---------------------------------------------------------------- discovery
-
-    def _root_paths(self) -> list[str]:
-        paths = {"/api", "/api/v1", "/apis", "/version", "/healthz", "/openapi/v3"}
-        for r in self._store.served():
-            if r.group:
-                paths.add(f"/apis/{r.group}")
-                paths.add(f"/apis/{r.group}/{r.version}")
-        return sorted(paths)
-
-    def _versions_of(self, group: str) -> list[str]:
-        versions = {r.version for r in self._store.served() if r.group == group}
-        return sorted(versions, key=_version_priority)
-
-    def _group(self, group: str) -> Obj:
-        versions = self._versions_of(group)
-        if not group or not versions:
-            raise unknown_url()
-        entries = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
-        return {
-            "kind": "APIGroup",
-            "apiVersion": "v1",
-            "name": group,
-            "versions": entries,
-            "preferredVersion": entries[0],
-        }
-
-    def _group_list(self) -> Obj:
-        groups: list[str] = []
-        for r in self._store.served():
-            if r.group and r.group not in groups:
-                groups.append(r.group)
-        return {
-            "kind": "APIGroupList",
-            "apiVersion": "v1",
-            "groups": [
-                {k: v for k, v in self._group(g).items() if k not in ("kind", "apiVersion")}
-                for g in groups
-            ],
-        }
-
-    def _resource_list(self, group: str, version: str) -> Obj:
-        resources = [r for r in self._store.served() if r.group == group and r.version == version]
-        if not resources:
-            raise unknown_url()
-        entries: list[Obj] = []
-        for r in resources:
-            entry: Obj = {
-                "name": r.plural,
-                "singularName": r.singular,
-                "namespaced": r.namespaced,
-                "kind": r.kind,
-                "verbs": r.verbs,
-            }
-            if r.short_names:
-                entry["shortNames"] = r.short_names
-            if r.categories:
-                entry["categories"] = r.categories
-            entries.append(entry)
-            if r.status_subresource:
-                entries.append(
-                    {
-                        "name": f"{r.plural}/status",
-                        "singularName": "",
-                        "namespaced": r.namespaced,
-                        "kind": r.kind,
-                        "verbs": ["get", "patch", "update"],
-                    }
-                )
-        return {
-            "kind": "APIResourceList",
-            "apiVersion": "v1",
-            "groupVersion": f"{group}/{version}" if group else version,
-            "resources": entries,
-        }
-
-    def _serve_openapi(self, parts: list[str]) -> aiohttp.web.Response:
-        if parts == ["v3"]:
-            paths: dict[str, Obj] = {}
-            for gv in sorted({openapi.gv_path(r) for r in self._store.served()}):
-                digest, _ = self._openapi_document(gv)
-                paths[gv] = {"serverRelativeURL": f"/openapi/v3/{gv}?hash={digest}"}
-            return json_response({"paths": paths})
-        if parts and parts[0] == "v3":
-            gv = "/".join(parts[1:])
-            if any(openapi.gv_path(r) == gv for r in self._store.served()):
-                _, body = self._openapi_document(gv)
-                return aiohttp.web.Response(body=body, content_type="application/json")
-        raise unknown_url()
-
-    def _openapi_document(self, gv: str) -> tuple[str, bytes]:
-        if self._openapi_generation != self._store.defs_generation:
-            self._openapi_cache.clear()
-            self._openapi_generation = self._store.defs_generation
-        cached = self._openapi_cache.get(gv)
-        if cached is None:
-            document = openapi.group_version_document(
-                [r for r in self._store.served() if openapi.gv_path(r) == gv]
-            )
-            cached = (openapi.document_hash(document), json.dumps(document).encode())
-            self._openapi_cache[gv] = cached
-        return cached
 
     # ---------------------------------------------------------------- reads
 
@@ -506,154 +379,6 @@ class DevApi:
                 "items": shown,
             }
         )
-
-    # ---------------------------------------------------------------- watches
-
-    async def _watch(
-        self,
-        raw: aiohttp.web.BaseRequest,
-        resource: ResourceDef,
-        namespace: str | None,
-        name: str | None,
-        params: Mapping[str, str],
-    ) -> aiohttp.web.StreamResponse:
-        fields_sel = params.get("fieldSelector")
-        labels = label_selector(params.get("labelSelector"))
-        fields = field_selector(fields_sel)
-        name = name or exact_field(fields_sel, "metadata.name")
-        table = wants_table(raw.headers.get("Accept", ""))
-        include_object = params.get("includeObject", "Metadata")
-        bookmarks = params.get("allowWatchBookmarks") in ("true", "1")
-        send_initial = params.get("sendInitialEvents") in ("true", "1")
-        rv_param = params.get("resourceVersion") or ""
-        timeout = float(params.get("timeoutSeconds") or 0) or None
-
-        def visible(obj: Obj | None) -> bool:
-            if obj is None:
-                return False
-            meta = obj["metadata"]
-            return (
-                (namespace is None or meta.get("namespace", "") == namespace)
-                and (name is None or meta["name"] == name)
-                and (labels is None or labels(obj))
-                and (fields is None or fields(obj))
-            )
-
-        # Register and snapshot without an await in between: no event can fall into a gap.
-        watcher = Watcher(resource.store_key)
-        start: list[tuple[str, Obj]] = []
-        replay: list[Event] = []
-        expired: str | None = None
-        if send_initial or rv_param in ("", "0"):
-            start = [
-                ("ADDED", o) for o in self._store.select(resource, namespace, labels, fields, name)
-            ]
-        else:
-            try:
-                since = int(rv_param)
-            except ValueError:
-                raise bad_request(f'invalid resource version "{rv_param}"') from None
-            oldest = self._store.history[0].rv if self._store.history else self._store.rv + 1
-            if len(self._store.history) == self._store.history.maxlen and since < oldest - 1:
-                expired = f"too old resource version: {since} ({oldest - 1})"
-            else:
-                replay = [
-                    e for e in self._store.history if e.rv > since and e.key == resource.store_key
-                ]
-        start_rv = self._store.rv
-        self._store.watchers[resource.store_key].add(watcher)
-
-        response = aiohttp.web.StreamResponse(status=200)
-        response.content_type = "application/json"
-        response.enable_chunked_encoding()
-        try:
-            await response.prepare(raw)
-            if expired is not None:
-                await response.write(
-                    encode_event("ERROR", gone(expired).status())  # the client relists
-                )
-                return response
-
-            def render(type_: str, obj: Obj, event: Event | None = None) -> bytes:
-                obj = versioned(resource, obj)
-                if table:
-                    rendered = render_table(
-                        resource,
-                        [obj],
-                        resource_version=obj["metadata"]["resourceVersion"],
-                        include_object=include_object,
-                    )
-                    return encode_event(type_, rendered)
-                if event is not None:
-                    return event.line(type_, obj)
-                return encode_event(type_, obj)
-
-            chunk = [render(t, o) for t, o in start]
-            if send_initial:
-                chunk.append(
-                    encode_event("BOOKMARK", self._bookmark(resource, start_rv, initial_end=True))
-                )
-            if chunk:
-                await response.write(b"".join(chunk))
-            for event in replay:
-                line = self._translate(event, visible, render)
-                if line:
-                    await response.write(line)
-
-            deadline = time.monotonic() + timeout if timeout else None
-            last_bookmark = time.monotonic()
-            while not self._store.closing:
-                wait = 5.0
-                if deadline is not None:
-                    wait = min(wait, deadline - time.monotonic())
-                    if wait <= 0:
-                        break
-                try:
-                    event_or_none = await asyncio.wait_for(watcher.queue.get(), wait)
-                except TimeoutError:
-                    if raw.transport is None or raw.transport.is_closing():
-                        break
-                    if bookmarks and time.monotonic() - last_bookmark >= self.bookmark_interval:
-                        last_bookmark = time.monotonic()
-                        await response.write(
-                            encode_event("BOOKMARK", self._bookmark(resource, self._store.rv))
-                        )
-                    continue
-                if event_or_none is None:
-                    break
-                line = self._translate(event_or_none, visible, render)
-                if line:
-                    await response.write(line)
-        except (ConnectionError, aiohttp.ClientConnectionResetError):
-            pass  # the client went away
-        finally:
-            self._store.watchers[resource.store_key].discard(watcher)
-        with contextlib.suppress(ConnectionError, RuntimeError, aiohttp.ClientConnectionResetError):
-            await response.write_eof()
-        return response
-
-    @staticmethod
-    def _translate(event: Event, visible: Any, render: Any) -> bytes | None:
-        """What a (possibly filtered) watcher sees of an event: objects entering or leaving the
-        selection become ADDED or DELETED, as the API server does it."""
-        now = visible(event.new)
-        before = event.type == "MODIFIED" and visible(event.old)
-        if event.type == "MODIFIED":
-            if now and before:
-                return render("MODIFIED", event.new, event)  # type: ignore[no-any-return]
-            if now:
-                return render("ADDED", event.new, event)  # type: ignore[no-any-return]
-            if before:
-                return render("DELETED", event.new, event)  # type: ignore[no-any-return]
-            return None
-        return render(event.type, event.new, event) if now else None
-
-    @staticmethod
-    def _bookmark(resource: ResourceDef, rv: int, *, initial_end: bool = False) -> Obj:
-        meta: Obj = {"resourceVersion": str(rv)}
-        if initial_end:
-            meta["annotations"] = {"k8s.io/initial-events-end": "true"}
-        return {"kind": resource.kind, "apiVersion": resource.group_version, "metadata": meta}
 
     # ---------------------------------------------------------------- writes
 
