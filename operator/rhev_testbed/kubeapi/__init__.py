@@ -15,7 +15,10 @@ or in-process from tests (a background thread with its own event loop)::
 
 or inside a running loop: ``async with serving(DevApi()) as url: ...`` (`server.serving`).
 
-Modules: `emulator` (the `DevApi` aiohttp handler), `resources` (built-in
+Modules: `emulator` (the `DevApi` aiohttp handler: entry point, routing, reads), `store`
+(objects, resourceVersion, history, watchers), `writes` (create/update/patch/delete, CRD and
+namespace follow-ups), `admission` (body checks and defaulting), `watches`, `discovery`,
+`responses` (request bodies, JSON and Status responses), `resources` (built-in
 kinds, CRD to resources), `schema` (structural-schema pruning/defaulting/validation), `table`
 (kubectl's server-side Table), `jsonpath` (printer-column JSONPath), `selectors`, `openapi`
 (/openapi/v3 documents for kubectl's validation), `protobuf` (what `kubectl create` sends),

@@ -9,177 +9,39 @@ pruning, server-side Table output and metav1 Status errors.
 Objects live in a dict per resource (O(1) by key), writes are synchronous within the event loop
 (no locks needed), every write bumps one global resourceVersion counter like etcd's revision, and
 watchers get events through their own queue. Tests inject HTTP faults with `fail()`.
+
+`DevApi` is the HTTP entry point, the in-process API, the routing and the reads; it is composed
+of a `store.Store` (objects, resourceVersion, history, watchers, served resources), a
+`discovery.Discovery`, `writes.Writes` (with `admission`'s body checks) and `watches.watch`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import collections
-import contextlib
-import copy
-import dataclasses
-import datetime
 import json
 import logging
-import random
-import time
 import traceback
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
 
 import aiohttp.web
-import jsonpatch
 import yaml
 
-from rhev_testbed.kubeapi import openapi
-from rhev_testbed.kubeapi.errors import (
-    ApiError,
-    FieldError,
-    already_exists,
-    bad_request,
-    conflict,
-    gone,
-    invalid,
-    method_not_allowed,
-    not_found,
-    unknown_url,
-    unsupported_media_type,
-)
-from rhev_testbed.kubeapi.resources import (
-    ResourceDef,
-    builtin_resources,
-    check_crd,
-    resources_of_crd,
-)
-from rhev_testbed.kubeapi.schema import prune, validate, validate_labels, validate_name
-from rhev_testbed.kubeapi.selectors import Matcher, exact_field, field_selector, label_selector
+from rhev_testbed.kubeapi.discovery import SERVER_VERSION, Discovery
+from rhev_testbed.kubeapi.errors import ApiError, method_not_allowed, not_found, unknown_url
+from rhev_testbed.kubeapi.resources import ResourceDef
+from rhev_testbed.kubeapi.responses import Request, error_response, json_response, read_body
+from rhev_testbed.kubeapi.selectors import exact_field, field_selector, label_selector
+from rhev_testbed.kubeapi.store import Obj, Store, clone, versioned
 from rhev_testbed.kubeapi.table import render_table, wants_table
+from rhev_testbed.kubeapi.watches import watch
+from rhev_testbed.kubeapi.writes import Writes
 
 logger = logging.getLogger("rhev_testbed.kubeapi")
-T = TypeVar("T")
-
-Obj = dict[str, Any]
-StoreKey = tuple[str, str]  # (group, plural)
-ObjKey = tuple[str, str]  # (namespace or "", name)
-
-SERVER_VERSION = {
-    "major": "1",
-    "minor": "37",
-    "gitVersion": "v1.37.1-devapi",
-    "gitCommit": "0000000000000000000000000000000000000000",
-    "gitTreeState": "clean",
-    "buildDate": "2026-01-01T00:00:00Z",
-    "goVersion": "go1.25.0",
-    "compiler": "gc",
-    "platform": "linux/amd64",
-}
 
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
-_JSON_TYPES = ("application/json", "")
-_MERGE_TYPES = ("application/merge-patch+json", "application/strategic-merge-patch+json")
-
-
-def now_iso() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def clone(obj: T) -> T:
-    """A deep copy of JSON data (faster than copy.deepcopy for these trees)."""
-    return json.loads(json.dumps(obj))  # type: ignore[no-any-return]
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch: null deletes, objects merge, everything else replaces."""
-    if not isinstance(patch, dict):
-        return clone(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
-
-
-def strip_strategic_directives(patch: Any) -> Any:
-    """Drop strategic-merge directives (`$patch`, `$setElementOrder/…`, `$retainKeys`, …)."""
-    if isinstance(patch, dict):
-        return {
-            k: strip_strategic_directives(v)
-            for k, v in patch.items()
-            if not k.startswith("$setElementOrder/")
-            and not k.startswith("$deleteFromPrimitiveList/")
-            and k not in ("$patch", "$retainKeys")
-        }
-    if isinstance(patch, list):
-        return [
-            strip_strategic_directives(v)
-            for v in patch
-            if not (isinstance(v, dict) and v.get("$patch") == "delete")
-        ]
-    return patch
-
-
-@dataclasses.dataclass(frozen=True)
-class Request:
-    """One HTTP request with its body read."""
-
-    raw: aiohttp.web.BaseRequest
-    body: bytes
-
-    @property
-    def headers(self) -> Mapping[str, str]:
-        return self.raw.headers
-
-
-class Event:
-    """One write as watchers see it; the encoded line is cached per apiVersion."""
-
-    __slots__ = ("_lines", "key", "new", "old", "rv", "type")
-
-    def __init__(self, rv: int, key: StoreKey, type_: str, new: Obj, old: Obj | None) -> None:
-        self.rv = rv
-        self.key = key
-        self.type = type_
-        self.new = new
-        self.old = old
-        self._lines: dict[str, bytes] = {}
-
-    def line(self, type_: str, obj: Obj) -> bytes:
-        cache_key = f"{type_}:{obj.get('apiVersion')}"
-        if cache_key not in self._lines:
-            self._lines[cache_key] = encode_event(type_, obj)
-        return self._lines[cache_key]
-
-
-def encode_event(type_: str, obj: Obj) -> bytes:
-    return json.dumps({"type": type_, "object": obj}, separators=(",", ":")).encode() + b"\n"
-
-
-class Watcher:
-    __slots__ = ("key", "queue")
-
-    def __init__(self, key: StoreKey) -> None:
-        self.key = key
-        self.queue: asyncio.Queue[Event | None] = asyncio.Queue()
-
-
-def _version_priority(version: str) -> tuple[int, int, int]:
-    """Kubernetes version ordering: GA > beta > alpha, higher numbers first."""
-    import re
-
-    m = re.fullmatch(r"v(\d+)(?:(alpha|beta)(\d+))?", version)
-    if not m:
-        return (3, 0, 0)
-    major = int(m.group(1))
-    stage = {"alpha": 2, "beta": 1, None: 0}[m.group(2)]
-    minor = int(m.group(3) or 0)
-    return (stage, -major, -minor)
 
 
 class DevApi:
@@ -194,14 +56,9 @@ class DevApi:
     ) -> None:
         self.bookmark_interval = bookmark_interval
         self.port: int | None = None
-        self._rv = 1
-        self._store: dict[StoreKey, dict[ObjKey, Obj]] = collections.defaultdict(dict)
-        self._defs: dict[tuple[str, str, str], ResourceDef] = {}
-        self._crd_defs: dict[str, list[ResourceDef]] = {}
-        self._history: collections.deque[Event] = collections.deque(maxlen=history_size)
-        self._watchers: dict[StoreKey, set[Watcher]] = collections.defaultdict(set)
-        self._closing = False
-        self._openapi_cache: dict[str, tuple[str, bytes]] = {}
+        self._store = Store(history_size)
+        self._discovery = Discovery(self._store)
+        self._writes = Writes(self._store)
         self.faults: dict[tuple[str, str], int] = {}  # (METHOD, path) -> HTTP status to answer
         # The latest requests as (METHOD, path), and a count per method: what tests and the
         # benchmarks read to see who wrote what.
@@ -209,8 +66,6 @@ class DevApi:
             maxlen=max_requests
         )
         self.request_counts: collections.Counter[str] = collections.Counter()
-        for resource in builtin_resources():
-            self._defs[(resource.group, resource.version, resource.plural)] = resource
         for ns in DEFAULT_NAMESPACES:
             self.create_object(
                 "v1",
@@ -226,14 +81,14 @@ class DevApi:
         self.request_counts[raw.method.upper()] += 1
         fault = self.faults.get((raw.method.upper(), raw.path))
         if fault is not None:
-            return self._error(ApiError(fault, "InternalError", "injected fault"))
+            return error_response(ApiError(fault, "InternalError", "injected fault"))
         try:
             return await self._serve(Request(raw, await raw.read()))
         except ApiError as exc:
-            return self._error(exc)
+            return error_response(exc)
         except Exception as exc:
             logger.exception("devapi: internal error on %s %s", raw.method, raw.url)
-            return self._error(
+            return error_response(
                 ApiError(
                     500,
                     "InternalError",
@@ -249,41 +104,37 @@ class DevApi:
     # ---------------------------------------------------------------- in-process API
 
     def resource_def(self, group_version: str, plural: str) -> ResourceDef:
-        group, _, version = group_version.rpartition("/")
-        found = self._defs.get((group, version, plural))
-        if found is None:
-            raise KeyError(f"{plural} in {group_version} is not served")
-        return found
+        return self._store.resource_def(group_version, plural)
 
     def get_object(
         self, group_version: str, plural: str, namespace: str | None, name: str
     ) -> Obj | None:
         resource = self.resource_def(group_version, plural)
-        obj = self._store[resource.store_key].get((namespace or "", name))
-        return clone(self._versioned(resource, obj)) if obj is not None else None
+        obj = self._store.objects[resource.store_key].get((namespace or "", name))
+        return clone(versioned(resource, obj)) if obj is not None else None
 
     def list_objects(
         self, group_version: str, plural: str, namespace: str | None = None
     ) -> list[Obj]:
         resource = self.resource_def(group_version, plural)
-        return [clone(self._versioned(resource, o)) for o in self._select(resource, namespace)]
+        return [clone(versioned(resource, o)) for o in self._store.select(resource, namespace)]
 
     def create_object(
         self, group_version: str, plural: str, namespace: str | None, body: Obj
     ) -> Obj:
         resource = self.resource_def(group_version, plural)
-        return clone(self._create(resource, namespace, clone(body), {}))
+        return clone(self._writes.create(resource, namespace, clone(body), {}))
 
     def register_crd(self, crd: Obj) -> Obj:
         """Create or replace a CustomResourceDefinition (as `kubectl apply` would)."""
         name = (crd.get("metadata") or {}).get("name", "")
         resource = self.resource_def("apiextensions.k8s.io/v1", "customresourcedefinitions")
-        existing = self._store[resource.store_key].get(("", name))
+        existing = self._store.objects[resource.store_key].get(("", name))
         if existing is None:
-            return clone(self._create(resource, None, clone(crd), {}))
+            return clone(self._writes.create(resource, None, clone(crd), {}))
         body = clone(crd)
         body.setdefault("metadata", {})["resourceVersion"] = existing["metadata"]["resourceVersion"]
-        return clone(self._update(resource, existing, body, None, {}))
+        return clone(self._writes.update(resource, existing, body, None, {}))
 
     def load_crds(self, path: str | Path) -> list[str]:
         """Register every CRD in a YAML file or a folder of YAML files; return their names."""
@@ -298,14 +149,11 @@ class DevApi:
 
     @property
     def resource_version(self) -> int:
-        return self._rv
+        return self._store.rv
 
     def close_watches(self) -> None:
         """End every open watch stream (used at shutdown)."""
-        self._closing = True
-        for watchers in self._watchers.values():
-            for watcher in watchers:
-                watcher.queue.put_nowait(None)
+        self._store.close_watches()
 
     # ---------------------------------------------------------------- routing
 
@@ -315,17 +163,17 @@ class DevApi:
         params: Mapping[str, str] = raw.query
         parts = [p for p in raw.path.split("/") if p]
         if not parts:
-            return self._json({"paths": self._root_paths()})
+            return json_response({"paths": self._discovery.root_paths()})
         head = parts[0]
         if head == "version" and len(parts) == 1:
-            return self._json(SERVER_VERSION)
+            return json_response(SERVER_VERSION)
         if head in ("healthz", "readyz", "livez"):
             return aiohttp.web.Response(text="ok")
         if head == "openapi":
-            return self._serve_openapi(parts[1:])
+            return self._discovery.serve_openapi(parts[1:])
         if head == "api":
             if len(parts) == 1:
-                return self._json(
+                return json_response(
                     {
                         "kind": "APIVersions",
                         "versions": ["v1"],
@@ -337,16 +185,16 @@ class DevApi:
             group, version, rest = "", parts[1], parts[2:]
         elif head == "apis":
             if len(parts) == 1:
-                return self._json(self._group_list())
+                return json_response(self._discovery.group_list())
             if len(parts) == 2:
-                return self._json(self._group(parts[1]))
+                return json_response(self._discovery.group(parts[1]))
             group, version, rest = parts[1], parts[2], parts[3:]
         else:
             raise unknown_url()
         if not rest:
             if method != "GET":
                 raise method_not_allowed()
-            return self._json(self._resource_list(group, version))
+            return json_response(self._discovery.resource_list(group, version))
 
         namespace: str | None = None
         core_ns_sub = group == "" and len(rest) == 3 and rest[2] in ("status", "finalize")
@@ -355,7 +203,7 @@ class DevApi:
         plural = rest[0]
         name = rest[1] if len(rest) > 1 else None
         subresource = "/".join(rest[2:]) or None
-        resource = self._defs.get((group, version, plural))
+        resource = self._store.defs.get((group, version, plural))
         if resource is None or (namespace is not None and not resource.namespaced):
             raise unknown_url()
         if subresource == "finalize" and plural == "namespaces":
@@ -369,234 +217,69 @@ class DevApi:
         is_watch = params.get("watch") in ("true", "1")
         if method == "GET":
             if is_watch:
-                return await self._watch(raw, resource, namespace, name, params)
+                return await watch(
+                    self._store,
+                    raw,
+                    resource,
+                    namespace,
+                    name,
+                    params,
+                    bookmark_interval=self.bookmark_interval,
+                )
             if name is None:
                 return self._list(resource, namespace, params, accept)
             obj = self._get(resource, namespace, name)
             if wants_table(accept):
-                return self._json(
+                return json_response(
                     render_table(
                         resource,
                         [obj],
-                        resource_version=str(self._rv),
+                        resource_version=str(self._store.rv),
                         include_object=params.get("includeObject", "Metadata"),
                     )
                 )
-            return self._json(obj)
+            return json_response(obj)
         if method == "POST":
             if name is not None:
                 raise method_not_allowed()
-            body = self._body(request)
+            body = read_body(request)
             warnings: list[str] = []
-            created = self._create(resource, namespace, body, params, warnings)
-            return self._json(created, status=201, warnings=warnings)
+            created = self._writes.create(resource, namespace, body, params, warnings)
+            return json_response(created, status=201, warnings=warnings)
         if method == "PUT":
             if name is None:
                 raise method_not_allowed()
             warnings = []
-            updated = self._replace(
-                resource, namespace, name, subresource, self._body(request), params, warnings
+            updated = self._writes.replace(
+                resource, namespace, name, subresource, read_body(request), params, warnings
             )
-            return self._json(updated, warnings=warnings)
+            return json_response(updated, warnings=warnings)
         if method == "PATCH":
             if name is None:
                 raise method_not_allowed()
             warnings = []
-            patched = self._patch(request, resource, namespace, name, subresource, params, warnings)
-            return self._json(patched[0], status=patched[1], warnings=warnings)
+            patched = self._writes.patch(
+                request, resource, namespace, name, subresource, params, warnings
+            )
+            return json_response(patched[0], status=patched[1], warnings=warnings)
         if method == "DELETE":
             if subresource is not None:
                 raise method_not_allowed()
-            options = self._body(request, optional=True)
+            options = read_body(request, optional=True)
             if name is None:
-                return self._json(self._delete_collection(resource, namespace, params, options))
-            return self._json(self._delete(resource, namespace, name, params, options))
-        raise method_not_allowed()
-
-    # ---------------------------------------------------------------- responses
-
-    def _json(
-        self, body: Any, *, status: int = 200, warnings: list[str] | None = None
-    ) -> aiohttp.web.Response:
-        response = aiohttp.web.Response(
-            body=json.dumps(body, separators=(",", ":")).encode(),
-            status=status,
-            content_type="application/json",
-        )
-        for warning in warnings or []:
-            response.headers.add("Warning", f'299 - "{warning}"')
-        return response
-
-    def _error(self, exc: ApiError) -> aiohttp.web.Response:
-        response = self._json(exc.status(), status=exc.code)
-        for key, value in exc.headers.items():
-            response.headers[key] = value
-        return response
-
-    def _body(self, request: Request, *, optional: bool = False) -> Obj:
-        raw: bytes = request.body
-        content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if not raw.strip():
-            if optional:
-                return {}
-            raise bad_request("the request body is empty")
-        if "protobuf" in content_type:
-            from rhev_testbed.kubeapi.protobuf import decode_object
-
-            try:
-                return decode_object(raw)
-            except ValueError as exc:
-                raise unsupported_media_type(f"{content_type} ({exc})") from None
-        try:
-            data = yaml.safe_load(raw) if "yaml" in content_type else json.loads(raw)
-        except (ValueError, yaml.YAMLError) as exc:
-            raise bad_request(f"couldn't get version/kind; json parse error: {exc}") from None
-        if not isinstance(data, (dict, list)):
-            raise bad_request("the body of the request must be a JSON object")
-        return data  # type: ignore[return-value]
-
-    # ---------------------------------------------------------------- discovery
-
-    def _served(self) -> list[ResourceDef]:
-        return list(self._defs.values())
-
-    def _root_paths(self) -> list[str]:
-        paths = {"/api", "/api/v1", "/apis", "/version", "/healthz", "/openapi/v3"}
-        for r in self._served():
-            if r.group:
-                paths.add(f"/apis/{r.group}")
-                paths.add(f"/apis/{r.group}/{r.version}")
-        return sorted(paths)
-
-    def _versions_of(self, group: str) -> list[str]:
-        versions = {r.version for r in self._served() if r.group == group}
-        return sorted(versions, key=_version_priority)
-
-    def _group(self, group: str) -> Obj:
-        versions = self._versions_of(group)
-        if not group or not versions:
-            raise unknown_url()
-        entries = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
-        return {
-            "kind": "APIGroup",
-            "apiVersion": "v1",
-            "name": group,
-            "versions": entries,
-            "preferredVersion": entries[0],
-        }
-
-    def _group_list(self) -> Obj:
-        groups: list[str] = []
-        for r in self._served():
-            if r.group and r.group not in groups:
-                groups.append(r.group)
-        return {
-            "kind": "APIGroupList",
-            "apiVersion": "v1",
-            "groups": [
-                {k: v for k, v in self._group(g).items() if k not in ("kind", "apiVersion")}
-                for g in groups
-            ],
-        }
-
-    def _resource_list(self, group: str, version: str) -> Obj:
-        resources = [r for r in self._served() if r.group == group and r.version == version]
-        if not resources:
-            raise unknown_url()
-        entries: list[Obj] = []
-        for r in resources:
-            entry: Obj = {
-                "name": r.plural,
-                "singularName": r.singular,
-                "namespaced": r.namespaced,
-                "kind": r.kind,
-                "verbs": r.verbs,
-            }
-            if r.short_names:
-                entry["shortNames"] = r.short_names
-            if r.categories:
-                entry["categories"] = r.categories
-            entries.append(entry)
-            if r.status_subresource:
-                entries.append(
-                    {
-                        "name": f"{r.plural}/status",
-                        "singularName": "",
-                        "namespaced": r.namespaced,
-                        "kind": r.kind,
-                        "verbs": ["get", "patch", "update"],
-                    }
+                return json_response(
+                    self._writes.delete_collection(resource, namespace, params, options)
                 )
-        return {
-            "kind": "APIResourceList",
-            "apiVersion": "v1",
-            "groupVersion": f"{group}/{version}" if group else version,
-            "resources": entries,
-        }
-
-    def _serve_openapi(self, parts: list[str]) -> aiohttp.web.Response:
-        if parts == ["v3"]:
-            paths: dict[str, Obj] = {}
-            for gv in sorted({openapi.gv_path(r) for r in self._served()}):
-                digest, _ = self._openapi_document(gv)
-                paths[gv] = {"serverRelativeURL": f"/openapi/v3/{gv}?hash={digest}"}
-            return self._json({"paths": paths})
-        if parts and parts[0] == "v3":
-            gv = "/".join(parts[1:])
-            if any(openapi.gv_path(r) == gv for r in self._served()):
-                _, body = self._openapi_document(gv)
-                return aiohttp.web.Response(body=body, content_type="application/json")
-        raise unknown_url()
-
-    def _openapi_document(self, gv: str) -> tuple[str, bytes]:
-        cached = self._openapi_cache.get(gv)
-        if cached is None:
-            document = openapi.group_version_document(
-                [r for r in self._served() if openapi.gv_path(r) == gv]
-            )
-            cached = (openapi.document_hash(document), json.dumps(document).encode())
-            self._openapi_cache[gv] = cached
-        return cached
+            return json_response(self._writes.delete(resource, namespace, name, params, options))
+        raise method_not_allowed()
 
     # ---------------------------------------------------------------- reads
 
-    def _versioned(self, resource: ResourceDef, obj: Obj) -> Obj:
-        """The stored object as served by this resource version (apiVersion rewritten)."""
-        if obj.get("apiVersion") == resource.group_version:
-            return obj
-        return {**obj, "apiVersion": resource.group_version}
-
     def _get(self, resource: ResourceDef, namespace: str | None, name: str) -> Obj:
-        obj = self._store[resource.store_key].get((namespace or "", name))
+        obj = self._store.objects[resource.store_key].get((namespace or "", name))
         if obj is None:
             raise not_found(resource.plural, resource.group, name)
-        return self._versioned(resource, obj)
-
-    def _select(
-        self,
-        resource: ResourceDef,
-        namespace: str | None,
-        labels: Matcher | None = None,
-        fields: Matcher | None = None,
-        name: str | None = None,
-    ) -> list[Obj]:
-        store = self._store[resource.store_key]
-        if name is not None:
-            if namespace is not None:
-                candidates = [store[(namespace, name)]] if (namespace, name) in store else []
-            else:
-                candidates = [o for (_, n), o in sorted(store.items()) if n == name]
-        else:
-            candidates = [
-                obj
-                for (ns, _), obj in sorted(store.items())
-                if namespace is None or ns == namespace
-            ]
-        return [
-            obj
-            for obj in candidates
-            if (labels is None or labels(obj)) and (fields is None or fields(obj))
-        ]
+        return versioned(resource, obj)
 
     def _list(
         self, resource: ResourceDef, namespace: str | None, params: Mapping[str, str], accept: str
@@ -604,14 +287,14 @@ class DevApi:
         if "list" not in resource.verbs:
             raise method_not_allowed()
         fields_sel = params.get("fieldSelector")
-        items = self._select(
+        items = self._store.select(
             resource,
             namespace,
             label_selector(params.get("labelSelector")),
             field_selector(fields_sel),
             exact_field(fields_sel, "metadata.name"),
         )
-        meta: Obj = {"resourceVersion": str(self._rv)}
+        meta: Obj = {"resourceVersion": str(self._store.rv)}
         start = params.get("continue")
         if start:
             try:
@@ -630,724 +313,21 @@ class DevApi:
             meta["continue"] = base64.urlsafe_b64encode(token).decode()
             meta["remainingItemCount"] = len(items) - limit
             items = items[:limit]
-        versioned = [self._versioned(resource, o) for o in items]
+        shown = [versioned(resource, o) for o in items]
         if wants_table(accept):
             table = render_table(
                 resource,
-                versioned,
+                shown,
                 resource_version=meta["resourceVersion"],
                 include_object=params.get("includeObject", "Metadata"),
             )
             table["metadata"] = meta
-            return self._json(table)
-        return self._json(
+            return json_response(table)
+        return json_response(
             {
                 "kind": resource.list_kind,
                 "apiVersion": resource.group_version,
                 "metadata": meta,
-                "items": versioned,
+                "items": shown,
             }
         )
-
-    # ---------------------------------------------------------------- watches
-
-    async def _watch(
-        self,
-        raw: aiohttp.web.BaseRequest,
-        resource: ResourceDef,
-        namespace: str | None,
-        name: str | None,
-        params: Mapping[str, str],
-    ) -> aiohttp.web.StreamResponse:
-        fields_sel = params.get("fieldSelector")
-        labels = label_selector(params.get("labelSelector"))
-        fields = field_selector(fields_sel)
-        name = name or exact_field(fields_sel, "metadata.name")
-        table = wants_table(raw.headers.get("Accept", ""))
-        include_object = params.get("includeObject", "Metadata")
-        bookmarks = params.get("allowWatchBookmarks") in ("true", "1")
-        send_initial = params.get("sendInitialEvents") in ("true", "1")
-        rv_param = params.get("resourceVersion") or ""
-        timeout = float(params.get("timeoutSeconds") or 0) or None
-
-        def visible(obj: Obj | None) -> bool:
-            if obj is None:
-                return False
-            meta = obj["metadata"]
-            return (
-                (namespace is None or meta.get("namespace", "") == namespace)
-                and (name is None or meta["name"] == name)
-                and (labels is None or labels(obj))
-                and (fields is None or fields(obj))
-            )
-
-        # Register and snapshot without an await in between: no event can fall into a gap.
-        watcher = Watcher(resource.store_key)
-        start: list[tuple[str, Obj]] = []
-        replay: list[Event] = []
-        expired: str | None = None
-        if send_initial or rv_param in ("", "0"):
-            start = [("ADDED", o) for o in self._select(resource, namespace, labels, fields, name)]
-        else:
-            try:
-                since = int(rv_param)
-            except ValueError:
-                raise bad_request(f'invalid resource version "{rv_param}"') from None
-            oldest = self._history[0].rv if self._history else self._rv + 1
-            if len(self._history) == self._history.maxlen and since < oldest - 1:
-                expired = f"too old resource version: {since} ({oldest - 1})"
-            else:
-                replay = [e for e in self._history if e.rv > since and e.key == resource.store_key]
-        start_rv = self._rv
-        self._watchers[resource.store_key].add(watcher)
-
-        response = aiohttp.web.StreamResponse(status=200)
-        response.content_type = "application/json"
-        response.enable_chunked_encoding()
-        try:
-            await response.prepare(raw)
-            if expired is not None:
-                await response.write(
-                    encode_event("ERROR", gone(expired).status())  # the client relists
-                )
-                return response
-
-            def render(type_: str, obj: Obj, event: Event | None = None) -> bytes:
-                obj = self._versioned(resource, obj)
-                if table:
-                    rendered = render_table(
-                        resource,
-                        [obj],
-                        resource_version=obj["metadata"]["resourceVersion"],
-                        include_object=include_object,
-                    )
-                    return encode_event(type_, rendered)
-                if event is not None:
-                    return event.line(type_, obj)
-                return encode_event(type_, obj)
-
-            chunk = [render(t, o) for t, o in start]
-            if send_initial:
-                chunk.append(
-                    encode_event("BOOKMARK", self._bookmark(resource, start_rv, initial_end=True))
-                )
-            if chunk:
-                await response.write(b"".join(chunk))
-            for event in replay:
-                line = self._translate(event, visible, render)
-                if line:
-                    await response.write(line)
-
-            deadline = time.monotonic() + timeout if timeout else None
-            last_bookmark = time.monotonic()
-            while not self._closing:
-                wait = 5.0
-                if deadline is not None:
-                    wait = min(wait, deadline - time.monotonic())
-                    if wait <= 0:
-                        break
-                try:
-                    event_or_none = await asyncio.wait_for(watcher.queue.get(), wait)
-                except TimeoutError:
-                    if raw.transport is None or raw.transport.is_closing():
-                        break
-                    if bookmarks and time.monotonic() - last_bookmark >= self.bookmark_interval:
-                        last_bookmark = time.monotonic()
-                        await response.write(
-                            encode_event("BOOKMARK", self._bookmark(resource, self._rv))
-                        )
-                    continue
-                if event_or_none is None:
-                    break
-                line = self._translate(event_or_none, visible, render)
-                if line:
-                    await response.write(line)
-        except (ConnectionError, aiohttp.ClientConnectionResetError):
-            pass  # the client went away
-        finally:
-            self._watchers[resource.store_key].discard(watcher)
-        with contextlib.suppress(ConnectionError, RuntimeError, aiohttp.ClientConnectionResetError):
-            await response.write_eof()
-        return response
-
-    @staticmethod
-    def _translate(event: Event, visible: Any, render: Any) -> bytes | None:
-        """What a (possibly filtered) watcher sees of an event: objects entering or leaving the
-        selection become ADDED or DELETED, as the API server does it."""
-        now = visible(event.new)
-        before = event.type == "MODIFIED" and visible(event.old)
-        if event.type == "MODIFIED":
-            if now and before:
-                return render("MODIFIED", event.new, event)  # type: ignore[no-any-return]
-            if now:
-                return render("ADDED", event.new, event)  # type: ignore[no-any-return]
-            if before:
-                return render("DELETED", event.new, event)  # type: ignore[no-any-return]
-            return None
-        return render(event.type, event.new, event) if now else None
-
-    @staticmethod
-    def _bookmark(resource: ResourceDef, rv: int, *, initial_end: bool = False) -> Obj:
-        meta: Obj = {"resourceVersion": str(rv)}
-        if initial_end:
-            meta["annotations"] = {"k8s.io/initial-events-end": "true"}
-        return {"kind": resource.kind, "apiVersion": resource.group_version, "metadata": meta}
-
-    # ---------------------------------------------------------------- writes
-
-    def _commit(self, resource: ResourceDef, type_: str, new: Obj, old: Obj | None) -> Obj:
-        self._rv += 1
-        new["metadata"]["resourceVersion"] = str(self._rv)
-        meta = new["metadata"]
-        key = (meta.get("namespace", ""), meta["name"])
-        store = self._store[resource.store_key]
-        if type_ == "DELETED":
-            store.pop(key, None)
-        else:
-            store[key] = new
-        event = Event(self._rv, resource.store_key, type_, new, old)
-        self._history.append(event)
-        for watcher in self._watchers.get(resource.store_key, ()):
-            watcher.queue.put_nowait(event)
-        if type_ == "DELETED":
-            self._after_removal(resource, new)
-        return new
-
-    def _check_kind(self, resource: ResourceDef, body: Obj) -> None:
-        api_version = body.get("apiVersion")
-        kind = body.get("kind")
-        if kind is not None and kind != resource.kind:
-            raise bad_request(
-                f"the kind in the data ({kind}) does not match the expected kind ({resource.kind})"
-            )
-        if (
-            api_version is not None
-            and api_version.split("/")[0] != resource.group_version.split("/")[0]
-            and resource.group
-        ):
-            raise bad_request(
-                f"the API version in the data ({api_version}) does not match the expected API "
-                f"version ({resource.group_version})"
-            )
-        body["apiVersion"] = resource.group_version
-        body["kind"] = resource.kind
-
-    def _namespace_for(self, resource: ResourceDef, namespace: str | None, meta: Obj) -> str | None:
-        if not resource.namespaced:
-            meta.pop("namespace", None)
-            return None
-        given = meta.get("namespace")
-        if namespace is None:
-            namespace = given or "default"
-        elif given and given != namespace:
-            raise bad_request(
-                "the namespace of the provided object does not match the namespace sent on the "
-                "request"
-            )
-        meta["namespace"] = namespace
-        return namespace
-
-    def _create(
-        self,
-        resource: ResourceDef,
-        namespace: str | None,
-        body: Obj,
-        params: Mapping[str, str],
-        warnings: list[str] | None = None,
-    ) -> Obj:
-        if "create" not in resource.verbs:
-            raise method_not_allowed()
-        if not isinstance(body, dict):
-            raise bad_request("the body of the request must be a JSON object")
-        self._check_kind(resource, body)
-        meta = body.get("metadata")
-        if meta is None:
-            meta = body["metadata"] = {}
-        if not isinstance(meta, dict):
-            raise bad_request("metadata must be an object")
-        namespace = self._namespace_for(resource, namespace, meta)
-        for server_field in (
-            "uid",
-            "resourceVersion",
-            "creationTimestamp",
-            "deletionTimestamp",
-            "deletionGracePeriodSeconds",
-            "generation",
-            "selfLink",
-            "managedFields",
-        ):
-            meta.pop(server_field, None)
-        store = self._store[resource.store_key]
-        if not meta.get("name"):
-            prefix = meta.get("generateName")
-            if not prefix:
-                raise invalid(
-                    resource.kind,
-                    resource.group,
-                    "",
-                    [
-                        FieldError(
-                            "metadata.name", "Required value", "name or generateName is required"
-                        )
-                    ],
-                )
-            for _ in range(100):
-                meta["name"] = prefix + "".join(random.choices(_NAME_CHARS, k=5))
-                if (namespace or "", meta["name"]) not in store:
-                    break
-        name: str = meta["name"]
-        if namespace is not None:
-            ns = self._store[("", "namespaces")].get(("", namespace))
-            if ns is None:
-                raise not_found("namespaces", "", namespace)
-            if ns["metadata"].get("deletionTimestamp"):
-                raise ApiError(
-                    403,
-                    "Forbidden",
-                    f'{resource.describe()} "{name}" is forbidden: unable to create new content in '
-                    f"namespace {namespace} because it is being terminated",
-                )
-        errors = validate_name(name, dns_label=resource.plural == "namespaces")
-        errors += validate_labels(meta.get("labels"))
-        if resource.status_subresource and resource.custom:
-            body.pop("status", None)  # create cannot set status
-        self._prepare(resource, body, None)
-        errors += self._check_schema(resource, body, params, warnings)
-        if errors:
-            raise invalid(resource.kind, resource.group, name, errors)
-        if (namespace or "", name) in store:
-            raise already_exists(resource.plural, resource.group, name)
-        meta["uid"] = str(uuid.uuid4())
-        meta["creationTimestamp"] = now_iso()
-        meta["generation"] = 1
-        if params.get("dryRun"):
-            meta["resourceVersion"] = str(self._rv)
-            return body
-        created = self._commit(resource, "ADDED", body, None)
-        self._after_write(resource, created, None)
-        return created
-
-    def _check_schema(
-        self,
-        resource: ResourceDef,
-        body: Obj,
-        params: Mapping[str, str],
-        warnings: list[str] | None,
-    ) -> list[FieldError]:
-        if resource.schema is None:
-            return []
-        unknown = prune(body, resource.schema)
-        if unknown:
-            mode = params.get("fieldValidation", "Ignore")
-            texts = [f'unknown field "{path}"' for path in unknown]
-            if mode == "Strict":
-                raise bad_request(
-                    f'{resource.kind} in version "{resource.version}" cannot be handled as a '
-                    f"{resource.kind}: strict decoding error: {', '.join(texts)}"
-                )
-            if mode == "Warn" and warnings is not None:
-                warnings.extend(t.replace('"', '\\"') for t in texts)
-        return validate(body, resource.schema)
-
-    def _prepare(self, resource: ResourceDef, body: Obj, old: Obj | None) -> None:
-        """Kind-specific defaulting and checks of the built-in kinds."""
-        if resource.plural == "secrets" and not resource.group:
-            data = body.get("data") or {}
-            if not isinstance(data, dict):
-                raise bad_request("Secret.data must be a map of base64 strings")
-            for key, value in data.items():
-                try:
-                    base64.b64decode(str(value), validate=True)
-                except (ValueError, binascii.Error):
-                    raise bad_request(
-                        'Secret in version "v1" cannot be handled as a Secret: '
-                        f"illegal base64 data at key {key!r}"
-                    ) from None
-            for key, value in (body.pop("stringData", None) or {}).items():
-                data[key] = base64.b64encode(str(value).encode()).decode()
-            if data:
-                body["data"] = data
-            if not body.get("type"):
-                body["type"] = "Opaque"
-        elif resource.plural == "namespaces" and not resource.group:
-            body.setdefault("metadata", {}).setdefault("labels", {})[
-                "kubernetes.io/metadata.name"
-            ] = body["metadata"]["name"]
-            status = body.setdefault("status", {})
-            deleting = old is not None and old["metadata"].get("deletionTimestamp")
-            status["phase"] = "Terminating" if deleting else "Active"
-        elif resource.plural == "customresourcedefinitions":
-            errors = check_crd(body)
-            if errors:
-                raise invalid(
-                    "CustomResourceDefinition",
-                    "apiextensions.k8s.io",
-                    body["metadata"].get("name", ""),
-                    errors,
-                )
-            spec = body["spec"]
-            transition = now_iso()
-            storage = [v["name"] for v in spec["versions"] if v.get("storage")]
-            previous = ((old or {}).get("status") or {}).get("storedVersions") or []
-            body["status"] = {
-                "acceptedNames": dict(spec["names"]),
-                "storedVersions": sorted(set(previous) | set(storage)),
-                "conditions": [
-                    {
-                        "type": "NamesAccepted",
-                        "status": "True",
-                        "reason": "NoConflicts",
-                        "message": "no conflicts found",
-                        "lastTransitionTime": transition,
-                    },
-                    {
-                        "type": "Established",
-                        "status": "True",
-                        "reason": "InitialNamesAccepted",
-                        "message": "the initial names have been accepted",
-                        "lastTransitionTime": transition,
-                    },
-                ],
-            }
-
-    def _after_write(self, resource: ResourceDef, obj: Obj, old: Obj | None) -> None:
-        if resource.plural == "customresourcedefinitions":
-            self._register(obj)
-
-    def _register(self, crd: Obj) -> None:
-        name = crd["metadata"]["name"]
-        for old in self._crd_defs.pop(name, []):
-            self._defs.pop((old.group, old.version, old.plural), None)
-        defs = resources_of_crd(crd)
-        for resource in defs:
-            self._defs[(resource.group, resource.version, resource.plural)] = resource
-        self._crd_defs[name] = defs
-        self._openapi_cache.clear()
-
-    def _after_removal(self, resource: ResourceDef, obj: Obj) -> None:
-        if (
-            resource.plural == "customresourcedefinitions"
-            and resource.group == "apiextensions.k8s.io"
-        ):
-            name = obj["metadata"]["name"]
-            defs = self._crd_defs.pop(name, [])
-            for d in defs:
-                self._defs.pop((d.group, d.version, d.plural), None)
-            if defs:
-                # the objects of a removed CRD go with it (watchers get DELETED)
-                for item in list(self._store[defs[0].store_key].values()):
-                    gone_obj = clone(item)
-                    self._commit(defs[0], "DELETED", gone_obj, item)
-            self._openapi_cache.clear()
-        namespace = obj["metadata"].get("namespace")
-        if namespace:
-            self._maybe_finish_namespace(namespace)
-
-    def _maybe_finish_namespace(self, namespace: str) -> None:
-        ns_def = self._defs[("", "v1", "namespaces")]
-        ns = self._store[ns_def.store_key].get(("", namespace))
-        if ns is None or not ns["metadata"].get("deletionTimestamp"):
-            return
-        for (group, plural), objs in self._store.items():
-            if (group, plural) == ns_def.store_key:
-                continue
-            if any(key[0] == namespace for key in objs):
-                return
-        self._commit(ns_def, "DELETED", clone(ns), ns)
-
-    @staticmethod
-    def _spec_part(resource: ResourceDef, obj: Obj) -> Obj:
-        """What a generation counts: everything but metadata (and status with the subresource)."""
-        skip = {"metadata", "status"} if resource.status_subresource else {"metadata"}
-        return {k: v for k, v in obj.items() if k not in skip}
-
-    def _update(
-        self,
-        resource: ResourceDef,
-        old: Obj,
-        new: Obj,
-        subresource: str | None,
-        params: Mapping[str, str],
-        warnings: list[str] | None = None,
-        *,
-        require_rv: bool = False,
-    ) -> Obj:
-        """Turn a client's intended object into the next stored version of `old`."""
-        name = old["metadata"]["name"]
-        if not isinstance(new, dict) or not isinstance(new.get("metadata", {}), dict):
-            raise bad_request("the body of the request must be a JSON object")
-        self._check_kind(resource, new)
-        meta = new.setdefault("metadata", {})
-        given_rv = meta.get("resourceVersion")
-        if given_rv and given_rv != old["metadata"]["resourceVersion"]:
-            raise conflict(resource.plural, resource.group, name)
-        if require_rv and not given_rv:
-            raise invalid(
-                resource.kind,
-                resource.group,
-                name,
-                [
-                    FieldError(
-                        "metadata.resourceVersion",
-                        "Invalid value",
-                        "0: must be specified for an update",
-                    )
-                ],
-            )
-        if meta.get("name", name) != name:
-            raise bad_request(
-                f"the name of the object ({meta.get('name')}) does not match the name on the URL "
-                f"({name})"
-            )
-        if subresource == "status":
-            result = clone(old)
-            if "status" in new:
-                result["status"] = new["status"]
-            else:
-                result.pop("status", None)
-            new = result
-            meta = new["metadata"]
-        else:
-            if resource.status_subresource:
-                if "status" in old:
-                    new["status"] = clone(old["status"])
-                else:
-                    new.pop("status", None)
-            old_meta = old["metadata"]
-            for fixed in (
-                "uid",
-                "creationTimestamp",
-                "deletionTimestamp",
-                "deletionGracePeriodSeconds",
-                "generation",
-                "namespace",
-                "name",
-            ):
-                if fixed in old_meta:
-                    meta[fixed] = old_meta[fixed]
-                else:
-                    meta.pop(fixed, None)
-            if old_meta.get("deletionTimestamp"):
-                added = [
-                    f
-                    for f in meta.get("finalizers") or []
-                    if f not in (old_meta.get("finalizers") or [])
-                ]
-                if added:
-                    shown = ", ".join(f'"{f}"' for f in added)
-                    raise invalid(
-                        resource.kind,
-                        resource.group,
-                        name,
-                        [
-                            FieldError(
-                                "metadata.finalizers",
-                                "Forbidden",
-                                f"no new finalizers can be added if the object is being deleted, "
-                                f"found new finalizers []string{{{shown}}}",
-                            )
-                        ],
-                    )
-        meta.pop("managedFields", None)
-        self._prepare(resource, new, old)
-        errors = validate_labels(meta.get("labels"))
-        errors += self._check_schema(resource, new, params, warnings)
-        if errors:
-            raise invalid(resource.kind, resource.group, name, errors)
-        meta["resourceVersion"] = old["metadata"]["resourceVersion"]
-        if new == old:
-            return old  # a no-op write changes nothing, like etcd's guaranteed update
-        if self._spec_part(resource, new) != self._spec_part(resource, old):
-            meta["generation"] = int(old["metadata"].get("generation") or 1) + 1
-        if params.get("dryRun"):
-            return new
-        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
-            return self._commit(resource, "DELETED", new, old)
-        updated = self._commit(resource, "MODIFIED", new, old)
-        self._after_write(resource, updated, old)
-        return updated
-
-    def _replace(
-        self,
-        resource: ResourceDef,
-        namespace: str | None,
-        name: str,
-        subresource: str | None,
-        body: Obj,
-        params: Mapping[str, str],
-        warnings: list[str],
-    ) -> Obj:
-        if "update" not in resource.verbs:
-            raise method_not_allowed()
-        old = self._store[resource.store_key].get((namespace or "", name))
-        if old is None:
-            raise not_found(resource.plural, resource.group, name)
-        return self._update(
-            resource, old, body, subresource, params, warnings, require_rv=resource.custom
-        )
-
-    def _patch(
-        self,
-        request: Request,
-        resource: ResourceDef,
-        namespace: str | None,
-        name: str,
-        subresource: str | None,
-        params: Mapping[str, str],
-        warnings: list[str],
-    ) -> tuple[Obj, int]:
-        if "patch" not in resource.verbs:
-            raise method_not_allowed()
-        content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        old = self._store[resource.store_key].get((namespace or "", name))
-        if content_type == "application/apply-patch+yaml":
-            body = self._body(request)
-            if old is None:
-                return self._create(resource, namespace, body, params, warnings), 201
-            new = merge_patch(clone(old), body)
-            new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
-            return self._update(resource, old, new, subresource, params, warnings), 200
-        if old is None:
-            raise not_found(resource.plural, resource.group, name)
-        if content_type == "application/json-patch+json":
-            ops = self._body(request)
-            if not isinstance(ops, list):
-                raise bad_request("a JSON patch must be a list of operations")
-            try:
-                new = jsonpatch.JsonPatch(ops).apply(clone(old))
-            except jsonpatch.JsonPatchTestFailed as exc:
-                raise ApiError(
-                    422,
-                    "Invalid",
-                    f"the server rejected our request due to an error in our request: {exc}",
-                    {"name": name, "group": resource.group, "kind": resource.plural},
-                ) from None
-            except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
-                raise ApiError(
-                    422,
-                    "Invalid",
-                    f"the server rejected our request: {exc}",
-                    {"name": name, "group": resource.group, "kind": resource.plural},
-                ) from None
-        elif content_type in _MERGE_TYPES:
-            patch = self._body(request)
-            if not isinstance(patch, dict):
-                raise bad_request("a merge patch must be a JSON object")
-            if content_type.startswith("application/strategic"):
-                patch = strip_strategic_directives(patch)
-            new = merge_patch(clone(old), patch)
-            # a patch without a resourceVersion is unconditional
-            if not (patch.get("metadata") or {}).get("resourceVersion"):
-                new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
-        else:
-            raise unsupported_media_type(content_type or "(none)")
-        if not isinstance(new, dict) or not isinstance(new.get("metadata"), dict):
-            raise bad_request("the patched object must be a JSON object with metadata")
-        return self._update(resource, old, new, subresource, params, warnings), 200
-
-    def _delete(
-        self,
-        resource: ResourceDef,
-        namespace: str | None,
-        name: str,
-        params: Mapping[str, str],
-        options: Obj,
-    ) -> Obj:
-        if "delete" not in resource.verbs:
-            raise method_not_allowed()
-        old = self._store[resource.store_key].get((namespace or "", name))
-        if old is None:
-            raise not_found(resource.plural, resource.group, name)
-        preconditions = options.get("preconditions") if isinstance(options, dict) else None
-        if preconditions:
-            if preconditions.get("uid") and preconditions["uid"] != old["metadata"]["uid"]:
-                raise conflict(
-                    resource.plural,
-                    resource.group,
-                    name,
-                    f"Precondition failed: UID in precondition: {preconditions['uid']}, "
-                    f"UID in object meta: {old['metadata']['uid']}",
-                )
-            rv = preconditions.get("resourceVersion")
-            if rv and rv != old["metadata"]["resourceVersion"]:
-                raise conflict(
-                    resource.plural,
-                    resource.group,
-                    name,
-                    f"Precondition failed: ResourceVersion in precondition: {rv}, "
-                    f"ResourceVersion in object meta: {old['metadata']['resourceVersion']}",
-                )
-        dry_run = bool(params.get("dryRun") or (options or {}).get("dryRun"))
-        is_namespace = resource.plural == "namespaces" and not resource.group
-        has_content = is_namespace and any(
-            any(key[0] == name for key in objs)
-            for key_, objs in self._store.items()
-            if key_ != resource.store_key
-        )
-        if old["metadata"].get("finalizers") or has_content:
-            if old["metadata"].get("deletionTimestamp") or dry_run:
-                return self._versioned(resource, old)
-            new = clone(old)
-            new["metadata"]["deletionTimestamp"] = now_iso()
-            new["metadata"]["deletionGracePeriodSeconds"] = 0
-            if is_namespace:
-                new.setdefault("status", {})["phase"] = "Terminating"
-            marked = self._commit(resource, "MODIFIED", new, old)
-            if is_namespace:
-                self._empty_namespace(name)
-                self._maybe_finish_namespace(name)
-            return self._versioned(resource, marked)
-        if dry_run:
-            return self._versioned(resource, old)
-        removed = self._commit(resource, "DELETED", clone(old), old)
-        if resource.custom or is_namespace:
-            return self._versioned(resource, removed)
-        return {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Success",
-            "details": {"name": name, "kind": resource.plural, "uid": old["metadata"]["uid"]},
-        }
-
-    def _empty_namespace(self, namespace: str) -> None:
-        """What the namespace controller does: delete everything in a terminating namespace."""
-        for resource in list(self._defs.values()):
-            if not resource.namespaced or not resource.storage:
-                continue
-            for ns, name in [k for k in self._store[resource.store_key] if k[0] == namespace]:
-                if (ns, name) in self._store[resource.store_key]:
-                    self._delete(resource, ns, name, {}, {})
-
-    def _delete_collection(
-        self,
-        resource: ResourceDef,
-        namespace: str | None,
-        params: Mapping[str, str],
-        options: Obj,
-    ) -> Obj:
-        if "deletecollection" not in resource.verbs:
-            raise method_not_allowed()
-        selected = self._select(
-            resource,
-            namespace,
-            label_selector(params.get("labelSelector")),
-            field_selector(params.get("fieldSelector")),
-        )
-        items = []
-        for obj in selected:
-            meta = obj["metadata"]
-            result = self._delete(resource, meta.get("namespace"), meta["name"], params, options)
-            items.append(
-                result if result.get("kind") != "Status" else self._versioned(resource, obj)
-            )
-        return {
-            "kind": resource.list_kind,
-            "apiVersion": resource.group_version,
-            "metadata": {"resourceVersion": str(self._rv)},
-            "items": items,
-        }
-
-
-def deep_copy(obj: Any) -> Any:
-    return copy.deepcopy(obj)
