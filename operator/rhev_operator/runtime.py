@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import random
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 DEFAULT_PEERING = "rhev-operator"
@@ -34,10 +35,31 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--kubeconfig", help="kubeconfig file (default: KUBECONFIG or in-cluster)")
     parser.add_argument(
-        "--resync-seconds", type=float, default=10.0, help="how often each object is re-checked"
+        "--resync-seconds",
+        type=float,
+        default=600.0,
+        help="safety-net resync of each object when nothing woke it (default 600)",
     )
     parser.add_argument(
-        "--poll-seconds", type=float, default=5.0, help="how often RHEV-M is listed per connection"
+        "--poll-seconds",
+        type=float,
+        default=5.0,
+        help="how often each RHEV-M collection in use is listed per connection (default 5)",
+    )
+    parser.add_argument(
+        "--events-seconds",
+        type=float,
+        default=1.0,
+        help="how often RHEV-M's events feed is read between listings (default 1)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=8, help="passes that run at once (default 8)"
+    )
+    parser.add_argument(
+        "--max-mutating",
+        type=int,
+        default=4,
+        help="concurrent changing calls (POST, PUT, DELETE) per RHEV-M connection (default 4)",
     )
 
 
@@ -62,6 +84,7 @@ def run_operator(args: argparse.Namespace) -> int:
 
     from rhev_operator.handlers import register_all
     from rhev_operator.handlers.runtime import Runtime, default_from_environment
+    from rhev_operator.handlers.wakeups import Wakeups
     from rhev_operator.inventory.connections import Connections
 
     _configure_logging(args.log_format, args.verbose)
@@ -72,10 +95,20 @@ def run_operator(args: argparse.Namespace) -> int:
         if not name:
             raise SystemExit("--rhevm-secret takes NAMESPACE/NAME")
         default_secret = (namespace, name)
+    wakeups = Wakeups()
+    connections = Connections(
+        poll_interval=args.poll_seconds,
+        events_interval=args.events_seconds,
+        trace=args.trace_rest,
+        max_mutating=args.max_mutating,
+        on_change=wakeups.rhevm_changed,
+    )
     runtime = Runtime(
-        connections=Connections(poll_interval=args.poll_seconds, trace=args.trace_rest),
+        connections=connections,
+        wakeups=wakeups,
         default_secret=default_secret,
         default_env=default_from_environment(args.rhevm_url),
+        pool=ThreadPoolExecutor(args.workers, thread_name_prefix="rhev-pass"),
     )
 
     @kopf.on.startup()
@@ -106,6 +139,7 @@ def run_operator(args: argparse.Namespace) -> int:
     @kopf.on.cleanup()
     def close_connections(**_: Any) -> None:
         runtime.connections.close_all()
+        runtime.pool.shutdown(wait=False, cancel_futures=True)
 
     register_all(resync_seconds=args.resync_seconds)
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from rhev_operator.handlers import (
     cluster,
-    common,
     datacenter,
     hypervisor,
     network,
     storagedomain,
     virtualmachine,
     vmtemplate,
+    worker,
 )
 
 #: Every kind's binding, in dependency order.
@@ -27,7 +27,7 @@ BINDINGS = (
 
 def register_all(*, resync_seconds: float) -> list[str]:
     """Register every kind's handlers with kopf (once per process); returns the kinds."""
-    common.register_secret_index()
+    worker.register_secret_index()
     for binding in BINDINGS:
-        common.register(binding, resync_seconds=resync_seconds)
+        worker.register(binding, resync_seconds=resync_seconds)
     return [binding.kind for binding in BINDINGS]

@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import kopf
 from pydantic import BaseModel
@@ -25,6 +25,7 @@ from rhev_operator.handlers.secrets import (  # re-exported: the handlers' publi
     config_from_secret,
     decoded,
 )
+from rhev_operator.handlers.wakeups import Interest, ObjectKey
 from rhev_operator.reconcilers.base import Context, Outcome, Ref
 
 GROUP = "rhev.io"
@@ -53,8 +54,11 @@ class IndexedReferences:
     def __init__(self, namespace: str, indices: Mapping[str, Any]) -> None:
         self.namespace = namespace
         self.indices = indices
+        #: What this pass resolved, as (namespace, kind, name): it wakes when they change.
+        self.resolved: set[ObjectKey] = set()
 
     def resolve(self, kind: str, name: str) -> Ref:
+        self.resolved.add((self.namespace, kind.lower(), name))
         index = self.indices.get(f"{kind.lower()}_index")
         store = index.get((self.namespace, name)) if index is not None else None
         if not store:
@@ -93,7 +97,8 @@ def build_context(
     connection_secret: str | None,
     indices: Mapping[str, Any],
     logger: logging.Logger,
-) -> Context:
+) -> tuple[Context, str]:
+    """The reconcile context of one pass, and the name of its RHEV-M connection."""
     meta = body["metadata"]
     namespace = meta.get("namespace") or "default"
     if connection_secret:
@@ -105,7 +110,7 @@ def build_context(
         config = runtime.default_config(indices["secret_index"])
         source = "default"
     connection = runtime.connections.get(source, config)
-    return Context(
+    context = Context(
         client=connection.client,
         inventory=connection.inventory,
         refs=IndexedReferences(namespace, indices),
@@ -117,6 +122,7 @@ def build_context(
         logger=logger,
         secrets=secret_lookup(indices, namespace),
     )
+    return context, source
 
 
 def _stalled(body: Mapping[str, Any], generation: int, reason: str, message: str) -> dict[str, Any]:
@@ -129,125 +135,103 @@ def _stalled(body: Mapping[str, Any], generation: int, reason: str, message: str
     )
 
 
-def _post(body: kopf.Body, outcome: Outcome) -> None:
+def post_events(body: Mapping[str, Any], outcome: Outcome) -> None:
     for event in outcome.events:
-        kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+        kopf.event(
+            cast(kopf.Body, body), type=event.type, reason=event.reason, message=event.message
+        )
 
 
 def _stall_early(
-    body: kopf.Body, patch: kopf.Patch, generation: int, reason: str, message: str
+    body: Mapping[str, Any], generation: int, reason: str, message: str
 ) -> dict[str, Any]:
     """Stalled before any reconcile (bad spec, bad Secret); the Warning Event is posted once
-    per distinct message, not on every resync."""
+    per distinct message, not on every pass."""
     status = _stalled(body, generation, reason, message)
-    patch.status.update(status)
     before = [
         c for c in (body.get("status") or {}).get("conditions") or [] if c.get("type") == "Stalled"
     ]
     if not before or before[0].get("message") != message or before[0].get("reason") != reason:
-        kopf.warn(body, reason=reason, message=message)
+        kopf.warn(cast(kopf.Body, body), reason=reason, message=message)
     return status
 
 
-def serve(
-    binding: Binding, kwargs: Mapping[str, Any], *, deleting: bool, resync: bool = False
-) -> Outcome | None:
-    """One pass for one object; returns the outcome (None when paused, not parseable, or a
-    resync found another pass running). `kwargs` are kopf's handler kwargs, the indices
-    among them."""
-    uid = str(kwargs["body"]["metadata"].get("uid") or "")
-    runtime: Runtime = kwargs["memo"]["runtime"]
+@dataclass
+class Pass:
+    """What one pass decided: the status to write (None: nothing), the reconciler's outcome
+    (None when it did not run), and what the pass owns and waits on."""
+
+    status: dict[str, Any] | None = None
+    outcome: Outcome | None = None
+    interest: Interest | None = None
+
+
+def run_pass(
+    binding: Binding,
+    runtime: Runtime,
+    body: Mapping[str, Any],
+    indices: Mapping[str, Any],
+    logger: logging.Logger,
+    *,
+    deleting: bool,
+    wait: bool = True,
+) -> Pass | None:
+    """One pass for one object, one at a time per object (None: another pass holds the
+    object and `wait` is false). `indices` are kopf's handler kwargs, the indices among them."""
+    uid = str(body["metadata"].get("uid") or "")
     entry = runtime.passes.lock(uid)  # held for the whole pass, so the lock stays one
-    # A resync may skip (the next comes soon); a change or a deletion waits its turn.
-    if not entry.lock.acquire(blocking=not resync, timeout=-1 if resync else 600):
+    if not entry.lock.acquire(blocking=wait, timeout=600 if wait else -1):
         return None
     try:
-        return _serve(binding, kwargs, deleting=deleting)
+        return _run_pass(binding, runtime, body, indices, logger, deleting=deleting)
     finally:
         entry.lock.release()
 
 
-def _serve(binding: Binding, kwargs: Mapping[str, Any], *, deleting: bool) -> Outcome | None:
-    body: kopf.Body = kwargs["body"]
-    patch: kopf.Patch = kwargs["patch"]
-    logger: logging.Logger = kwargs["logger"]
-    memo: Any = kwargs["memo"]
-    indices = kwargs
+def _run_pass(
+    binding: Binding,
+    runtime: Runtime,
+    body: Mapping[str, Any],
+    indices: Mapping[str, Any],
+    logger: logging.Logger,
+    *,
+    deleting: bool,
+) -> Pass:
     meta = body["metadata"]
     generation = int(meta.get("generation") or 0)
     if (meta.get("annotations") or {}).get(PAUSED_ANNOTATION, "").lower() == "true":
         logger.info("%s %s is paused; not acting", binding.kind, meta["name"])
-        return None
+        return Pass()
     try:
         resource = binding.parse(body)
     except SpecError as exc:
-        status = _stall_early(body, patch, generation, "InvalidSpec", str(exc))
-        if deleting:
-            return Outcome(status=status, finished=True)  # nothing of ours can be in RHEV-M
-        return None
-    runtime: Runtime = memo["runtime"]
+        status = _stall_early(body, generation, "InvalidSpec", str(exc))
+        if deleting:  # nothing of ours can be in RHEV-M
+            return Pass(status, Outcome(status=status, finished=True))
+        return Pass(status)
     connection_secret = getattr(getattr(resource, "spec", None), "connection", None)
     try:
-        ctx = build_context(runtime, body, connection_secret, indices, logger)
+        ctx, source = build_context(runtime, body, connection_secret, indices, logger)
     except (MissingSecret, InvalidSecret) as exc:
         reason = "MissingSecret" if isinstance(exc, MissingSecret) else "InvalidSecret"
-        _stall_early(body, patch, generation, reason, str(exc))
-        return None
-    outcome = (binding.delete if deleting else binding.reconcile)(ctx, resource)
-    patch.status.update(outcome.status)
-    _post(body, outcome)
-    return outcome
-
-
-def register(binding: Binding, *, resync_seconds: float) -> None:
-    """Register the kopf handlers of one kind (called once per process at start)."""
-    resource = (GROUP, VERSION, binding.plural)
-
-    def reconcile_handler(**kwargs: Any) -> None:
-        serve(binding, kwargs, deleting=False)
-
-    def resync_handler(**kwargs: Any) -> None:
-        serve(binding, kwargs, deleting=False, resync=True)
-
-    def delete_handler(**kwargs: Any) -> None:
-        outcome = serve(binding, kwargs, deleting=True)
-        if outcome is None:
-            raise kopf.TemporaryError("paused or not yet deletable", delay=resync_seconds)
-        if not outcome.finished:
-            raise kopf.TemporaryError(
-                str(outcome.status.get("message", "deletion in progress")),
-                delay=outcome.requeue_after or resync_seconds,
-            )
-
-    def index_handler(**kwargs: Any) -> dict[tuple[str, str], dict[str, Any]]:
-        namespace, name = kwargs["namespace"], kwargs["name"]
-        spec, status, meta = kwargs["spec"], kwargs["status"], kwargs["meta"]
-        conditions = status.get("conditions") or []
-        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
-        return {
-            (namespace, name): {
-                "name": spec.get("name") or name,
-                "id": status.get("id"),
-                "ready": ready,
-                "state": status.get("state"),
-                "deleting": meta.get("deletionTimestamp") is not None,
-            }
-        }
-
-    handler_id = binding.kind.lower()
-    kopf.index(*resource, id=f"{handler_id}_index")(index_handler)
-    kopf.on.create(*resource, id=f"{handler_id}-create")(reconcile_handler)
-    kopf.on.update(*resource, id=f"{handler_id}-update", field="spec")(reconcile_handler)
-    kopf.on.resume(*resource, id=f"{handler_id}-resume")(reconcile_handler)
-    kopf.timer(*resource, id=f"{handler_id}-resync", interval=resync_seconds, idle=0.5)(
-        resync_handler
+        return Pass(_stall_early(body, generation, reason, str(exc)))
+    with ctx.inventory.recording() as read:
+        outcome = (binding.delete if deleting else binding.reconcile)(ctx, resource)
+    post_events(body, outcome)
+    own = outcome.status.get("id") or (body.get("status") or {}).get("id")
+    converging = outcome.requeue_after is not None or not is_ready(outcome.status)
+    refs = ctx.refs.resolved if isinstance(ctx.refs, IndexedReferences) else set()
+    interest = Interest(
+        source=source,
+        ids=frozenset({str(own)} if own else ()),
+        # A converging pass also waits on what it read (a host to register, disks to
+        # unlock); a Ready one only on its own object.
+        keys=frozenset(read if converging else ()),
+        refs=frozenset(refs),
     )
-    kopf.on.delete(*resource, id=f"{handler_id}-delete")(delete_handler)
+    return Pass(outcome.status, outcome, interest)
 
 
-def register_secret_index() -> None:
-    def secret_index(**kwargs: Any) -> dict[tuple[str, str], dict[str, str]]:
-        body = kwargs["body"]
-        return {(kwargs["namespace"], kwargs["name"]): dict(body.get("data") or {})}
-
-    kopf.index("", "v1", "secrets", id="secret_index")(secret_index)
+def is_ready(status: Mapping[str, Any]) -> bool:
+    conditions = status.get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)

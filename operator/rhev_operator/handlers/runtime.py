@@ -3,40 +3,85 @@ memo: RHEV-M connections, the BMCs of the hypervisors, the per-object pass locks
 
 from __future__ import annotations
 
+import collections
 import os
 import threading
 import time
 import weakref
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from rhev_operator.handlers.secrets import MissingSecret, config_from_secret
+from rhev_operator.handlers.wakeups import Wakeups
 from rhev_operator.inventory.connections import Connections
 from rhev_operator.reconcilers.bmcs import Bmcs
 from rhev_operator.rhevm import ConnectionConfig
+
+
+class KubeClient:
+    """The operator's own calls to the Kubernetes API (kopf makes the others): reading the
+    default connection's Secret and writing the status of woken objects. Configured like
+    kopf's login: KUBECONFIG, else in-cluster."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._client: Any = None
+
+    def api_client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                from kubernetes import client, config
+
+                in_cluster = os.environ.get("KUBERNETES_SERVICE_HOST")
+                if os.environ.get("KUBECONFIG") or not in_cluster:
+                    config.load_kube_config()  # type: ignore[no-untyped-call]
+                else:
+                    config.load_incluster_config()  # type: ignore[no-untyped-call]
+                self._client = client.ApiClient()
+            return self._client
+
+
+class StatusWriter:
+    """Writes an object's status through the status subresource (a JSON merge patch, the
+    same as kopf's own patches); an object that is gone is not an error."""
+
+    def __init__(self, kube: KubeClient, group: str, version: str) -> None:
+        self.kube = kube
+        self.group = group
+        self.version = version
+        self.writes = 0
+
+    def write(self, namespace: str, plural: str, name: str, status: Mapping[str, Any]) -> None:
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+
+        api = client.CustomObjectsApi(self.kube.api_client())
+        try:
+            api.patch_namespaced_custom_object_status(
+                self.group, self.version, namespace, plural, name, {"status": dict(status)}
+            )
+            self.writes += 1
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
 
 
 class SecretReader:
     """Reads one Secret through the Kubernetes API (kubeconfig or in-cluster), cached for
     `ttl` seconds so that a rotated Secret is picked up without a request per pass."""
 
-    def __init__(self, ttl: float = 30.0) -> None:
+    def __init__(self, ttl: float = 30.0, kube: KubeClient | None = None) -> None:
         self.ttl = ttl
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, str], tuple[float, dict[str, str] | None]] = {}
-        self._api: Any = None
+        self._kube = kube or KubeClient()
 
     def _core(self) -> Any:
-        if self._api is None:
-            from kubernetes import client, config
+        from kubernetes import client
 
-            if os.environ.get("KUBECONFIG") or not os.environ.get("KUBERNETES_SERVICE_HOST"):
-                config.load_kube_config()  # type: ignore[no-untyped-call]
-            else:
-                config.load_incluster_config()  # type: ignore[no-untyped-call]
-            self._api = client.CoreV1Api()
-        return self._api
+        return client.CoreV1Api(self._kube.api_client())
 
     def read(self, namespace: str, name: str) -> dict[str, str] | None:
         key = (namespace, name)
@@ -94,6 +139,8 @@ class Passes:
 @dataclass
 class Runtime:
     connections: Connections
+    #: Who to wake on which change (see handlers.wakeups); the inventories report to it.
+    wakeups: Wakeups
     #: `namespace/name` of the Secret holding the default connection, if one was given.
     default_secret: tuple[str, str] | None = None
     #: The default connection from flags/environment, if no Secret was given.
@@ -103,6 +150,19 @@ class Runtime:
     #: The hypervisors' BMC clients and what they remember (see Bmcs).
     bmcs: Bmcs = field(default_factory=Bmcs)
     passes: Passes = field(default_factory=Passes)
+    kube: KubeClient = field(default_factory=KubeClient)
+    #: The threads passes run in (a pass blocks on RHEV-M; the event loop never does).
+    pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(8, thread_name_prefix="rhev-pass")
+    )
+    #: Per object uid: what its last watch event showed (spec fingerprint, Ready).
+    seen: dict[str, tuple[Any, bool]] = field(default_factory=dict)
+    #: How many passes each cause started ("start", "rhevm", "spec", "requeue", ...).
+    passes_by_reason: collections.Counter[str] = field(default_factory=collections.Counter)
+
+    def __post_init__(self) -> None:
+        self.secret_reader = SecretReader(self.secret_reader.ttl, self.kube)
+        self.status_writer = StatusWriter(self.kube, "rhev.io", "v1alpha1")
 
     def default_config(self, secret_index: Mapping[Any, Any]) -> ConnectionConfig:
         if self.default_secret is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from rhev_operator.inventory.observer import Inventory
@@ -48,9 +49,21 @@ class Connection:
 class Connections:
     """The live connections of this operator process."""
 
-    def __init__(self, *, poll_interval: float = 2.0, trace: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        poll_interval: float = 2.0,
+        events_interval: float = 1.0,
+        trace: bool = False,
+        max_mutating: int | None = None,
+        on_change: Callable[[str, set[str], set[Hashable]], object] | None = None,
+    ) -> None:
         self.poll_interval = poll_interval
+        self.events_interval = events_interval
         self.trace = trace
+        self.max_mutating = max_mutating
+        #: Told (connection source, changed ids, changed collections) by every inventory.
+        self.on_change = on_change
         self._lock = threading.Lock()
         self._live: dict[str, Connection] = {}
 
@@ -63,8 +76,18 @@ class Connections:
             if current is not None and current.fingerprint == wanted:
                 return current
             stale = current
-            client = RhevmClient(config, trace=self.trace, logger=logging.getLogger("rhevm.rest"))
-            inventory = Inventory(client, poll_interval=self.poll_interval)
+            client = RhevmClient(
+                config,
+                trace=self.trace,
+                logger=logging.getLogger("rhevm.rest"),
+                max_mutating=self.max_mutating,
+            )
+            inventory = Inventory(
+                client,
+                poll_interval=self.poll_interval,
+                events_interval=self.events_interval,
+                on_change=self._listener(source),
+            )
             current = Connection(source, wanted, client, inventory)
             self._live[source] = current
         if stale is not None:
@@ -72,6 +95,16 @@ class Connections:
             self._close(stale)
         inventory.start()
         return current
+
+    def _listener(self, source: str) -> Callable[[set[str], set[Hashable]], None] | None:
+        on_change = self.on_change
+        if on_change is None:
+            return None
+
+        def listener(ids: set[str], keys: set[Hashable]) -> None:
+            on_change(source, ids, keys)
+
+        return listener
 
     def all(self) -> list[Connection]:
         with self._lock:

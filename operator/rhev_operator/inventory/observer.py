@@ -1,8 +1,11 @@
 """The observed state of one RHEV-M, kept in memory and refreshed once per tick.
 
 One `Inventory` per connection. Each tick lists every collection that some reconciler
-has asked for (once, however many resources read it) and follows the events feed from
-the highest id seen. Reconcilers read from here instead of polling per object, so the
+has asked for (once, however many resources read it); between ticks it follows the events
+feed from the highest id seen, every `events_interval`, and re-lists at once the
+collections that hold an object an event names. Each listing is compared with the one
+before: the ids that appeared, vanished or changed go to `on_change`, which wakes the
+resources that own or wait on them. Reconcilers read from here instead of polling per object, so the
 requests per tick do not grow with the number of resources; before they create or
 recreate something they confirm with one direct GET, since a snapshot may be up to one
 tick old.
@@ -10,11 +13,12 @@ tick old.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +28,8 @@ log = logging.getLogger(__name__)
 
 #: A lister returns the current members of one collection.
 Lister = Callable[[RhevmClient], Sequence[Any]]
+#: Told which object ids changed, and in which collections, after a listing or events.
+ChangeListener = Callable[[set[str], set[Hashable]], None]
 
 
 @dataclass
@@ -70,12 +76,16 @@ class Inventory:
         client: RhevmClient,
         *,
         poll_interval: float = 2.0,
+        events_interval: float = 1.0,
         events_kept: int = 500,
         clock: Callable[[], float] = time.monotonic,
         unused_after: float = 600.0,
+        on_change: ChangeListener | None = None,
     ) -> None:
         self.client = client
         self.poll_interval = poll_interval
+        self.events_interval = min(events_interval, poll_interval)
+        self.on_change = on_change
         #: A collection no reconciler read for this long is no longer listed (e.g. the
         #: attached domains of a data center that was deleted).
         self.unused_after = unused_after
@@ -91,16 +101,32 @@ class Inventory:
         self.last_error: str | None = None
         #: When this process last wrote into a snapshot (see `authoritative`).
         self._last_write = -1.0
+        #: The collection keys read by the pass running on this thread (see `recording`).
+        self._reads = threading.local()
+        self.changes_reported = 0
 
     # -- what reconcilers call -------------------------------------------------------
 
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[set[Hashable]]:
+        """The collection keys this thread reads inside the block (what a pass waits on)."""
+        keys: set[Hashable] = set()
+        self._reads.keys = keys
+        try:
+            yield keys
+        finally:
+            self._reads.keys = None
+
     def collection(self, key: Hashable, lister: Lister) -> dict[str, Any]:
         """Members of a collection by id; the first call lists it at once and registers it."""
+        reading: set[Hashable] | None = getattr(self._reads, "keys", None)
+        if reading is not None:
+            reading.add(key)
         with self._lock:
             known = self._collections.get(key)
         if known is None:
             known = Collection(lister=lister)
-            self._list_into(known)
+            self._list_into(known, key, report=False)
             with self._lock:
                 self._collections.setdefault(key, known)
         with self._lock:
@@ -161,13 +187,41 @@ class Inventory:
             stale = self._clock() - self.unused_after
             for key in [k for k, c in self._collections.items() if c.read_at < stale]:
                 del self._collections[key]
-            collections = list(self._collections.values())
-        for known in collections:
-            self._list_into(known)
-        self._read_events()
+            collections = list(self._collections.items())
+        for key, known in collections:
+            self._list_into(known, key)
+        self._follow_events()
         self.ticks += 1
 
-    def _list_into(self, known: Collection) -> None:
+    def follow_events(self) -> None:
+        """Between ticks: read new events; re-list the collections holding what they name."""
+        self._follow_events()
+
+    def _follow_events(self) -> None:
+        named = self._read_events()
+        if not named:
+            return
+        with self._lock:
+            holding = [
+                (key, known)
+                for key, known in self._collections.items()
+                if not named.isdisjoint(known.items)
+            ]
+        for key, known in holding:
+            self._list_into(known, key)
+        # The events name objects whose change the listings may not show yet (a job that
+        # ended, a failure): their owners look again all the same.
+        self._report(named, set())
+
+    def _report(self, ids: set[str], keys: set[Hashable]) -> None:
+        if self.on_change is not None and (ids or keys):
+            self.changes_reported += 1
+            try:
+                self.on_change(ids, keys)
+            except Exception:  # a listener's failure must not stop the observer
+                log.exception("Inventory change listener failed")
+
+    def _list_into(self, known: Collection, key: Hashable, *, report: bool = True) -> None:
         started = self._clock()
         try:
             members = known.lister(self.client)
@@ -178,24 +232,33 @@ class Inventory:
                 known.error = exc
                 self.last_error = str(exc)
             return
+        items = {m.id: m for m in members}
         with self._lock:
-            known.items = {m.id: m for m in members}
+            before = known.items
+            known.items = items
             known.listed_at = self._clock()
             known.started_at = started
             known.error = None
             self.last_error = None
+        if report:
+            changed = {i for i in before.keys() ^ items.keys()}
+            changed.update(i for i, item in items.items() if i in before and before[i] != item)
+            if changed:
+                self._report(changed, {key})
 
-    def _read_events(self) -> None:
+    def _read_events(self) -> set[str]:
+        """Read the events after the highest id seen; return the ids of what they name."""
         try:
             if self._last_event_id is None:
                 self._last_event_id = self.client.events.newest_id()
-                return
+                return set()
             batch = self.client.events.since(self._last_event_id)
         except errors.RhevmError as exc:
             self.last_error = str(exc)
-            return
+            return set()
         if not batch:
-            return
+            return set()
+        named: set[str] = set()
         with self._lock:
             for event in sorted(batch, key=lambda e: int(e.id)):
                 self._events.append(
@@ -207,7 +270,9 @@ class Inventory:
                         refs=_event_refs(event),
                     )
                 )
+                named.update(self._events[-1].refs.values())
             self._last_event_id = max(int(e.id) for e in batch)
+        return named
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -218,12 +283,18 @@ class Inventory:
         self._thread.start()
 
     def _run(self) -> None:
+        next_tick = 0.0
         while not self._stop.is_set():
             try:
-                self.refresh()
+                if self._clock() >= next_tick:
+                    self.refresh()
+                    next_tick = self._clock() + self.poll_interval
+                else:
+                    self._follow_events()
             except Exception:  # the observer must outlive any one bad tick
                 log.exception("Inventory tick failed")
-            self._wake.wait(self.poll_interval)
+            if self._wake.wait(min(self.events_interval, max(0.0, next_tick - self._clock()))):
+                next_tick = 0.0  # poked: a full tick now
             self._wake.clear()
 
     def stop(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from types import TracebackType
 
@@ -47,9 +48,12 @@ class RhevmClient:
         config: ConnectionConfig,
         trace: bool = False,
         logger: logging.Logger | None = None,
+        max_mutating: int | None = None,
     ) -> None:
         self.config = config
         self.session = Session(config, trace=trace, logger=logger)
+        if max_mutating:
+            self.session.mutating = threading.BoundedSemaphore(max_mutating)
         s = self.session
         self.datacenters = DataCenters(s, "datacenters")
         self.clusters = Clusters(s, "clusters")

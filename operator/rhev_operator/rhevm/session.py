@@ -172,6 +172,8 @@ class Session:
         self._auth_generation = 0
         self._counts: dict[tuple[str, str], int] = {}
         self._closed = False
+        #: Slots for changing calls (None: unbounded); set by the client.
+        self.mutating: threading.BoundedSemaphore | None = None
 
     # --- counters ---
 
@@ -370,8 +372,23 @@ class Session:
     ) -> Reply:
         """Send ``method`` to ``path`` (relative to the API root); raise typed errors.
 
-        Returns the parsed XML root of the answer (None for an empty body).
+        Returns the parsed XML root of the answer (None for an empty body). Changing calls
+        wait for one of the connection's `mutating` slots: engines are overloaded by many
+        parallel writes, reads are cheap.
         """
+        if method.upper() in ("GET", "HEAD") or self.mutating is None:
+            return self._request(method, path, params=params, body=body)
+        with self.mutating:
+            return self._request(method, path, params=params, body=body)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: xmlio.Element | None = None,
+    ) -> Reply:
         if self._closed:
             raise errors.RhevmError(f"{method} {path}: the client is closed")
         method = method.upper()

@@ -1,0 +1,211 @@
+"""The event-driven loop: one worker per object, woken by changes, never by a clock alone.
+
+kopf has no public call to queue an object, so each object gets a kopf daemon (an asyncio
+task: it costs nothing while it sleeps) that waits on its own wake-up event
+(`handlers.wakeups`). A pass runs in the operator's thread pool and writes the status only
+when it changed, so a pass that finds nothing to do writes nothing to Kubernetes. The worker
+then sleeps until:
+
+- it is woken: its spec or annotations changed, its RHEV-M object or something it waits on
+  changed in the inventory, or a resource it references became Ready or stopped being so;
+- the pass's `requeue_after` passes (an operation in flight, a dependency not ready);
+- the slow resync comes round (`--resync-seconds`, minutes: only a safety net).
+
+Deletion stays a kopf deletion handler: kopf stops the worker first, then runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import copy
+import logging
+import random
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from rhev_operator.handlers.common import (
+    GROUP,
+    VERSION,
+    Binding,
+    Pass,
+    is_ready,
+    run_pass,
+)
+from rhev_operator.handlers.runtime import Runtime
+
+#: Annotations kopf writes for itself: their changes are no reason to reconcile.
+_OWN_ANNOTATIONS = ("rhev.io/last-handled-configuration", "kopf.zalando.org/")
+
+
+def _fingerprint(meta: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What, when it changes, asks the object's own worker to look again."""
+    annotations = {
+        key: value
+        for key, value in (meta.get("annotations") or {}).items()
+        if not key.startswith(_OWN_ANNOTATIONS)
+    }
+    return (meta.get("generation"), tuple(sorted(annotations.items())))
+
+
+class Worker:
+    """The worker of one kind: `run` is its kopf daemon, `changed` its watch-event hook."""
+
+    def __init__(self, binding: Binding, resync_seconds: float) -> None:
+        self.binding = binding
+        self.resync_seconds = resync_seconds
+        self.log = logging.getLogger(f"rhev_operator.worker.{binding.kind.lower()}")
+
+    # -- the daemon ------------------------------------------------------------------
+
+    async def run(self, **kwargs: Any) -> None:
+        stopped: kopf.DaemonStopped = kwargs["stopped"]
+        body: kopf.Body = kwargs["body"]
+        runtime: Runtime = kwargs["memo"]["runtime"]
+        uid = str(body["metadata"].get("uid") or "")
+        loop = asyncio.get_running_loop()
+        sleeper = runtime.wakeups.register(uid, loop)
+        reason = "start"
+        try:
+            while not stopped:
+                sleeper.event.clear()
+                snapshot = copy.deepcopy(dict(body))
+                runtime.passes_by_reason[reason.split(" ", 1)[0]] += 1
+                context = contextvars.copy_context()  # kopf's event poster lives in it
+                done = await loop.run_in_executor(
+                    runtime.pool, context.run, self._pass, runtime, snapshot, kwargs, reason
+                )
+                delay, why = self._delay(done)
+                woke = await self._sleep(sleeper.event, stopped, delay)
+                reason = (sleeper.reason or "woken") if woke == "woken" else why
+        finally:
+            runtime.wakeups.unregister(uid)
+
+    def _pass(
+        self, runtime: Runtime, body: dict[str, Any], kwargs: Mapping[str, Any], reason: str
+    ) -> Pass | None:
+        logger: logging.Logger = kwargs["logger"]
+        meta = body["metadata"]
+        if reason != "resync":
+            logger.debug("Reconciling %s %s (%s)", self.binding.kind, meta["name"], reason)
+        done = run_pass(self.binding, runtime, body, kwargs, logger, deleting=False)
+        if done is None:
+            return None
+        if done.interest is not None:
+            runtime.wakeups.set_interest(str(meta.get("uid") or ""), done.interest)
+        if done.status is not None and _differs(body.get("status") or {}, done.status):
+            runtime.status_writer.write(
+                meta.get("namespace") or "default", self.binding.plural, meta["name"], done.status
+            )
+        return done
+
+    def _delay(self, done: Pass | None) -> tuple[float, str]:
+        """How long to sleep unless woken, and what the wake-up after it is called."""
+        outcome = done.outcome if done is not None else None
+        if outcome is not None and outcome.requeue_after is not None:
+            return max(0.2, outcome.requeue_after), "requeue"
+        # Jitter, so that a thousand objects started together do not resync together.
+        return self.resync_seconds * random.uniform(0.9, 1.1), "resync"
+
+    @staticmethod
+    async def _sleep(event: asyncio.Event, stopped: kopf.DaemonStopped, delay: float) -> str:
+        async def stop() -> None:
+            await stopped.wait()
+
+        woken = asyncio.ensure_future(event.wait())
+        stopping = asyncio.ensure_future(stop())
+        try:
+            done, _ = await asyncio.wait(
+                {woken, stopping}, timeout=delay, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            woken.cancel()
+            stopping.cancel()
+        if woken in done:
+            return "woken"
+        if stopping in done:
+            return "stopped"
+        return "elapsed"
+
+    # -- watch events ----------------------------------------------------------------
+
+    async def changed(self, **kwargs: Any) -> None:
+        """Every watch event of the kind: wake the object on a spec or annotation change,
+        and its dependents when its readiness flips."""
+        event_type = kwargs.get("type")
+        body: Mapping[str, Any] = kwargs["body"]
+        runtime: Runtime = kwargs["memo"]["runtime"]
+        meta = body.get("metadata") or {}
+        uid = str(meta.get("uid") or "")
+        ref = (
+            str(meta.get("namespace") or "default"),
+            self.binding.kind.lower(),
+            str(meta.get("name")),
+        )
+        if event_type == "DELETED":
+            runtime.seen.pop(uid, None)
+            runtime.wakeups.dependency_changed(ref)
+            return
+        now = (_fingerprint(meta), is_ready(body.get("status") or {}))
+        before = runtime.seen.get(uid)
+        runtime.seen[uid] = now
+        if before is None:
+            return  # the worker's first pass is on its way
+        if before[0] != now[0]:
+            runtime.wakeups.wake([uid], "spec change")
+        if before[1] != now[1]:
+            runtime.wakeups.dependency_changed(ref)
+
+
+def _differs(current: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
+    return any(current.get(key) != value for key, value in status.items())
+
+
+def register(binding: Binding, *, resync_seconds: float) -> None:
+    """Register the kopf handlers of one kind (once per process at start): an index for
+    references, a worker per object, the watch-event hook that wakes workers, deletion."""
+    resource = (GROUP, VERSION, binding.plural)
+
+    def delete_handler(**kwargs: Any) -> None:
+        runtime: Runtime = kwargs["memo"]["runtime"]
+        done = run_pass(binding, runtime, kwargs["body"], kwargs, kwargs["logger"], deleting=True)
+        if done is not None and done.status is not None:
+            kwargs["patch"].status.update(done.status)
+        outcome = done.outcome if done is not None else None
+        if outcome is None:
+            raise kopf.TemporaryError("paused or not yet deletable", delay=resync_seconds)
+        if not outcome.finished:
+            raise kopf.TemporaryError(
+                str(outcome.status.get("message", "deletion in progress")),
+                delay=outcome.requeue_after or resync_seconds,
+            )
+
+    def index_handler(**kwargs: Any) -> dict[tuple[str, str], dict[str, Any]]:
+        namespace, name = kwargs["namespace"], kwargs["name"]
+        spec, status, meta = kwargs["spec"], kwargs["status"], kwargs["meta"]
+        return {
+            (namespace, name): {
+                "name": spec.get("name") or name,
+                "id": status.get("id"),
+                "ready": is_ready(status),
+                "state": status.get("state"),
+                "deleting": meta.get("deletionTimestamp") is not None,
+            }
+        }
+
+    handler_id = binding.kind.lower()
+    worker = Worker(binding, resync_seconds)
+    kopf.index(*resource, id=f"{handler_id}_index")(index_handler)
+    kopf.daemon(*resource, id=f"{handler_id}-worker", cancellation_timeout=5.0)(worker.run)
+    kopf.on.event(*resource, id=f"{handler_id}-changes")(worker.changed)
+    kopf.on.delete(*resource, id=f"{handler_id}-delete")(delete_handler)
+
+
+def register_secret_index() -> None:
+    def secret_index(**kwargs: Any) -> dict[tuple[str, str], dict[str, str]]:
+        body = kwargs["body"]
+        return {(kwargs["namespace"], kwargs["name"]): dict(body.get("data") or {})}
+
+    kopf.index("", "v1", "secrets", id="secret_index")(secret_index)
