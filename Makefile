@@ -27,14 +27,14 @@ $(BIN)/python:
 # Three distributions live here: the operator (.), the simulator and the test bed
 # (packaging/*). The `demo` extra is what `make run` needs (no C build of the test-only SDK).
 PACKAGES := -e packaging/rhevsim -e packaging/rhev-testbed
-PYPROJECTS := pyproject.toml packaging/rhevsim/pyproject.toml packaging/rhev-testbed/pyproject.toml
+PYPROJECTS := constraints.txt pyproject.toml packaging/rhevsim/pyproject.toml packaging/rhev-testbed/pyproject.toml
 
 $(RUNSTAMP): $(PYPROJECTS) | $(BIN)/python
-	$(BIN)/pip install -q $(PACKAGES) -e '.[demo]'
+	$(BIN)/pip install -q -c constraints.txt $(PACKAGES) -e '.[demo]'
 	touch $@
 
 $(STAMP): $(PYPROJECTS) | sysdeps $(BIN)/python
-	$(BIN)/pip install -q $(PACKAGES) -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt $(PACKAGES) -e '.[dev]'
 	touch $@ $(RUNSTAMP)
 
 run: $(RUNSTAMP)
