@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 RUNSTAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit sim e2e crds bench faults clean fmt sysdeps wheel-demo
+.PHONY: run test lint typecheck unit sim e2e crds bench faults clean fmt sysdeps wheel-demo policy \
+	manifests
 
 # System packages the dev extra builds against: ovirt-engine-sdk-python (the conformance
 # client) ships only as source with a C extension over libxml2. Installed when missing.
@@ -26,14 +27,14 @@ $(BIN)/python:
 # Three distributions live here: the operator (.), the simulator and the test bed
 # (packaging/*). The `demo` extra is what `make run` needs (no C build of the test-only SDK).
 PACKAGES := -e packaging/rhevsim -e packaging/rhev-testbed
-PYPROJECTS := pyproject.toml packaging/rhevsim/pyproject.toml packaging/rhev-testbed/pyproject.toml
+PYPROJECTS := constraints.txt pyproject.toml packaging/rhevsim/pyproject.toml packaging/rhev-testbed/pyproject.toml
 
 $(RUNSTAMP): $(PYPROJECTS) | $(BIN)/python
-	$(BIN)/pip install -q $(PACKAGES) -e '.[demo]'
+	$(BIN)/pip install -q -c constraints.txt $(PACKAGES) -e '.[demo]'
 	touch $@
 
 $(STAMP): $(PYPROJECTS) | sysdeps $(BIN)/python
-	$(BIN)/pip install -q $(PACKAGES) -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt $(PACKAGES) -e '.[dev]'
 	touch $@ $(RUNSTAMP)
 
 run: $(RUNSTAMP)
@@ -51,6 +52,22 @@ fmt: $(STAMP)
 
 crds: $(STAMP)
 	$(BIN)/rhev-operator crds
+
+# manifests/deploy/ rendered from the chart (the one source); tests fail when they differ.
+manifests: $(STAMP)
+	$(BIN)/python -m rhev_testbed.render_manifests
+
+# checkov pins old versions of common packages, so it lives in a venv of its own; the policy
+# test (tests/unit/test_deploy_policy.py) uses it when present. Findings kept: .checkov.yaml.
+POLICY_VENV := .venv-policy
+CHECKOV_VERSION := 3.3.30
+
+$(POLICY_VENV)/bin/checkov:
+	$(PYTHON) -m venv $(POLICY_VENV)
+	$(POLICY_VENV)/bin/pip install -q checkov==$(CHECKOV_VERSION)
+
+policy: $(STAMP) $(POLICY_VENV)/bin/checkov
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/test_deploy_policy.py
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not fault"
@@ -92,4 +109,4 @@ wheel-demo: $(BIN)/python
 	cd .wheel-demo && venv/bin/rhev-operator demo --once --time-scale 50
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(POLICY_VENV) .mypy_cache .ruff_cache

@@ -100,3 +100,61 @@ def test_insecure_skips_verification(tls_sim: tuple[str, str]) -> None:
         c = client(url, insecure=True)
         assert c.datacenters.find("Default") is not None
         c.close()
+
+
+_NO_TMP_CLIENT = """
+import json, sys, tempfile
+from rhev_operator.rhevm import ConnectionConfig, RhevmClient
+try:
+    tempfile.mkstemp()
+except OSError as exc:  # FileNotFoundError: No usable temporary directory found
+    tmp_unusable = type(exc).__name__
+else:
+    raise SystemExit("a temporary directory is usable; the test proves nothing")
+url, pem = sys.stdin.read().split("\\n", 1)
+client = RhevmClient(ConnectionConfig(url=url, username="admin@internal", password="admin",
+                                      ca_pem=pem, timeout=10.0))
+found = client.datacenters.find("Default") is not None
+client.close()
+print(json.dumps({"tmp": tmp_unusable, "found": found}))
+"""
+
+
+def test_verified_without_a_writable_filesystem(tls_sim: tuple[str, str], tmp_path: Path) -> None:
+    """As under the Deployment's readOnlyRootFilesystem: no temporary directory is usable and
+    the working directory is not writable, and the client still verifies with the CA."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    url, pem = tls_sim
+    cwd = tmp_path / "readonly"
+    cwd.mkdir()
+    cwd.chmod(0o555)
+    env = {k: v for k, v in os.environ.items() if k not in ("TMPDIR", "TEMP", "TMP")} | {
+        "TMPDIR": "/nonexistent/tmp",
+        "TEMP": "/nonexistent/tmp",
+        "TMP": "/nonexistent/tmp",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+    }
+    # With TMPDIR missing, tempfile falls back to /tmp, /var/tmp or the cwd (root writes
+    # through any mode bits): the child pins tempfile.tempdir to the missing directory.
+    prelude = "import tempfile; tempfile.tempdir = '/nonexistent/tmp'\n"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", prelude + _NO_TMP_CLIENT],
+            input=f"{url}\n{pem}",
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        cwd.chmod(0o755)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"tmp": "FileNotFoundError", "found": True}

@@ -96,7 +96,10 @@ def test_chart_copies_are_identical_and_one_file_per_kind() -> None:
     names = {f"{info.plural}.yaml" for info in KINDS}
     # The chart also ships kopf's peering CRD (not ours, so not generated): the same as the
     # one in manifests/deploy.
-    extra = {"crds": set(), "charts/rhev-operator/crds": {"kopf-peering.yaml"}}
+    extra = {
+        "crds": set(),
+        "charts/rhev-operator/crds": {"kopf-peering.yaml", "kopf-peering-namespaced.yaml"},
+    }
     for folder in CRD_DIRS:
         assert {p.name for p in (ROOT / folder).glob("*.yaml")} == names | extra[str(folder)]
     assert yaml.safe_load((ROOT / "charts/rhev-operator/crds/kopf-peering.yaml").read_text()) == (

@@ -475,10 +475,7 @@ def test_tls_verified_against_ca_pem(tls_server: tuple[Canned, str, str]) -> Non
     _, base, pem = tls_server
     client = make(base, ca_pem=pem)
     assert len(client.datacenters.list()) == 2
-    ca_file = client.session._ca_file
-    assert ca_file is not None and Path(ca_file).exists()
     client.close()
-    assert not Path(ca_file).exists()
 
 
 def test_tls_unknown_ca_is_tls_error(tls_server: tuple[Canned, str, str], tmp_path: Path) -> None:
@@ -499,13 +496,21 @@ def test_tls_insecure_skips_verification(tls_server: tuple[Canned, str, str]) ->
         assert len(make(base, insecure=True).datacenters.list()) == 2
 
 
-def test_ca_file_removed_when_an_unclosed_client_is_collected(tmp_path: Path) -> None:
-    import gc
+def test_ca_stays_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CA from the Secret is never written to a file: the Deployment's root filesystem is
+    read-only."""
+    import tempfile
 
     _, _, pem = _self_signed(tmp_path)
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("the CA must not be written to a temporary file")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", refuse)
     client = make("https://127.0.0.1:9", ca_pem=pem)
-    ca_file = client.session._ca_file
-    assert ca_file is not None and Path(ca_file).read_text() == pem
-    del client
-    gc.collect()
-    assert not Path(ca_file).exists()
+    context = client.session._ssl_context
+    assert context is not None and context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
+    assert [c["subject"] for c in context.get_ca_certs()] == [((("commonName", "127.0.0.1"),),)]
+    client.close()

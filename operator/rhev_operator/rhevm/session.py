@@ -14,16 +14,13 @@ engine may have acted on it.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import logging
-import os
 import random
 import re
-import tempfile
+import ssl
 import threading
 import time
-import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -147,24 +144,23 @@ class Session:
         self.api_url = config.url.rstrip("/")
         self.api_path = parts.path.rstrip("/")
         self._http = requests.Session()
-        adapter = HTTPAdapter(
-            pool_connections=1, pool_maxsize=config.pool_size, max_retries=0, pool_block=False
+        # The CA stays in memory (an SSLContext loaded with cadata): nothing is written to disk,
+        # so the operator runs on a read-only root filesystem.
+        self._ssl_context: ssl.SSLContext | None = None
+        self._verify = not config.insecure
+        if config.ca_pem and not config.insecure:
+            self._ssl_context = ssl.create_default_context(cadata=config.ca_pem)
+        adapter = _TlsAdapter(
+            self._ssl_context,
+            pool_connections=1,
+            pool_maxsize=config.pool_size,
+            max_retries=0,
+            pool_block=False,
         )
         self._http.mount("http://", adapter)
         self._http.mount("https://", adapter)
         self._http.headers["User-Agent"] = "rhev-operator"
         self._http.trust_env = False  # no proxies or netrc credentials from the environment
-        self._ca_file: str | None = None
-        self._verify: bool | str = True
-        if config.insecure:
-            self._verify = False
-        elif config.ca_pem:
-            fd, self._ca_file = tempfile.mkstemp(prefix="rhevm-ca-", suffix=".pem")
-            with os.fdopen(fd, "w") as fh:
-                fh.write(config.ca_pem)
-            self._verify = self._ca_file
-            # Removed on close(), or when a client that was never closed is collected.
-            weakref.finalize(self, _unlink_quietly, self._ca_file)
         self._lock = threading.Lock()
         self._auth_lock = threading.Lock()
         self._mode: str | None = None  # "oauth" | "basic" once known
@@ -520,14 +516,39 @@ class Session:
         finally:
             self._token = None
             self._http.close()
-            if self._ca_file:
-                _unlink_quietly(self._ca_file)
-                self._ca_file = None
 
 
-def _unlink_quietly(path: str) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)
+class _TlsAdapter(HTTPAdapter):
+    """An HTTPAdapter whose HTTPS pools verify against one in-memory SSLContext.
+
+    requests only takes a CA bundle as a file path (``verify=``); this hands urllib3 the
+    context instead, for direct and proxied connections alike, and keeps requests from adding
+    its own CA bundle (certifi) to it. Without a context it is a plain HTTPAdapter."""
+
+    def __init__(self, ssl_context: ssl.SSLContext | None, **kwargs: Any) -> None:
+        self._ssl_context = ssl_context
+        super().__init__(**kwargs)
+
+    def init_poolmanager(
+        self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
+    ) -> None:
+        if self._ssl_context is not None:
+            pool_kwargs["ssl_context"] = self._ssl_context
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        if self._ssl_context is not None:
+            proxy_kwargs["ssl_context"] = self._ssl_context
+        return super().proxy_manager_for(proxy, **proxy_kwargs)
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        if self._ssl_context is not None and verify and url.lower().startswith("https"):
+            # The context alone decides what is trusted: no ca_certs file on top of it.
+            conn.cert_reqs = "CERT_REQUIRED"
+            conn.ca_certs = None
+            conn.ca_cert_dir = None
+            return
+        super().cert_verify(conn, url, verify, cert)  # type: ignore[no-untyped-call]
 
 
 def _short(exc: BaseException) -> str:
