@@ -88,8 +88,7 @@ class Worker:
     ) -> Pass | None:
         logger: logging.Logger = kwargs["logger"]
         meta = body["metadata"]
-        if reason != "resync":
-            logger.debug("Reconciling %s %s (%s)", self.binding.kind, meta["name"], reason)
+        logger.debug("Reconciling %s %s (%s)", self.binding.kind, meta["name"], reason)
         done = run_pass(self.binding, runtime, body, kwargs, logger, deleting=False)
         if done is None:
             return None
