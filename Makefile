@@ -5,8 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 RUNSTAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit sim e2e crds bench faults clean fmt sysdeps wheel-demo policy \
-	manifests
+.PHONY: run test lint typecheck unit sim e2e crds bench bench-1000 faults clean fmt sysdeps \
+	wheel-demo policy manifests
 
 # System packages the dev extra builds against: ovirt-engine-sdk-python (the conformance
 # client) ships only as source with a C extension over libxml2. Installed when missing.
@@ -86,12 +86,18 @@ e2e: $(STAMP)
 	$(BIN)/python -m pytest -q tests/e2e
 
 # The long benchmarks (their short versions run in `make test`): figures, never thresholds.
+# BENCH_ARGS go to `rhev-operator bench`, e.g. BENCH_ARGS="--json vms.json --operator-arg=-v".
+BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python -m rhevsim.bench --hosts 50 --vms 1000
 	$(BIN)/python -m rhev_testbed.bench.kubeapi --objects 1000
 	$(BIN)/python -m rhev_testbed.bench.rhevm --parse-only --vms 1000
 	$(BIN)/python -m rhev_testbed.bench.ipmi --bmcs 8 --rounds 1000
-	$(BIN)/rhev-operator bench --resources 10 100 300 --window 20
+	$(BIN)/rhev-operator bench --vms 100 $(BENCH_ARGS)
+
+# The operator with 1000 VMs: long (the operator's creations, then the SDK's on a fresh simulator).
+bench-1000: $(STAMP)
+	$(BIN)/rhev-operator bench --vms 1000 $(BENCH_ARGS)
 
 # The operator from wheels in a fresh venv: `pip install .` alone holds no simulator, test bed
 # or kmock; with the demo extra (wheels of the three distributions) `rhev-operator demo --once`
