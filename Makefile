@@ -5,8 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 RUNSTAMP := $(VENV)/.installed
 
+# The export round trip at scale (long; not in `make test`): 50 hosts, 500 VMs.
+export-roundtrip-large: $(STAMP)
+	EXPORT_ROUNDTRIP_HOSTS=50 EXPORT_ROUNDTRIP_VMS=500 $(BIN)/python -m pytest -q -s \
+	  -p no:cacheprovider tests/e2e/test_export_roundtrip.py
+
 .PHONY: run test lint typecheck unit sim e2e crds bench bench-1000 faults clean fmt sysdeps \
-	wheel-demo policy manifests
+	wheel-demo policy manifests export-roundtrip-large
 
 # System packages the dev extra builds against: ovirt-engine-sdk-python (the conformance
 # client) ships only as source with a C extension over libxml2. Installed when missing.

@@ -1,5 +1,5 @@
-"""The `rhev-operator` command: run, crds, docs; and dev-apiserver, demo, bench from the test
-bed."""
+"""The `rhev-operator` command: run, crds, docs, export; and dev-apiserver, demo, bench from the
+test bed."""
 
 from __future__ import annotations
 
@@ -38,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_run_arguments(run)
 
+    from rhev_operator.export import add_export_arguments
+
+    add_export_arguments(sub.add_parser("export", help="write manifests of a running RHEV-M"))
+
     for verb, text in TESTBED_VERBS.items():
         forwarded = sub.add_parser(verb, help=f"{text} (test bed)", add_help=False)
         forwarded.add_argument("args", nargs=argparse.REMAINDER)
@@ -71,6 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from rhev_operator.runtime import run_operator
 
         return run_operator(args)
+    if args.command == "export":
+        from rhev_operator.export import run_export
+
+        return run_export(args)
     return 2
 
 

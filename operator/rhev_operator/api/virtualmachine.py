@@ -35,7 +35,7 @@ from rhev_operator.api.fieldtypes import (
 
 NicModel = Literal["virtio", "e1000", "rtl8139", "rtl8139_virtio"]
 DiskType = Literal["system", "data"]
-DiskInterface = Literal["virtio", "ide"]
+DiskInterface = Literal["virtio", "virtio_scsi", "ide"]
 DiskFormat = Literal["cow", "raw"]
 BootDevice = Literal["network", "hd"]
 Affinity = Literal["migratable", "user_migratable", "pinned"]
@@ -81,7 +81,7 @@ class VmDisk(ApiModel):
     type: Annotated[DiskType, xcat("vmstorage (disk type)")] = "data"
     """system (bootable; at most one) or data. Default data."""
     interface: Annotated[DiskInterface, xcat("vmstoragemodel (interface)")] = "virtio"
-    """virtio or ide. Default virtio."""
+    """virtio, virtio_scsi or ide. Default virtio."""
     format: Annotated[DiskFormat, xcat("vmstoragemodel (format)")] = "cow"
     """cow (thin) or raw (preallocated on block storage). Default cow."""
 

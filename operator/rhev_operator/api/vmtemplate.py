@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from rhev_operator.api.common import (
     CommonSpec,
@@ -18,6 +18,7 @@ from rhev_operator.api.fieldtypes import (
     Description,
     Reference,
     TemplateName,
+    field_error,
     xcat,
 )
 
@@ -39,14 +40,23 @@ class VmTemplateSpec(CommonSpec):
 
     name: Annotated[TemplateName | None, xcat("clonevm -t <template>")] = None
     """The template's name in RHEV-M (at most 255 characters). Default: metadata.name."""
-    source_vm: Annotated[Reference, xcat("clonevm <vm> -t <template>")]
-    """The VirtualMachine (or RHEV-M VM) it is made from; it must be down."""
+    source_vm: Annotated[Reference | None, xcat("clonevm <vm> -t <template>")] = None
+    """The VirtualMachine (or RHEV-M VM) it is made from; it must be down. Required unless
+    adopt is true (an existing template has no link to a source VM)."""
     cluster: Reference | None = None
     """The RhevCluster (or RHEV-M cluster). Default: the source VM's."""
     description: Description | None = None
     """Free text shown in RHEV-M."""
     timeouts: VmTemplateTimeouts = Field(default_factory=VmTemplateTimeouts)
     """Timeouts in seconds."""
+
+    @model_validator(mode="after")
+    def _source_needed(self) -> VmTemplateSpec:
+        if self.source_vm is None and not self.adopt:
+            raise field_error(
+                "sourceVm", "is required unless adopt is true: RHEV-M makes a template from a VM"
+            )
+        return self
 
 
 class VmTemplateStatus(CommonStatus):

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from rhev_operator.handlers.secrets import MissingSecret, config_from_secret
+from rhev_operator.handlers.secrets import InvalidSecret, MissingSecret, config_from_secret
 from rhev_operator.handlers.wakeups import Wakeups
 from rhev_operator.inventory.connections import Connections
 from rhev_operator.reconcilers.bmcs import Bmcs
@@ -194,3 +194,30 @@ def default_from_environment(url: str | None) -> ConnectionConfig | None:
         ca_pem=ca_pem,
         insecure=os.environ.get("RHEVM_INSECURE", "").lower() == "true",
     )
+
+
+def connection_from_args(
+    url: str | None, secret: str | None, kubeconfig: str | None = None
+) -> ConnectionConfig:
+    """The connection of a command-line tool, as `rhev-operator run` takes its default one:
+    `--rhevm-secret NS/NAME` read through the kubeconfig, else `--rhevm-url` or RHEVM_URL with
+    RHEVM_USERNAME, RHEVM_PASSWORD, RHEVM_CA_FILE, RHEVM_INSECURE. ValueError says what is
+    missing (never a password)."""
+    if secret:
+        namespace, _, name = secret.partition("/")
+        if not namespace or not name:
+            raise ValueError("--rhevm-secret takes NAMESPACE/NAME")
+        if kubeconfig:
+            os.environ["KUBECONFIG"] = kubeconfig
+        data = SecretReader().read(namespace, name)
+        try:
+            return config_from_secret(namespace, name, data)
+        except (MissingSecret, InvalidSecret) as exc:
+            raise ValueError(str(exc)) from None
+    config = default_from_environment(url)
+    if config is None:
+        raise ValueError(
+            "no RHEV-M connection: give --rhevm-url (or RHEVM_URL with RHEVM_USERNAME and "
+            "RHEVM_PASSWORD) or --rhevm-secret NAMESPACE/NAME"
+        )
+    return config

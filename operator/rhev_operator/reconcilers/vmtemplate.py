@@ -149,6 +149,12 @@ def _failure_words(p: TP, template_id: str, correlation_id: str) -> str:
 
 
 def _source_vm(p: TP, res: VmTemplate) -> Vm:
+    if res.spec.source_vm is None:  # only with adopt: there is nothing to make it from
+        raise Stall(
+            "NotFound",
+            f"template {res.rhev_name} does not exist in RHEV-M and spec.sourceVm is not set; "
+            "set spec.sourceVm to make it, or fix spec.name to adopt an existing template",
+        )
     vm: Vm = resolve(p, "VirtualMachine", res.spec.source_vm, vm_finder(p.ctx.client))
     return vm
 
@@ -278,6 +284,8 @@ def _await_creation(p: TP, res: VmTemplate, template: Template) -> None:
 
 def _source_state(p: TP, res: VmTemplate) -> str:
     """The source VM's state as the inventory shows it (image_locked while it is copied)."""
+    if res.spec.source_vm is None:
+        return ""
     target = p.ctx.refs.resolve("VirtualMachine", res.spec.source_vm)
     find = vm_finder(p.ctx.client)
     vm: Vm | None = p.ctx.inventory.find(find.key, find.lister, id=target.id, name=target.name)
