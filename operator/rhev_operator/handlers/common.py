@@ -164,6 +164,8 @@ class Pass:
     status: dict[str, Any] | None = None
     outcome: Outcome | None = None
     interest: Interest | None = None
+    #: Whether the status was written to Kubernetes (it differed from what was there).
+    written: bool = False
 
 
 def run_pass(
@@ -230,6 +232,23 @@ def _run_pass(
         refs=frozenset(refs),
     )
     return Pass(outcome.status, outcome, interest)
+
+
+#: Stalls that a change outside the object ends (a Secret created or rotated, a CA fixed):
+#: nothing wakes the object for those, so it looks again every CONNECTION_RECHECK seconds.
+CONNECTION_STALLS = frozenset(
+    {"MissingSecret", "InvalidSecret", "AuthenticationFailed", "TLSError"}
+)
+CONNECTION_RECHECK = 15.0
+
+
+def connection_stall(status: Mapping[str, Any]) -> bool:
+    return any(
+        c.get("type") == "Stalled"
+        and c.get("status") == "True"
+        and c.get("reason") in CONNECTION_STALLS
+        for c in status.get("conditions") or []
+    )
 
 
 def is_ready(status: Mapping[str, Any]) -> bool:

@@ -27,10 +27,12 @@ from typing import Any
 import kopf
 
 from rhev_operator.handlers.common import (
+    CONNECTION_RECHECK,
     GROUP,
     VERSION,
     Binding,
     Pass,
+    connection_stall,
     is_ready,
     run_pass,
 )
@@ -68,15 +70,25 @@ class Worker:
         loop = asyncio.get_running_loop()
         sleeper = runtime.wakeups.register(uid, loop)
         reason = "start"
+        written: dict[str, Any] | None = None  # the last status this worker wrote
         try:
             while not stopped:
                 sleeper.event.clear()
                 snapshot = copy.deepcopy(dict(body))
+                current = snapshot.get("status") or {}
+                if written is not None and _differs(current, written):
+                    # A wake-up can come before the watch event of our own write: the pass
+                    # must see what was written (an operation record above all), not the past.
+                    snapshot["status"] = merge_patch(current, written)
+                else:
+                    written = None
                 runtime.passes_by_reason[reason.split(" ", 1)[0]] += 1
                 context = contextvars.copy_context()  # kopf's event poster lives in it
                 done = await loop.run_in_executor(
                     runtime.pool, context.run, self._pass, runtime, snapshot, kwargs, reason
                 )
+                if done is not None and done.written:
+                    written = merge_patch(snapshot.get("status") or {}, done.status or {})
                 delay, why = self._delay(done)
                 woke = await self._sleep(sleeper.event, stopped, delay)
                 reason = (sleeper.reason or "woken") if woke == "woken" else why
@@ -98,6 +110,7 @@ class Worker:
             runtime.status_writer.write(
                 meta.get("namespace") or "default", self.binding.plural, meta["name"], done.status
             )
+            done.written = True
         return done
 
     def _delay(self, done: Pass | None) -> tuple[float, str]:
@@ -105,6 +118,8 @@ class Worker:
         outcome = done.outcome if done is not None else None
         if outcome is not None and outcome.requeue_after is not None:
             return max(0.2, outcome.requeue_after), "requeue"
+        if done is not None and done.status is not None and connection_stall(done.status):
+            return CONNECTION_RECHECK, "connection recheck"
         # Jitter, so that a thousand objects started together do not resync together.
         return self.resync_seconds * random.uniform(0.9, 1.1), "resync"
 
@@ -160,6 +175,19 @@ class Worker:
 
 def _differs(current: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
     return any(current.get(key) != value for key, value in status.items())
+
+
+def merge_patch(target: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """`target` after a JSON merge patch (RFC 7386), as the API server applies ours."""
+    merged = dict(target)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_patch(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
 
 
 def register(binding: Binding, *, resync_seconds: float) -> None:
