@@ -320,16 +320,15 @@ def _add(req: Request, dc: DataCenter | None = None) -> Response:
             "Cannot create Cluster. No single suitable network was found to serve as the "
             "management network."
         )
-    job = reg.start_job(f"Adding Cluster {name} to Data Center {dc.name}", req.correlation_id)
-    fields: dict[str, Any] = {"version": version, "cpu_type": cpu}
-    arch = enum(body, "cpu/architecture", ARCHITECTURES, "Architecture")
-    if arch:
-        fields["cpu_architecture"] = arch
-    fields.update(_policy_fields(body))
-    cluster = new_cluster(reg, name, dc, correlation_id=job.correlation_id, **fields)
-    cluster.description = text(body, "description")
-    cluster.comment = text(body, "comment")
-    reg.end_job(job)
+    with reg.job(f"Adding Cluster {name} to Data Center {dc.name}", req.correlation_id) as job:
+        fields: dict[str, Any] = {"version": version, "cpu_type": cpu}
+        arch = enum(body, "cpu/architecture", ARCHITECTURES, "Architecture")
+        if arch:
+            fields["cpu_architecture"] = arch
+        fields.update(_policy_fields(body))
+        cluster = new_cluster(reg, name, dc, correlation_id=job.correlation_id, **fields)
+        cluster.description = text(body, "description")
+        cluster.comment = text(body, "comment")
     return created(req, cluster)
 
 
@@ -390,34 +389,33 @@ def _update(req: Request) -> Response:
         raise errors.conflict(
             "Cannot update Cluster. Cannot change Cluster CPU type while there are running VMs."
         )
-    job = reg.start_job(f"Updating Cluster {cl.name}", req.correlation_id)
-    if name is not None:
-        cl.name = name
-    if has(body, "description"):
-        cl.description = text(body, "description") or ""
-    if has(body, "comment"):
-        cl.comment = text(body, "comment") or ""
-    if cpu is not None:
-        cl.cpu_type = cpu
-    arch = enum(body, "cpu/architecture", ARCHITECTURES, "Architecture")
-    if arch:
-        cl.cpu_architecture = arch
-    if version is not None:
-        cl.version = version
-    for k, v in _policy_fields(body).items():
-        setattr(cl, k, v)
-    if new_dc is not None and cl.data_center_id is None:
-        cl.data_center_id = new_dc.id
-        from rhevsim.network import attach_management_network
+    with reg.job(f"Updating Cluster {cl.name}", req.correlation_id) as job:
+        if name is not None:
+            cl.name = name
+        if has(body, "description"):
+            cl.description = text(body, "description") or ""
+        if has(body, "comment"):
+            cl.comment = text(body, "comment") or ""
+        if cpu is not None:
+            cl.cpu_type = cpu
+        arch = enum(body, "cpu/architecture", ARCHITECTURES, "Architecture")
+        if arch:
+            cl.cpu_architecture = arch
+        if version is not None:
+            cl.version = version
+        for k, v in _policy_fields(body).items():
+            setattr(cl, k, v)
+        if new_dc is not None and cl.data_center_id is None:
+            cl.data_center_id = new_dc.id
+            from rhevsim.network import attach_management_network
 
-        attach_management_network(reg, new_dc, cl, job.correlation_id)
-    reg.event(
-        CODES["USER_UPDATE_CLUSTER"],
-        f"Host cluster {cl.name} was updated by {ENGINE_USER}",
-        correlation_id=job.correlation_id,
-        cluster=cl,
-    )
-    reg.end_job(job)
+            attach_management_network(reg, new_dc, cl, job.correlation_id)
+        reg.event(
+            CODES["USER_UPDATE_CLUSTER"],
+            f"Host cluster {cl.name} was updated by {ENGINE_USER}",
+            correlation_id=job.correlation_id,
+            cluster=cl,
+        )
     return xml_response(cl.render(req.ctx))
 
 
@@ -435,18 +433,17 @@ def _remove(req: Request) -> Response:
         raise errors.conflict(
             "Cannot remove Cluster. One or more Template(s) are still associated with the Cluster"
         )
-    job = reg.start_job(f"Deleting Cluster {cl.name}", req.correlation_id)
-    from rhevsim.network import forget_cluster
+    with reg.job(f"Deleting Cluster {cl.name}", req.correlation_id) as job:
+        from rhevsim.network import forget_cluster
 
-    forget_cluster(reg, cl)
-    reg.remove(cl)
-    reg.event(
-        CODES["USER_REMOVE_CLUSTER"],
-        f"Host cluster {cl.name} was removed by {ENGINE_USER}",
-        correlation_id=job.correlation_id,
-        cluster=cl,
-    )
-    reg.end_job(job)
+        forget_cluster(reg, cl)
+        reg.remove(cl)
+        reg.event(
+            CODES["USER_REMOVE_CLUSTER"],
+            f"Host cluster {cl.name} was removed by {ENGINE_USER}",
+            correlation_id=job.correlation_id,
+            cluster=cl,
+        )
     return delete_complete(req)
 
 

@@ -273,19 +273,18 @@ def add_datacenter(req: Request) -> Response:
         raise errors.name_in_use("create", "Data Center")
     version = _version(body) or DEFAULT_VERSION
     _check_version("create", version)
-    job = req.reg.start_job(f"Adding empty Data Center {name}", req.correlation_id)
-    dc = new_datacenter(
-        req.reg,
-        name,
-        description=text(body, "description"),
-        local=bool(boolean(body, "local")),
-        version=version,
-        storage_format=enum(body, "storage_format", STORAGE_FORMATS, "StorageFormat") or "v5",
-        quota_mode=enum(body, "quota_mode", QUOTA_MODES, "QuotaModeType") or "disabled",
-        correlation_id=job.correlation_id,
-    )
-    dc.comment = text(body, "comment")
-    req.reg.end_job(job)
+    with req.reg.job(f"Adding empty Data Center {name}", req.correlation_id) as job:
+        dc = new_datacenter(
+            req.reg,
+            name,
+            description=text(body, "description"),
+            local=bool(boolean(body, "local")),
+            version=version,
+            storage_format=enum(body, "storage_format", STORAGE_FORMATS, "StorageFormat") or "v5",
+            quota_mode=enum(body, "quota_mode", QUOTA_MODES, "QuotaModeType") or "disabled",
+            correlation_id=job.correlation_id,
+        )
+        dc.comment = text(body, "comment")
     return created(req, dc)
 
 
@@ -311,30 +310,29 @@ def update_datacenter(req: Request) -> Response:
             raise errors.conflict(
                 "Cannot update Data Center. Cannot decrease data center compatibility version."
             )
-    job = req.reg.start_job(f"Editing Data Center {dc.name} properties", req.correlation_id)
-    if name is not None:
-        dc.name = name
-    if has(body, "description"):
-        dc.description = text(body, "description") or ""
-    if has(body, "comment"):
-        dc.comment = text(body, "comment") or ""
-    if local is not None:
-        dc.local = local
-    if version is not None:
-        dc.version = version
-    fmt = enum(body, "storage_format", STORAGE_FORMATS, "StorageFormat")
-    if fmt is not None:
-        dc.storage_format = fmt
-    qm = enum(body, "quota_mode", QUOTA_MODES, "QuotaModeType")
-    if qm is not None:
-        dc.quota_mode = qm
-    req.reg.event(
-        CODES["USER_UPDATE_STORAGE_POOL"],
-        f"Data Center {dc.name} was updated by {ENGINE_USER}",
-        correlation_id=job.correlation_id,
-        data_center=dc,
-    )
-    req.reg.end_job(job)
+    with req.reg.job(f"Editing Data Center {dc.name} properties", req.correlation_id) as job:
+        if name is not None:
+            dc.name = name
+        if has(body, "description"):
+            dc.description = text(body, "description") or ""
+        if has(body, "comment"):
+            dc.comment = text(body, "comment") or ""
+        if local is not None:
+            dc.local = local
+        if version is not None:
+            dc.version = version
+        fmt = enum(body, "storage_format", STORAGE_FORMATS, "StorageFormat")
+        if fmt is not None:
+            dc.storage_format = fmt
+        qm = enum(body, "quota_mode", QUOTA_MODES, "QuotaModeType")
+        if qm is not None:
+            dc.quota_mode = qm
+        req.reg.event(
+            CODES["USER_UPDATE_STORAGE_POOL"],
+            f"Data Center {dc.name} was updated by {ENGINE_USER}",
+            correlation_id=job.correlation_id,
+            data_center=dc,
+        )
     return xml_response(dc.render(req.ctx))
 
 
@@ -367,25 +365,24 @@ def remove_datacenter(req: Request) -> Response:
             raise errors.conflict(
                 "Cannot remove Data Center while there are Hosts that are not in Maintenance mode."
             )
-    job = reg.start_job(f"Removing Data Center {dc.name}", req.correlation_id)
-    from rhevsim.storagedomain import forget_attachment
+    with reg.job(f"Removing Data Center {dc.name}", req.correlation_id) as job:
+        from rhevsim.storagedomain import forget_attachment
 
-    for sd in attached:
-        forget_attachment(reg, sd)  # force: domains go back to unattached
-    for c in clusters_of(reg, dc):
-        c.data_center_id = None  # type: ignore[attr-defined]
-    from rhevsim.network import delete_network, networks_in
+        for sd in attached:
+            forget_attachment(reg, sd)  # force: domains go back to unattached
+        for c in clusters_of(reg, dc):
+            c.data_center_id = None  # type: ignore[attr-defined]
+        from rhevsim.network import delete_network, networks_in
 
-    for n in networks_in(reg, dc.id):
-        delete_network(reg, n, job.correlation_id)
-    reg.remove(dc)
-    reg.event(
-        CODES["USER_REMOVE_STORAGE_POOL"],
-        f"Data Center {dc.name} was removed by {ENGINE_USER}",
-        correlation_id=job.correlation_id,
-        data_center=dc,
-    )
-    reg.end_job(job)
+        for n in networks_in(reg, dc.id):
+            delete_network(reg, n, job.correlation_id)
+        reg.remove(dc)
+        reg.event(
+            CODES["USER_REMOVE_STORAGE_POOL"],
+            f"Data Center {dc.name} was removed by {ENGINE_USER}",
+            correlation_id=job.correlation_id,
+            data_center=dc,
+        )
     return delete_complete(req)
 
 

@@ -653,15 +653,14 @@ def _attach_existing(
         )
     if bootable:
         _check_bootable(reg, owner, "attach")
-    job = reg.start_job(f"Attaching Disk {disk.name} to VM {owner.name}", req.correlation_id)
-    att = attach(owner, disk, interface=interface, bootable=bootable, active=active)
-    reg.event(
-        CODES["USER_ATTACH_DISK_TO_VM"],
-        f"Disk {disk.name} was successfully attached to VM {owner.name} by {ENGINE_USER}.",
-        correlation_id=job.correlation_id,
-        vm=owner,
-    )
-    reg.end_job(job)
+    with reg.job(f"Attaching Disk {disk.name} to VM {owner.name}", req.correlation_id) as job:
+        att = attach(owner, disk, interface=interface, bootable=bootable, active=active)
+        reg.event(
+            CODES["USER_ATTACH_DISK_TO_VM"],
+            f"Disk {disk.name} was successfully attached to VM {owner.name} by {ENGINE_USER}.",
+            correlation_id=job.correlation_id,
+            vm=owner,
+        )
     return created(req, att)
 
 
@@ -684,27 +683,26 @@ def update_attachment(req: Request) -> Response:
         raise errors.conflict(f"Cannot update {TYPE_NAME}. VM is running.")
     if bootable:
         _check_bootable(reg, owner, "update", exclude=att.id)
-    job = reg.start_job(f"Updating Disk of VM {owner.name}", req.correlation_id)
-    if interface is not None:
-        att.interface = interface
-    if bootable is not None:
-        att.bootable = bootable
-    if active is not None:
-        att.active = active
-    for key in ("pass_discard", "read_only"):
-        v = boolean(body, key)
-        if v is not None:
-            setattr(att, key, v)
-    d_el = body.find("disk") if body is not None else None
-    if isinstance(disk, Disk) and d_el is not None:
-        _update_disk_fields(req, disk, d_el, job.correlation_id, owner)
-    reg.event(
-        CODES["USER_UPDATE_VM_DISK"],
-        f"VM {owner.name} {disk.name if disk else att.id} disk was updated by {ENGINE_USER}.",
-        correlation_id=job.correlation_id,
-        vm=owner,
-    )
-    reg.end_job(job)
+    with reg.job(f"Updating Disk of VM {owner.name}", req.correlation_id) as job:
+        if interface is not None:
+            att.interface = interface
+        if bootable is not None:
+            att.bootable = bootable
+        if active is not None:
+            att.active = active
+        for key in ("pass_discard", "read_only"):
+            v = boolean(body, key)
+            if v is not None:
+                setattr(att, key, v)
+        d_el = body.find("disk") if body is not None else None
+        if isinstance(disk, Disk) and d_el is not None:
+            _update_disk_fields(req, disk, d_el, job.correlation_id, owner)
+        reg.event(
+            CODES["USER_UPDATE_VM_DISK"],
+            f"VM {owner.name} {disk.name if disk else att.id} disk was updated by {ENGINE_USER}.",
+            correlation_id=job.correlation_id,
+            vm=owner,
+        )
     return xml_response(att.render(req.ctx))
 
 
@@ -731,28 +729,26 @@ def remove_attachment(req: Request) -> Response:
         )
     name = disk.name if disk is not None else att.id
     if detach_only:
-        job = reg.start_job(f"Detaching Disk {name} from VM {owner.name}", req.correlation_id)
-        owner.disk_attachments.remove(att)
+        with reg.job(f"Detaching Disk {name} from VM {owner.name}", req.correlation_id) as job:
+            owner.disk_attachments.remove(att)
+            reg.event(
+                CODES["USER_DETACH_DISK_FROM_VM"],
+                f"Disk {name} was successfully detached from VM {owner.name} by {ENGINE_USER}.",
+                correlation_id=job.correlation_id,
+                vm=owner,
+            )
+        return delete_complete(req)
+    with reg.job(f"Removing Disk {name}", req.correlation_id) as job:
+        if isinstance(disk, Disk):
+            delete_disk(reg, disk)
+        else:
+            owner.disk_attachments.remove(att)
         reg.event(
-            CODES["USER_DETACH_DISK_FROM_VM"],
-            f"Disk {name} was successfully detached from VM {owner.name} by {ENGINE_USER}.",
+            CODES["USER_REMOVE_DISK_FROM_VM"],
+            f"Disk was removed from VM {owner.name} by {ENGINE_USER}.",
             correlation_id=job.correlation_id,
             vm=owner,
         )
-        reg.end_job(job)
-        return delete_complete(req)
-    job = reg.start_job(f"Removing Disk {name}", req.correlation_id)
-    if isinstance(disk, Disk):
-        delete_disk(reg, disk)
-    else:
-        owner.disk_attachments.remove(att)
-    reg.event(
-        CODES["USER_REMOVE_DISK_FROM_VM"],
-        f"Disk was removed from VM {owner.name} by {ENGINE_USER}.",
-        correlation_id=job.correlation_id,
-        vm=owner,
-    )
-    reg.end_job(job)
     return delete_complete(req)
 
 
@@ -863,9 +859,8 @@ def update_disk(req: Request) -> Response:
     body = req.body
     if body is None:
         raise errors.incomplete("Disk", ["name|provisionedSize|description"], "update")
-    job = req.reg.start_job(f"Updating Disk {disk.name}", req.correlation_id)
-    _update_disk_fields(req, disk, body, job.correlation_id)
-    req.reg.end_job(job)
+    with req.reg.job(f"Updating Disk {disk.name}", req.correlation_id) as job:
+        _update_disk_fields(req, disk, body, job.correlation_id)
     return xml_response(disk.render(req.ctx))
 
 

@@ -189,17 +189,16 @@ def _add(req: Request) -> Response:
         None,
     ):
         raise errors.incomplete("Agent", ["username", "password"], "add")
-    job = reg.start_job(f"Adding fence agent to host {host.name}", req.correlation_id)
-    agent = FenceAgent(id=reg.new_id(), host_id=host.id)
-    _apply(agent, body, "add")
-    host.agents.append(agent)
-    reg.event(
-        CODES["USER_UPDATE_VDS"],
-        f"Host {host.name} configuration was updated by {_user()}.",
-        correlation_id=job.correlation_id,
-        host=host,
-    )
-    reg.end_job(job)
+    with reg.job(f"Adding fence agent to host {host.name}", req.correlation_id) as job:
+        agent = FenceAgent(id=reg.new_id(), host_id=host.id)
+        _apply(agent, body, "add")
+        host.agents.append(agent)
+        reg.event(
+            CODES["USER_UPDATE_VDS"],
+            f"Host {host.name} configuration was updated by {_user()}.",
+            correlation_id=job.correlation_id,
+            host=host,
+        )
     return created(req, agent)
 
 
@@ -209,15 +208,14 @@ def _update(req: Request) -> Response:
     host = _host(req)
     agent = _agent(req, host)
     reg = req.reg
-    job = reg.start_job(f"Updating fence agent of host {host.name}", req.correlation_id)
-    _apply(agent, req.body, "edit")
-    reg.event(
-        CODES["USER_UPDATE_VDS"],
-        f"Host {host.name} configuration was updated by {_user()}.",
-        correlation_id=job.correlation_id,
-        host=host,
-    )
-    reg.end_job(job)
+    with reg.job(f"Updating fence agent of host {host.name}", req.correlation_id) as job:
+        _apply(agent, req.body, "edit")
+        reg.event(
+            CODES["USER_UPDATE_VDS"],
+            f"Host {host.name} configuration was updated by {_user()}.",
+            correlation_id=job.correlation_id,
+            host=host,
+        )
     return xml_response(agent.render(req.ctx))
 
 
@@ -227,9 +225,8 @@ def _remove(req: Request) -> Response:
     host = _host(req)
     agent = _agent(req, host)
     reg = req.reg
-    job = reg.start_job(f"Removing fence agent from host {host.name}", req.correlation_id)
-    host.agents.remove(agent)
-    reg.end_job(job)
+    with reg.job(f"Removing fence agent from host {host.name}", req.correlation_id):
+        host.agents.remove(agent)
     return delete_complete(req)
 
 

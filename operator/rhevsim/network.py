@@ -379,19 +379,18 @@ def _add(req: Request, dc: DataCenter | None = None) -> Response:
         )
     fields = _parse_fields(body, "add")
     fields.pop("_roles", None)
-    job = reg.start_job(f"Adding network {name} to Data Center: {dc.name}", req.correlation_id)
-    profile = boolean(body, "profile_required")
-    net = new_network(
-        reg,
-        dc,
-        name,
-        correlation_id=job.correlation_id,
-        profile=profile is not False,
-        **fields,
-    )
-    net.description = text(body, "description")
-    net.comment = text(body, "comment")
-    reg.end_job(job)
+    with reg.job(f"Adding network {name} to Data Center: {dc.name}", req.correlation_id) as job:
+        profile = boolean(body, "profile_required")
+        net = new_network(
+            reg,
+            dc,
+            name,
+            correlation_id=job.correlation_id,
+            profile=profile is not False,
+            **fields,
+        )
+        net.description = text(body, "description")
+        net.comment = text(body, "comment")
     return created(req, net)
 
 
@@ -425,25 +424,24 @@ def _update(req: Request) -> Response:
     fields = _parse_fields(body, "update")
     fields.pop("_roles", None)
     dc_name = getattr(reg.get(DataCenter, net.data_center_id), "name", "")
-    job = reg.start_job(
+    with reg.job(
         f"Updating network {net.name} on Data Center: {dc_name}", req.correlation_id
-    )
-    if name is not None:
-        net.name = name
-    if has(body, "description"):
-        net.description = text(body, "description") or ""
-    if has(body, "comment"):
-        net.comment = text(body, "comment") or ""
-    for k, v in fields.items():
-        setattr(net, k, v)
-    dc = reg.get(DataCenter, net.data_center_id)
-    reg.event(
-        CODES["NETWORK_UPDATE_NETWORK"],
-        f"Finished Network {net.name} update on Data Center: {dc.name if dc else ''}",
-        correlation_id=job.correlation_id,
-        data_center=dc,
-    )
-    reg.end_job(job)
+    ) as job:
+        if name is not None:
+            net.name = name
+        if has(body, "description"):
+            net.description = text(body, "description") or ""
+        if has(body, "comment"):
+            net.comment = text(body, "comment") or ""
+        for k, v in fields.items():
+            setattr(net, k, v)
+        dc = reg.get(DataCenter, net.data_center_id)
+        reg.event(
+            CODES["NETWORK_UPDATE_NETWORK"],
+            f"Finished Network {net.name} update on Data Center: {dc.name if dc else ''}",
+            correlation_id=job.correlation_id,
+            data_center=dc,
+        )
     return xml_response(net.render(req.ctx))
 
 
@@ -466,11 +464,10 @@ def _remove(req: Request) -> Response:
             "VM(s) and try again."
         )
     dc_name = getattr(reg.get(DataCenter, net.data_center_id), "name", "")
-    job = reg.start_job(
+    with reg.job(
         f"Removing network {net.name} from Data Center: {dc_name}", req.correlation_id
-    )
-    delete_network(reg, net, job.correlation_id)
-    reg.end_job(job)
+    ) as job:
+        delete_network(reg, net, job.correlation_id)
     return delete_complete(req)
 
 
@@ -535,16 +532,15 @@ def _attach(req: Request) -> Response:
     if boolean(body, "display"):
         roles.add("display")
     required = boolean(body, "required")
-    job = reg.start_job(f"Attaching Network {net.name} to Cluster {cl.name}", req.correlation_id)
-    attach(
-        reg,
-        net,
-        cl,
-        required=True if required is None else required,
-        roles=roles,
-        correlation_id=job.correlation_id,
-    )
-    reg.end_job(job)
+    with reg.job(f"Attaching Network {net.name} to Cluster {cl.name}", req.correlation_id) as job:
+        attach(
+            reg,
+            net,
+            cl,
+            required=True if required is None else required,
+            roles=roles,
+            correlation_id=job.correlation_id,
+        )
     view = ClusterNetwork(id=net.id, name=net.name, network=net, cluster_id=cl.id)
     return created(req, view)
 
@@ -568,22 +564,21 @@ def _update_in_cluster(req: Request) -> Response:
                 "Cannot update Network. Unsetting management network property is not allowed. "
                 "It is done automatically when moving the role to another network."
             )
-    job = reg.start_job(f"Updating Network {net.name} on Cluster {cl.name}", req.correlation_id)
-    if required is not None:
-        att.required = required
-    if roles is not None:
-        att.roles = set(roles)
-    display = boolean(body, "display")
-    if display is not None:
-        att.roles = (att.roles | {"display"}) if display else (att.roles - {"display"})
-    recompute_cluster_status(reg, cl)
-    reg.event(
-        CODES["NETWORK_UPDTAE_NETWORK_ON_CLUSTER"],
-        f"Network {net.name} on Cluster {cl.name} updated.",
-        correlation_id=job.correlation_id,
-        cluster=cl,
-    )
-    reg.end_job(job)
+    with reg.job(f"Updating Network {net.name} on Cluster {cl.name}", req.correlation_id) as job:
+        if required is not None:
+            att.required = required
+        if roles is not None:
+            att.roles = set(roles)
+        display = boolean(body, "display")
+        if display is not None:
+            att.roles = (att.roles | {"display"}) if display else (att.roles - {"display"})
+        recompute_cluster_status(reg, cl)
+        reg.event(
+            CODES["NETWORK_UPDTAE_NETWORK_ON_CLUSTER"],
+            f"Network {net.name} on Cluster {cl.name} updated.",
+            correlation_id=job.correlation_id,
+            cluster=cl,
+        )
     return xml_response(_render(req.ctx, net, cl.id))
 
 
@@ -602,15 +597,14 @@ def _detach(req: Request) -> Response:
             f"by the following VM(s): '{', '.join(v.name for v in users)}' . Please stop the "
             "VM(s) and try again."
         )
-    job = reg.start_job(f"Detaching Network {net.name} from Cluster {cl.name}", req.correlation_id)
-    del net.clusters[cl.id]
-    reg.event(
-        CODES["NETWORK_DETACH_NETWORK_TO_CLUSTER"],
-        f"Network {net.name} detached from Cluster {cl.name}",
-        correlation_id=job.correlation_id,
-        cluster=cl,
-    )
-    reg.end_job(job)
+    with reg.job(f"Detaching Network {net.name} from Cluster {cl.name}", req.correlation_id) as job:
+        del net.clusters[cl.id]
+        reg.event(
+            CODES["NETWORK_DETACH_NETWORK_TO_CLUSTER"],
+            f"Network {net.name} detached from Cluster {cl.name}",
+            correlation_id=job.correlation_id,
+            cluster=cl,
+        )
     return delete_complete(req)
 
 

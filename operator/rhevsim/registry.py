@@ -13,6 +13,7 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -253,6 +254,31 @@ class Registry:
                 )
             )
         return self.add(job)
+
+    @contextmanager
+    def job(
+        self,
+        description: str,
+        correlation_id: str | None,
+        *,
+        steps: list[str] | None = None,
+    ) -> Iterator[Job]:
+        """A command that completes within its request: start the job, let the block change
+        the entities and post the events, end the job (failed when the block raised).
+
+            with reg.job(f"Removing Disk {disk.name}", req.correlation_id) as job:
+                reg.remove(disk)
+                reg.event(..., correlation_id=job.correlation_id)
+
+        Commands that go on in transitions keep `start_job` and call `end_job` from the last one.
+        """
+        job = self.start_job(description, correlation_id, steps=steps)
+        try:
+            yield job
+        except BaseException:
+            self.end_job(job, succeeded=False)
+            raise
+        self.end_job(job)
 
     def end_job(self, job: Job, succeeded: bool = True) -> None:
         job.finish(self.clock.now(), succeeded)

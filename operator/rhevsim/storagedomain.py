@@ -541,28 +541,27 @@ def _update(req: Request) -> Response:
     name = text(body, "name")
     if name is not None and name != sd.name and reg.by_name(StorageDomain, name) is not None:
         raise errors.conflict("Cannot update Storage. The Storage Domain name is already in use.")
-    job = reg.start_job(f"Editing Storage Domain {sd.name} properties", req.correlation_id)
-    if name is not None:
-        sd.name = name
-    if has(body, "description"):
-        sd.description = text(body, "description") or ""
-    if has(body, "comment"):
-        sd.comment = text(body, "comment") or ""
-    for key in ("wipe_after_delete", "discard_after_delete", "backup"):
-        v = boolean(body, key)
-        if v is not None:
-            setattr(sd, key, v)
-    for key in ("warning_low_space_indicator", "critical_space_action_blocker"):
-        n = integer(body, key)
-        if n is not None:
-            setattr(sd, key, n)
-    reg.event(
-        CODES["USER_UPDATE_STORAGE_DOMAIN"],
-        f"Storage Domain {sd.name} was updated by {ENGINE_USER}",
-        correlation_id=job.correlation_id,
-        storage_domain=sd,
-    )
-    reg.end_job(job)
+    with reg.job(f"Editing Storage Domain {sd.name} properties", req.correlation_id) as job:
+        if name is not None:
+            sd.name = name
+        if has(body, "description"):
+            sd.description = text(body, "description") or ""
+        if has(body, "comment"):
+            sd.comment = text(body, "comment") or ""
+        for key in ("wipe_after_delete", "discard_after_delete", "backup"):
+            v = boolean(body, key)
+            if v is not None:
+                setattr(sd, key, v)
+        for key in ("warning_low_space_indicator", "critical_space_action_blocker"):
+            n = integer(body, key)
+            if n is not None:
+                setattr(sd, key, n)
+        reg.event(
+            CODES["USER_UPDATE_STORAGE_DOMAIN"],
+            f"Storage Domain {sd.name} was updated by {ENGINE_USER}",
+            correlation_id=job.correlation_id,
+            storage_domain=sd,
+        )
     return xml_response(sd.render(req.ctx))
 
 
@@ -572,21 +571,20 @@ def _remove(req: Request) -> Response:
     destroy = req.query_bool("destroy")
     if destroy:
         reg.check_unlocked(sd, "remove")
-        job = reg.start_job(
+        with reg.job(
             f"Removing Storage Domain {sd.name} (Force Remove) from Data Center "
             f"{getattr(reg.get(DataCenter, sd.data_center_id or ''), 'name', '')}",
             req.correlation_id,
-        )
-        dc = reg.get(DataCenter, sd.data_center_id) if sd.data_center_id else None
-        forget_attachment(reg, sd)
-        reg.remove(sd)
-        reg.event(
-            CODES["USER_FORCE_REMOVE_STORAGE_DOMAIN"],
-            f"Storage Domain {sd.name} was forcibly removed by {ENGINE_USER}",
-            correlation_id=job.correlation_id,
-            storage_domain=sd,
-        )
-        reg.end_job(job)
+        ) as job:
+            dc = reg.get(DataCenter, sd.data_center_id) if sd.data_center_id else None
+            forget_attachment(reg, sd)
+            reg.remove(sd)
+            reg.event(
+                CODES["USER_FORCE_REMOVE_STORAGE_DOMAIN"],
+                f"Storage Domain {sd.name} was forcibly removed by {ENGINE_USER}",
+                correlation_id=job.correlation_id,
+                storage_domain=sd,
+            )
         if dc is not None:
             storage_changed(reg, dc, job.correlation_id)
         return delete_complete(req)
@@ -610,17 +608,16 @@ def _remove(req: Request) -> Response:
         )
     if sd.data_center_id is not None and sd.dc_status != "maintenance":
         raise _status_illegal("remove", sd)
-    job = reg.start_job(f"Removing Storage Domain {sd.name}", req.correlation_id)
-    dc = reg.get(DataCenter, sd.data_center_id) if sd.data_center_id else None
-    forget_attachment(reg, sd)
-    reg.remove(sd)
-    reg.event(
-        CODES["USER_REMOVE_STORAGE_DOMAIN"],
-        f"Storage Domain {sd.name} was removed by {ENGINE_USER}",
-        correlation_id=job.correlation_id,
-        storage_domain=sd,
-    )
-    reg.end_job(job)
+    with reg.job(f"Removing Storage Domain {sd.name}", req.correlation_id) as job:
+        dc = reg.get(DataCenter, sd.data_center_id) if sd.data_center_id else None
+        forget_attachment(reg, sd)
+        reg.remove(sd)
+        reg.event(
+            CODES["USER_REMOVE_STORAGE_DOMAIN"],
+            f"Storage Domain {sd.name} was removed by {ENGINE_USER}",
+            correlation_id=job.correlation_id,
+            storage_domain=sd,
+        )
     if dc is not None:
         storage_changed(reg, dc, job.correlation_id)
     return delete_complete(req)

@@ -879,24 +879,23 @@ def _update(req: Request) -> Response:
         now, staged = cfg, None
     else:
         now, staged = _split_running_update(vm, cfg, next_run)
-    job = reg.start_job(f"Editing VM {vm.name}", req.correlation_id)
-    if name is not None:
-        vm.name = name
-    if has(body, "description"):
-        vm.description = text(body, "description") or ""
-    if has(body, "comment"):
-        vm.comment = text(body, "comment") or ""
-    if new_cluster is not None:
-        vm.cluster_id = new_cluster.id
-    vm.config = now
-    vm.next_run = staged if staged is not None and staged.diff(now) else None
-    reg.event(
-        CODES["USER_UPDATE_VM"],
-        f"VM {vm.name} configuration was updated by {ENGINE_USER}.",
-        correlation_id=job.correlation_id,
-        vm=vm,
-    )
-    reg.end_job(job)
+    with reg.job(f"Editing VM {vm.name}", req.correlation_id) as job:
+        if name is not None:
+            vm.name = name
+        if has(body, "description"):
+            vm.description = text(body, "description") or ""
+        if has(body, "comment"):
+            vm.comment = text(body, "comment") or ""
+        if new_cluster is not None:
+            vm.cluster_id = new_cluster.id
+        vm.config = now
+        vm.next_run = staged if staged is not None and staged.diff(now) else None
+        reg.event(
+            CODES["USER_UPDATE_VM"],
+            f"VM {vm.name} configuration was updated by {ENGINE_USER}.",
+            correlation_id=job.correlation_id,
+            vm=vm,
+        )
     if next_run and vm.next_run is not None:
         return xml_response(render_vm(req.ctx, vm, vm.next_run))
     return xml_response(vm.render(req.ctx))
@@ -952,23 +951,22 @@ def _remove(req: Request) -> Response:
             f"Cannot remove VM: The following disks are locked: {', '.join(locked)}. Please "
             "try again in a few minutes."
         )
-    job = reg.start_job(f"Removing VM {vm.name}", req.correlation_id)
-    for n in vm.nics:
-        release_mac(reg, n.mac)
-    vm.seq += 1
-    reg.remove(vm)
-    if not detach_only:
-        for d in disks:
-            if any(o is not vm for o in _other_owners(reg, d, vm)):
-                continue  # a shared disk stays with its other VMs
-            delete_disk(reg, d)
-    reg.event(
-        CODES["USER_REMOVE_VM_FINISHED"],
-        f"VM {vm.name} was successfully removed by {ENGINE_USER}.",
-        correlation_id=job.correlation_id,
-        vm=vm,
-    )
-    reg.end_job(job)
+    with reg.job(f"Removing VM {vm.name}", req.correlation_id) as job:
+        for n in vm.nics:
+            release_mac(reg, n.mac)
+        vm.seq += 1
+        reg.remove(vm)
+        if not detach_only:
+            for d in disks:
+                if any(o is not vm for o in _other_owners(reg, d, vm)):
+                    continue  # a shared disk stays with its other VMs
+                delete_disk(reg, d)
+        reg.event(
+            CODES["USER_REMOVE_VM_FINISHED"],
+            f"VM {vm.name} was successfully removed by {ENGINE_USER}.",
+            correlation_id=job.correlation_id,
+            vm=vm,
+        )
     return delete_complete(req)
 
 
@@ -986,15 +984,14 @@ def _start(req: Request) -> Response:
     vm = _get_vm(req)
     reg.check_unlocked(vm, "run")
     if vm.status == "paused":
-        job = reg.start_job(f"Resuming VM {vm.name}", req.correlation_id)
-        _transition(vm, "up")
-        reg.event(
-            CODES["USER_RESUME_VM"],
-            f"VM {vm.name} was resumed by {ENGINE_USER} (Host: {_host_name(reg, vm.host_id)}).",
-            correlation_id=job.correlation_id,
-            vm=vm,
-        )
-        reg.end_job(job)
+        with reg.job(f"Resuming VM {vm.name}", req.correlation_id) as job:
+            _transition(vm, "up")
+            reg.event(
+                CODES["USER_RESUME_VM"],
+                f"VM {vm.name} was resumed by {ENGINE_USER} (Host: {_host_name(reg, vm.host_id)}).",
+                correlation_id=job.correlation_id,
+                vm=vm,
+            )
         return action_complete(req, job)
     if vm.status not in ("down", "suspended"):
         raise _illegal("run", vm)
@@ -1088,16 +1085,15 @@ def _power_off(req: Request, vm: Vm, action: str) -> Response:
             "when the VM is either up or down."
         )
     if vm.status == "suspended":
-        job = reg.start_job(f"Stopping VM {vm.name}", req.correlation_id)
-        reg.event(
-            CODES["USER_STOP_SUSPENDED_VM"],
-            f"Suspended VM {vm.name} has had its save state cleared by {ENGINE_USER}"
-            f"{_reason(req)}.",
-            correlation_id=job.correlation_id,
-            vm=vm,
-        )
-        set_down(reg, vm, "", job.correlation_id)
-        reg.end_job(job)
+        with reg.job(f"Stopping VM {vm.name}", req.correlation_id) as job:
+            reg.event(
+                CODES["USER_STOP_SUSPENDED_VM"],
+                f"Suspended VM {vm.name} has had its save state cleared by {ENGINE_USER}"
+                f"{_reason(req)}.",
+                correlation_id=job.correlation_id,
+                vm=vm,
+            )
+            set_down(reg, vm, "", job.correlation_id)
         return action_complete(req, job)
     if not vm.running:
         raise errors.conflict(f"Cannot {action} {TYPE_NAME}. VM is not running.")
@@ -1345,18 +1341,17 @@ def _cancel_migration(req: Request) -> Response:
     reg.check_unlocked(vm, "cancel migration")
     if vm.status != "migrating":
         raise errors.conflict("Cannot cancel migration for non migrating VM.")
-    job = reg.start_job(f"Cancelling migration of VM {vm.name}", req.correlation_id)
-    vm.migration_target_id = None
-    _transition(vm, "up")
-    reg.event(
-        CODES["VM_CANCEL_MIGRATION"],
-        f"Migration cancelled (VM: {vm.name}, Source: {_host_name(reg, vm.host_id)}, User: "
-        f"{ENGINE_USER}).",
-        correlation_id=job.correlation_id,
-        vm=vm,
-        host=_hosts(reg).get(vm.host_id or ""),
-    )
-    reg.end_job(job)
+    with reg.job(f"Cancelling migration of VM {vm.name}", req.correlation_id) as job:
+        vm.migration_target_id = None
+        _transition(vm, "up")
+        reg.event(
+            CODES["VM_CANCEL_MIGRATION"],
+            f"Migration cancelled (VM: {vm.name}, Source: {_host_name(reg, vm.host_id)}, User: "
+            f"{ENGINE_USER}).",
+            correlation_id=job.correlation_id,
+            vm=vm,
+            host=_hosts(reg).get(vm.host_id or ""),
+        )
     return action_complete(req, job)
 
 
@@ -1581,22 +1576,21 @@ def _add_nic(req: Request) -> Response:
         else:
             mac = allocate_mac(reg)
     linked, plugged = boolean(body, "linked"), boolean(body, "plugged")
-    job = reg.start_job(f"Adding Interface {name} to {owner.name}", req.correlation_id)
-    nic = Nic(
-        id=reg.new_id(),
-        name=name,
-        owner_path=owner.PATH,
-        owner_id=owner.id,
-        interface=interface,
-        mac=mac,
-        vnic_profile_id=profile_id,
-        linked=True if linked is None else linked,
-        plugged=True if plugged is None else plugged,
-    )
-    nic.description = text(body, "description")
-    owner.nics.append(nic)
-    _nic_event(reg, "NETWORK_ADD_VM_INTERFACE", nic, owner, "added", job.correlation_id)
-    reg.end_job(job)
+    with reg.job(f"Adding Interface {name} to {owner.name}", req.correlation_id) as job:
+        nic = Nic(
+            id=reg.new_id(),
+            name=name,
+            owner_path=owner.PATH,
+            owner_id=owner.id,
+            interface=interface,
+            mac=mac,
+            vnic_profile_id=profile_id,
+            linked=True if linked is None else linked,
+            plugged=True if plugged is None else plugged,
+        )
+        nic.description = text(body, "description")
+        owner.nics.append(nic)
+        _nic_event(reg, "NETWORK_ADD_VM_INTERFACE", nic, owner, "added", job.correlation_id)
     return created(req, nic)
 
 
@@ -1632,21 +1626,20 @@ def _update_nic(req: Request) -> Response:
         claim_mac(reg, new_mac, owner.name)
         release_mac(reg, nic.mac)
         nic.mac = new_mac.lower()
-    job = reg.start_job(f"Updating Interface {nic.name} of {owner.name}", req.correlation_id)
-    if name is not None:
-        nic.name = name
-    if interface is not None:
-        nic.interface = interface
-    if profile_el is not None:
-        nic.vnic_profile_id = profile_id
-    for key in ("linked", "plugged"):
-        v = boolean(body, key)
-        if v is not None:
-            setattr(nic, key, v)
-    if has(body, "description"):
-        nic.description = text(body, "description") or ""
-    _nic_event(reg, "NETWORK_UPDATE_VM_INTERFACE", nic, owner, "updated", job.correlation_id)
-    reg.end_job(job)
+    with reg.job(f"Updating Interface {nic.name} of {owner.name}", req.correlation_id) as job:
+        if name is not None:
+            nic.name = name
+        if interface is not None:
+            nic.interface = interface
+        if profile_el is not None:
+            nic.vnic_profile_id = profile_id
+        for key in ("linked", "plugged"):
+            v = boolean(body, key)
+            if v is not None:
+                setattr(nic, key, v)
+        if has(body, "description"):
+            nic.description = text(body, "description") or ""
+        _nic_event(reg, "NETWORK_UPDATE_VM_INTERFACE", nic, owner, "updated", job.correlation_id)
     return xml_response(nic.render(req.ctx))
 
 
@@ -1659,11 +1652,10 @@ def _remove_nic(req: Request) -> Response:
         raise errors.conflict(
             f"Cannot remove Interface because the VM is in {STATUS_WORDS[owner.status]} status."
         )
-    job = reg.start_job(f"Removing Interface {nic.name} from {owner.name}", req.correlation_id)
-    owner.nics.remove(nic)
-    release_mac(reg, nic.mac)
-    _nic_event(reg, "NETWORK_REMOVE_VM_INTERFACE", nic, owner, "removed", job.correlation_id)
-    reg.end_job(job)
+    with reg.job(f"Removing Interface {nic.name} from {owner.name}", req.correlation_id) as job:
+        owner.nics.remove(nic)
+        release_mac(reg, nic.mac)
+        _nic_event(reg, "NETWORK_REMOVE_VM_INTERFACE", nic, owner, "removed", job.correlation_id)
     return delete_complete(req)
 
 

@@ -603,21 +603,20 @@ def _update(req: Request) -> Response:
                 "unique name and try again."
             )
     cfg = parse_config(req, body, t.config, "update", "Template")
-    job = reg.start_job(f"Updating Template {t.name}", req.correlation_id)
-    if name is not None:
-        t.name = name
-    if has(body, "description"):
-        t.description = text(body, "description") or ""
-    if has(body, "comment"):
-        t.comment = text(body, "comment") or ""
-    t.config = cfg
-    reg.event(
-        CODES["USER_UPDATE_VM_TEMPLATE"],
-        f"Template {t.name} configuration was updated by {ENGINE_USER}.",
-        correlation_id=job.correlation_id,
-        template=t,
-    )
-    reg.end_job(job)
+    with reg.job(f"Updating Template {t.name}", req.correlation_id) as job:
+        if name is not None:
+            t.name = name
+        if has(body, "description"):
+            t.description = text(body, "description") or ""
+        if has(body, "comment"):
+            t.comment = text(body, "comment") or ""
+        t.config = cfg
+        reg.event(
+            CODES["USER_UPDATE_VM_TEMPLATE"],
+            f"Template {t.name} configuration was updated by {ENGINE_USER}.",
+            correlation_id=job.correlation_id,
+            template=t,
+        )
     return xml_response(t.render(req.ctx))
 
 
