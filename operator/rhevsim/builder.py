@@ -14,12 +14,11 @@ to write or rewrite its own section (hypervisor.py for `hosts`, virtualmachine.p
 
 from __future__ import annotations
 
-import importlib
 import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from rhevsim.api import MODULES
+from rhevsim.entities import MODULES
 
 
 @dataclass
@@ -149,13 +148,7 @@ def build_inventory(
         if up:
             vm["host"] = on_cluster[v % len(on_cluster)]
         inv["vms"].append(vm)
-    for name in MODULES:
-        try:
-            mod = importlib.import_module(f"rhevsim.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"rhevsim.{name}":
-                continue
-            raise
+    for mod in MODULES:
         fn = getattr(mod, "build_inventory", None)
         if fn is not None:
             fn(inv, spec)

@@ -43,7 +43,7 @@ class Control:
         self.sim = sim
 
     def handle(self, method: str, path: str, query: str, body: bytes) -> Answer:
-        from rhevsim.sim import _json
+        from rhevsim.sim import json_answer
 
         segs = [urllib.parse.unquote(s) for s in path.split("/") if s][1:]
         template = "/sim/" + "/".join(
@@ -54,14 +54,14 @@ class Control:
         try:
             data: Any = json.loads(body) if body.strip() else {}
         except ValueError:
-            return _json(400, {"error": "the body must be JSON"})
+            return json_answer(400, {"error": "the body must be JSON"})
         try:
             status, result = self._dispatch(method, segs, data)
         except ControlError as exc:
-            return _json(exc.status, {"error": exc.message})
+            return json_answer(exc.status, {"error": exc.message})
         except FaultRuleError as exc:
-            return _json(400, {"error": str(exc)})
-        return _json(status, result)
+            return json_answer(400, {"error": str(exc)})
+        return json_answer(status, result)
 
     def _dispatch(self, method: str, segs: list[str], data: Any) -> tuple[int, Any]:
         sim = self.sim

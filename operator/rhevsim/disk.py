@@ -216,7 +216,7 @@ def storage_domain(reg: Registry, ident: str | None) -> Entity | None:
     return reg.objects.get("storagedomain", {}).get(ident)
 
 
-def _sd_status_name(status: str) -> str:
+def sd_status_name(status: str) -> str:
     """The Java enum name the engine puts in `${status}` (PreparingForMaintenance, ...)."""
     return "".join(p.capitalize() for p in status.split("_"))
 
@@ -252,7 +252,7 @@ def check_domain_usable(
     if status != "active":
         raise errors.conflict(
             f"Cannot {action} {type_name}. The relevant Storage Domain's status is "
-            f"{_sd_status_name(str(status))}."
+            f"{sd_status_name(str(status))}."
         )
     available = getattr(sd, "available", None)
     if needed and isinstance(available, int) and available < needed:

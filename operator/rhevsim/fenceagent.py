@@ -105,7 +105,7 @@ def _parse_options(body: Element | None) -> dict[str, str] | None:
     return out
 
 
-def _apply(agent: FenceAgent, body: Element | None, action: str) -> None:
+def apply_agent_body(agent: FenceAgent, body: Element | None, action: str) -> None:
     t = text(body, "type")
     if t is not None:
         if t.lower() not in AGENT_TYPES:
@@ -191,7 +191,7 @@ def _add(req: Request) -> Response:
         raise errors.incomplete("Agent", ["username", "password"], "add")
     with reg.job(f"Adding fence agent to host {host.name}", req.correlation_id) as job:
         agent = FenceAgent(id=reg.new_id(), host_id=host.id)
-        _apply(agent, body, "add")
+        apply_agent_body(agent, body, "add")
         host.agents.append(agent)
         reg.event(
             CODES["USER_UPDATE_VDS"],
@@ -209,7 +209,7 @@ def _update(req: Request) -> Response:
     agent = _agent(req, host)
     reg = req.reg
     with reg.job(f"Updating fence agent of host {host.name}", req.correlation_id) as job:
-        _apply(agent, req.body, "edit")
+        apply_agent_body(agent, req.body, "edit")
         reg.event(
             CODES["USER_UPDATE_VDS"],
             f"Host {host.name} configuration was updated by {_user()}.",

@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -258,14 +257,8 @@ class _State:
     listeners: list[Callable[[Registry, Host, str], None]] = field(default_factory=list)
 
 
-_STATES: weakref.WeakKeyDictionary[Registry, _State] = weakref.WeakKeyDictionary()
-
-
 def _state(reg: Registry) -> _State:
-    st = _STATES.get(reg)
-    if st is None:
-        st = _STATES[reg] = _State()
-    return st
+    return reg.module_state(_State)
 
 
 def on_status_change(reg: Registry, fn: Callable[[Registry, Host, str], None]) -> None:
@@ -1187,19 +1180,19 @@ def _apply_pm(req: Request, h: Host, body: Element | None, action: str) -> None:
     enabled = boolean(pm, "enabled")
     agents_el = pm.find("agents")
     if agents_el is not None and len(agents_el):
-        from rhevsim.fenceagent import _apply
+        from rhevsim.fenceagent import apply_agent_body
 
         h.agents.clear()
         for i, a_el in enumerate(agents_el.findall("agent")):
             agent = FenceAgent(id=req.reg.new_id(), host_id=h.id, order=i + 1)
-            _apply(agent, a_el, action)
+            apply_agent_body(agent, a_el, action)
             h.agents.append(agent)
     elif text(pm, "address"):
         # v3 style: <power_management><address/><type/><username/><password/>.
         agent = FenceAgent(id=req.reg.new_id(), host_id=h.id, order=1)
-        from rhevsim.fenceagent import _apply
+        from rhevsim.fenceagent import apply_agent_body
 
-        _apply(agent, pm, action)
+        apply_agent_body(agent, pm, action)
         h.agents[:] = [agent]
     if enabled and not h.agents:
         raise errors.bad_request(

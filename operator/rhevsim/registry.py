@@ -24,6 +24,7 @@ from rhevsim.job import Job, Step
 from rhevsim.model import Entity
 
 T = TypeVar("T", bound=Entity)
+S = TypeVar("S")
 log = logging.getLogger("rhevsim")
 
 # Default step durations in simulated seconds, near a real engine on healthy storage.
@@ -113,6 +114,15 @@ class Registry:
         self.request_counts: Counter[str] = Counter()
         self.transition_errors = 0
         self.product_version = (4, 5, 7)
+        self._module_state: dict[type[Any], Any] = {}
+
+    def module_state(self, cls: type[S]) -> S:
+        """The one `cls()` of this registry: state an entity module keeps beside its objects
+        (e.g. the SPM election's bookkeeping), made on first use."""
+        st = self._module_state.get(cls)
+        if st is None:
+            st = self._module_state[cls] = cls()
+        return st
 
     # ------------------------------------------------------------------ identity
     def new_id(self) -> str:

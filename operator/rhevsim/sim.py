@@ -22,6 +22,7 @@ from rhevsim import inventory as inventory_mod
 from rhevsim.api import Api, Request, Response
 from rhevsim.auth import Auth
 from rhevsim.clock import Clock
+from rhevsim.entities import MODULES
 from rhevsim.errors import ApiError
 from rhevsim.faults import Faults
 from rhevsim.model import Ctx
@@ -48,7 +49,7 @@ class Answer:
     reset: bool = False
 
 
-def _json(status: int, data: Any, headers: list[tuple[str, str]] | None = None) -> Answer:
+def json_answer(status: int, data: Any, headers: list[tuple[str, str]] | None = None) -> Answer:
     body = json.dumps(data).encode()
     return Answer(status, body, [("Content-Type", "application/json"), *(headers or [])])
 
@@ -74,7 +75,7 @@ class Simulator:
         self.reg = Registry(self.clock, seed=seed, timings=inv["timings"])
         self.reg.config.update(inv["engine"])
         self.api = Api()
-        self.api.load_modules()
+        self.api.load_modules(MODULES)
         self.auth = Auth(self.clock, {u["name"]: u["password"] for u in inv["users"]})
         if "token_ttl" in inv["engine"]:
             self.auth.token_ttl = float(inv["engine"]["token_ttl"])
@@ -140,10 +141,10 @@ class Simulator:
         self._count(method, SSO_TOKEN)
         form = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace")))
         if method != "POST":
-            return _json(405, {"error_code": "invalid_request", "error": "POST expected"})
+            return json_answer(405, {"error_code": "invalid_request", "error": "POST expected"})
         scope = form.get("scope", "")
         if "ovirt-app-api" not in scope.split():
-            return _json(
+            return json_answer(
                 400,
                 {
                     "error": "invalid_scope",
@@ -151,12 +152,14 @@ class Simulator:
                 },
             )
         if form.get("grant_type") != "password":
-            return _json(400, {"error_code": "access_denied", "error": "Unsupported grant_type."})
+            return json_answer(
+                400, {"error_code": "access_denied", "error": "Unsupported grant_type."}
+            )
         user, password = form.get("username", ""), form.get("password", "")
         with self.reg.lock:
             ok = self.auth.check_password(user, password)
             if not ok:
-                return _json(
+                return json_answer(
                     400,
                     {
                         "error_code": "access_denied",
@@ -165,7 +168,7 @@ class Simulator:
                     },
                 )
             tok = self.auth.issue_token(user)
-        return _json(
+        return json_answer(
             200,
             {
                 "access_token": tok.value,
@@ -181,7 +184,7 @@ class Simulator:
         with self.reg.lock:
             if form.get("token"):
                 self.auth.revoke_token(form["token"])
-        return _json(200, {})
+        return json_answer(200, {})
 
     # ------------------------------------------------------------------ API
     def _authenticate(self, headers: dict[str, str]) -> tuple[str | None, list[tuple[str, str]]]:

@@ -664,7 +664,7 @@ def _collection_bytes(ctx: Ctx, vm: Vm) -> bytes:
 
 def select(req: Request, objs: list[Vm]) -> list[Vm]:
     """search / case_sensitive / sortby / page / max, as api.list_response applies them."""
-    from rhevsim.api import SEARCH_PAGE_SIZE, _max, _sort_key
+    from rhevsim.api import SEARCH_PAGE_SIZE, max_param, search_sort_key
     from rhevsim.search import compile_query
 
     items = list(objs)
@@ -676,18 +676,18 @@ def select(req: Request, objs: list[Vm]) -> list[Vm]:
         items = [o for o in items if q.predicate(o.search_fields(reg))]
         if q.sortby:
             key = q.sortby
-            items.sort(key=lambda o: _sort_key(o.search_fields(reg).get(key)))
+            items.sort(key=lambda o: search_sort_key(o.search_fields(reg).get(key)))
             if q.descending:
                 items.reverse()
         else:
             items.sort(key=lambda o: o.name.lower())
         if q.page is not None:
-            size = _max(req) or SEARCH_PAGE_SIZE
+            size = max_param(req) or SEARCH_PAGE_SIZE
             items = items[(q.page - 1) * size : q.page * size]
     else:
         # Top-level lists are engine searches ("Vms:") even without a query: sorted by name.
         items.sort(key=lambda o: o.name.lower())
-    m = _max(req)
+    m = max_param(req)
     if m is not None and m >= 0:
         items = items[:m]
     return items
@@ -1020,11 +1020,11 @@ def _start(req: Request) -> Response:
         sd = storage_domain(reg, d.storage_domain_id)
         status = getattr(sd, "dc_status", None) or getattr(sd, "status", None)
         if sd is not None and status not in (None, "active"):
-            from rhevsim.disk import _sd_status_name
+            from rhevsim.disk import sd_status_name
 
             raise errors.conflict(
                 f"Cannot run VM. The relevant Storage Domain's status is "
-                f"{_sd_status_name(str(status))}."
+                f"{sd_status_name(str(status))}."
             )
     host = _schedule_host(reg, vm, "run")
     job = reg.start_job(f"Launching VM {vm.name}", req.correlation_id)

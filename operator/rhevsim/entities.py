@@ -1,0 +1,42 @@
+"""The entity modules, in load order.
+
+Each may define `register(api)` (its routes), `finalize(api)` (fallback routes that a later
+module may have served better), `setup(reg)`, `load_inventory(reg, inv)` and
+`build_inventory(inv, spec)`; the simulator and the builder call them in this order.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from rhevsim import (
+    cluster,
+    datacenter,
+    disk,
+    event,
+    fenceagent,
+    hostnic,
+    hypervisor,
+    job,
+    network,
+    storagedomain,
+    virtualmachine,
+    vmtemplate,
+    vnicprofile,
+)
+
+MODULES: tuple[ModuleType, ...] = (
+    job,
+    event,
+    datacenter,
+    cluster,
+    network,
+    vnicprofile,
+    storagedomain,
+    hypervisor,
+    hostnic,
+    fenceagent,
+    vmtemplate,
+    disk,
+    virtualmachine,
+)
