@@ -27,8 +27,7 @@ from rhevsim.model import Ctx, Entity, SearchValue
 from rhevsim.xmlutil import Element, text, xml_bool
 
 if TYPE_CHECKING:
-    from rhevsim.api import Api, Request, Response
-    from rhevsim.hypervisor import Host
+    from rhevsim.hypervisor.host import Host
     from rhevsim.network import Network
     from rhevsim.registry import Registry
 
@@ -272,7 +271,7 @@ def _reported(el: Element, reg: Registry, att: NetworkAttachment) -> None:
 # ---------------------------------------------------------------------- parsing and validation
 
 
-def _setup_error(message: str, status: int = 400) -> errors.ApiError:
+def setup_error(message: str, status: int = 400) -> errors.ApiError:
     return errors.failed(status, f"Cannot setup Networks. {message}")
 
 
@@ -348,7 +347,7 @@ def _resolve_network(reg: Registry, host: Host, el: Element | None) -> Network:
     from rhevsim.network import Network
 
     if el is None or (not el.get("id") and not text(el, "name")):
-        raise _setup_error(
+        raise setup_error(
             "There's unset networkId or networkName among given network attachments. At least "
             "one of them should be set."
         )
@@ -376,19 +375,19 @@ def _resolve_nic(host: Host, el: Element | None, existing: NetworkAttachment | N
     if el is None or (not el.get("id") and not text(el, "name")):
         if existing is not None:
             return existing.nic_name
-        raise _setup_error("The host network interface does not exist.")
+        raise setup_error("The host network interface does not exist.")
     ident, name = el.get("id"), text(el, "name")
     for n in host.nics:
         if (ident and n.id == ident) or (not ident and n.name == name):
             if ident and name and n.name != name:
-                raise _setup_error(
+                raise setup_error(
                     f"NetworkAttachment does not reference nic coherently. Nic name and id "
                     f"reference different nics: nicId {ident} nicName {name}."
                 )
             return n.name
     if name:
-        raise _setup_error(f"The host network interface (name {name}) does not exist.")
-    raise _setup_error("The host network interface does not exist.")
+        raise setup_error(f"The host network interface (name {name}) does not exist.")
+    raise setup_error("The host network interface does not exist.")
 
 
 def parse_changes(
@@ -411,14 +410,14 @@ def parse_changes(
         ident = att_el.get("id")
         existing = by_id.get(ident) if ident else None
         if ident and existing is None:
-            raise _setup_error(f"Network attachment (id '{ident}') does not exist.", 404)
+            raise setup_error(f"Network attachment (id '{ident}') does not exist.", 404)
         net_el = att_el.find("network")
         if existing is not None and (
             net_el is None or not (net_el.get("id") or text(net_el, "name"))
         ):
             net = _network(reg, existing.network_id)
             if net is None:
-                raise _setup_error("The specified Logical Network doesn't exist.")
+                raise setup_error("The specified Logical Network doesn't exist.")
         else:
             net = _resolve_network(reg, host, net_el)
         nic_name = _resolve_nic(host, att_el.find("host_nic"), existing)
@@ -436,9 +435,9 @@ def parse_changes(
         ident = att_el.get("id")
         att = by_id.get(ident or "")
         if att is None:
-            raise _setup_error(f"Network attachment (id '{ident}') does not exist.", 404)
+            raise setup_error(f"Network attachment (id '{ident}') does not exist.", 404)
         if any(c.ident == att.id for c in changes):
-            raise _setup_error(
+            raise setup_error(
                 "Cannot remove and update a Network Attachment simultaneously. The same network "
                 f"attachment ('{att.id}') appears in both 'network attachments' and 'removed "
                 "network attachments' lists."
@@ -449,7 +448,7 @@ def parse_changes(
     for att_el in syn if syn is not None else ():
         att = by_id.get(att_el.get("id") or "")
         if att is None:
-            raise _setup_error(f"Network attachment (id '{att_el.get('id')}') does not exist.", 404)
+            raise setup_error(f"Network attachment (id '{att_el.get('id')}') does not exist.", 404)
         synced.append(att)
     return changes, removed, synced
 
@@ -463,7 +462,7 @@ def validate_result(
     # Networks must be attached to the host's cluster.
     missing = [n.name for n in changed_nets if host.cluster_id not in n.clusters]
     if missing:
-        raise _setup_error(
+        raise setup_error(
             "The following Logical Networks do not exist in the Host's Cluster: "
             + ", ".join(sorted(set(missing)))
             + "."
@@ -477,7 +476,7 @@ def validate_result(
         if count > 1
     ]
     if twice:
-        raise _setup_error(
+        raise setup_error(
             "The following Logical Networks are attached to more than one Network Interface: "
             + ", ".join(sorted(twice))
             + "."
@@ -491,13 +490,13 @@ def validate_result(
     for nic_name, nets in per_nic.items():
         untagged = [n.name for n in nets if n.vlan_id is None]
         if len(untagged) > 1:
-            raise _setup_error(
+            raise setup_error(
                 f"The following Network Interface can have only one non-VLAN network attached: "
                 f"{nic_name} ({', '.join(sorted(untagged))})."
             )
         vlans = [n.vlan_id for n in nets if n.vlan_id is not None]
         if len(vlans) != len(set(vlans)):
-            raise _setup_error(
+            raise setup_error(
                 f"The following Network Interface has more than one network with the same VLAN "
                 f"id: {nic_name}."
             )
@@ -519,177 +518,3 @@ def _management_network(reg: Registry, host: Host) -> Network | None:
 
     cl = reg.get(Cluster, host.cluster_id) if host.cluster_id else None
     return management_network_of(reg, cl) if cl is not None else None
-
-
-# ---------------------------------------------------------------------- handlers
-
-
-def _get_host(req: Request) -> Host:
-    from rhevsim.api import get_or_404
-    from rhevsim.hypervisor import Host
-
-    return get_or_404(req, Host, "host")
-
-
-def _get_nic(req: Request, host: Host) -> HostNic:
-    nic = nic_by_id(req.reg, host, req.params["nic"])
-    if nic is None:
-        raise errors.not_found_url()
-    return nic
-
-
-def _list_nics(req: Request) -> Response:
-    from rhevsim.api import list_response
-
-    host = _get_host(req)
-    return list_response(req, all_nics(req.reg, host), "host_nics", searchable=False)
-
-
-def _get_nic_handler(req: Request) -> Response:
-    from rhevsim.api import xml_response
-
-    host = _get_host(req)
-    return xml_response(render_nic(req.ctx, _get_nic(req, host), host))
-
-
-def _list_attachments(req: Request) -> Response:
-    from rhevsim.api import list_response
-
-    host = _get_host(req)
-    return list_response(req, list(host.attachments), "network_attachments", searchable=False)
-
-
-def _list_nic_attachments(req: Request) -> Response:
-    from rhevsim.api import list_response
-
-    host = _get_host(req)
-    nic = _get_nic(req, host)
-    return list_response(req, attachments_on(host, nic), "network_attachments", searchable=False)
-
-
-def _find_attachment(req: Request, host: Host) -> NetworkAttachment:
-    att = next((a for a in host.attachments if a.id == req.params["id"]), None)
-    if att is None:
-        raise errors.not_found_url()
-    if "nic" in req.params:
-        nic = _get_nic(req, host)
-        if att.nic_name != (nic.base_interface or nic.name):
-            raise errors.not_found_url()
-    return att
-
-
-def _get_attachment(req: Request) -> Response:
-    from rhevsim.api import xml_response
-
-    host = _get_host(req)
-    return xml_response(render_attachment(req.ctx, _find_attachment(req, host)))
-
-
-def _as_setup_body(req: Request, kind: str, att_el: Element | None) -> Element:
-    """Wrap one attachment as a setupnetworks body (the engine runs HostSetupNetworks too)."""
-    body = etree.Element("action")
-    wrap = etree.SubElement(body, kind)
-    if att_el is not None:
-        wrap.append(att_el)
-    return body
-
-
-def _add_attachment(req: Request) -> Response:
-    from rhevsim.hypervisor import setup_networks
-
-    host = _get_host(req)
-    body = req.body
-    if body is None:
-        raise errors.incomplete("NetworkAttachment", ["network.id|name"], "add")
-    if body.get("id"):
-        raise _setup_error(
-            "New Network attachment cannot be created with given ID. Please remove Network "
-            f"Attachment ID (id '{body.get('id')}') from request."
-        )
-    import copy
-
-    att_el = copy.deepcopy(body)
-    if "nic" in req.params:
-        nic = _get_nic(req, host)
-        for old in att_el.findall("host_nic"):
-            att_el.remove(old)
-        etree.SubElement(att_el, "host_nic").set("id", nic.id)
-    before = {a.id for a in host.attachments}
-    setup_networks(req, host, _as_setup_body(req, "modified_network_attachments", att_el), True)
-    new = next((a for a in host.attachments if a.id not in before), None)
-    if new is None:
-        raise errors.conflict("Cannot setup Networks. The network is already attached.")
-    from rhevsim.api import xml_response
-
-    el = render_attachment(req.ctx, new)
-    return xml_response(el, 201, [("Location", req.ctx.base + new.href())])
-
-
-def _update_attachment(req: Request) -> Response:
-    from rhevsim.api import xml_response
-    from rhevsim.hypervisor import setup_networks
-
-    host = _get_host(req)
-    att = _find_attachment(req, host)
-    import copy
-
-    att_el = copy.deepcopy(req.body) if req.body is not None else etree.Element("x")
-    att_el.tag = "network_attachment"
-    att_el.set("id", att.id)
-    setup_networks(req, host, _as_setup_body(req, "modified_network_attachments", att_el), True)
-    return xml_response(render_attachment(req.ctx, att))
-
-
-def _remove_attachment(req: Request) -> Response:
-    from rhevsim.api import delete_complete
-    from rhevsim.hypervisor import setup_networks
-
-    host = _get_host(req)
-    att = _find_attachment(req, host)
-    el = etree.Element("network_attachment", {"id": att.id})
-    setup_networks(req, host, _as_setup_body(req, "removed_network_attachments", el), True)
-    return delete_complete(req)
-
-
-def _noop_nic_action(req: Request) -> Response:
-    from rhevsim.api import action_complete
-
-    host = _get_host(req)
-    _get_nic(req, host)
-    return action_complete(req)
-
-
-def _empty(plural: str) -> object:
-    def handler(req: Request) -> Response:
-        from rhevsim.api import xml_response
-
-        host = _get_host(req)
-        if "nic" in req.params:
-            _get_nic(req, host)
-        return xml_response(etree.Element(plural))
-
-    return handler
-
-
-def register(api: Api) -> None:
-    api.route("GET", "/hosts/{host}/nics", _list_nics)
-    api.route("GET", "/hosts/{host}/nics/{nic}", _get_nic_handler)
-    api.action("/hosts/{host}/nics/{nic}", "updatevirtualfunctionsconfiguration", _noop_nic_action)
-    for path, plural in (
-        ("networklabels", "network_labels"),
-        ("statistics", "statistics"),
-        ("linklayerdiscoveryprotocolelements", "link_layer_discovery_protocol_elements"),
-        ("virtualfunctionallowedlabels", "network_labels"),
-        ("virtualfunctionallowednetworks", "networks"),
-    ):
-        api.route("GET", f"/hosts/{{host}}/nics/{{nic}}/{path}", _empty(plural))  # type: ignore[arg-type]
-    api.route("GET", "/hosts/{host}/networkattachments", _list_attachments)
-    api.route("POST", "/hosts/{host}/networkattachments", _add_attachment)
-    api.route("GET", "/hosts/{host}/networkattachments/{id}", _get_attachment)
-    api.route("PUT", "/hosts/{host}/networkattachments/{id}", _update_attachment)
-    api.route("DELETE", "/hosts/{host}/networkattachments/{id}", _remove_attachment)
-    api.route("GET", "/hosts/{host}/nics/{nic}/networkattachments", _list_nic_attachments)
-    api.route("POST", "/hosts/{host}/nics/{nic}/networkattachments", _add_attachment)
-    api.route("GET", "/hosts/{host}/nics/{nic}/networkattachments/{id}", _get_attachment)
-    api.route("PUT", "/hosts/{host}/nics/{nic}/networkattachments/{id}", _update_attachment)
-    api.route("DELETE", "/hosts/{host}/nics/{nic}/networkattachments/{id}", _remove_attachment)

@@ -3,7 +3,8 @@
 The package: `host` (the entity, its relations and XML), `spm` (SPM election), `status`
 (the status machinery and install flow), `crud` (creation and the CRUD handlers),
 `machines` (physical machines powering on and off), `actions` (the host actions),
-`inventory` (inventory and builder); this module registers the routes and hooks.
+`inventory` (inventory and builder), `nics` and `fenceagents` (the host NIC and fence
+agent sub-collections); this module registers the routes and hooks.
 
 Inventory key `hosts:` (all keys but `name` optional):
 
@@ -57,6 +58,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rhevsim.hypervisor import fenceagents, nics
 from rhevsim.hypervisor.actions import (
     activate_host,
     approve_host,
@@ -124,6 +126,8 @@ def register(api: Api) -> None:
         ("externalnetworkproviderconfigurations", "external_network_provider_configurations"),
     ):
         api.route("GET", f"/hosts/{{id}}/{path}", empty_collection(plural))
+    nics.register(api)
+    fenceagents.register(api)
 
 
 def setup(reg: Registry) -> None:
