@@ -23,10 +23,11 @@ import json
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
+from rhevsim.answer import Answer, json_answer
 from rhevsim.faults import FaultRuleError
 
 if TYPE_CHECKING:
-    from rhevsim.sim import Answer, Simulator
+    from rhevsim.sim import Simulator
 
 BOOT_DEVICES = ("network", "disk", "cdrom", "bios", "floppy", "default")
 
@@ -43,8 +44,6 @@ class Control:
         self.sim = sim
 
     def handle(self, method: str, path: str, query: str, body: bytes) -> Answer:
-        from rhevsim.sim import json_answer
-
         segs = [urllib.parse.unquote(s) for s in path.split("/") if s][1:]
         template = "/sim/" + "/".join(
             "{name}" if i == 1 and segs[0] in ("machines", "hosts") else s

@@ -6,19 +6,19 @@ wraps it in a ThreadingHTTPServer. The registry lock is held only while a handle
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
 import urllib.parse
 from collections import Counter
-from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
 
 from lxml import etree
 
+from rhevsim import control
 from rhevsim import inventory as inventory_mod
+from rhevsim.answer import Answer, json_answer
 from rhevsim.api import Api, Request, Response
 from rhevsim.auth import Auth
 from rhevsim.clock import Clock
@@ -38,20 +38,6 @@ ROOT_TAG_ID = "00000000-0000-0000-0000-000000000000"
 
 class Reset(Exception):
     """Close the connection without an answer (fault rule "reset" or API down)."""
-
-
-@dataclass
-class Answer:
-    status: int
-    body: bytes
-    headers: list[tuple[str, str]]
-    latency: float = 0.0
-    reset: bool = False
-
-
-def json_answer(status: int, data: Any, headers: list[tuple[str, str]] | None = None) -> Answer:
-    body = json.dumps(data).encode()
-    return Answer(status, body, [("Content-Type", "application/json"), *(headers or [])])
 
 
 class Simulator:
@@ -86,8 +72,6 @@ class Simulator:
             self.api.call_modules("setup", self.reg)
             inventory_mod.load_machines(self.reg, inv)
             self.api.call_modules("load_inventory", self.reg, inv)
-        from rhevsim import control
-
         self.control = control.Control(self)
 
     # ------------------------------------------------------------------ entry point
