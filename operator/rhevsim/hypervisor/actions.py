@@ -19,11 +19,6 @@ from rhevsim.datacenter import ENGINE_USER
 from rhevsim.event import CODES
 from rhevsim.fenceagent import agents_of
 from rhevsim.hostnic import NetworkAttachment
-from rhevsim.xmlutil import Element, boolean, text
-
-if TYPE_CHECKING:
-    from rhevsim.job import Job
-    from rhevsim.registry import Registry
 from rhevsim.hypervisor.crud import (
     cluster_from,
     move_to_cluster,
@@ -55,6 +50,11 @@ from rhevsim.hypervisor.status import (
     set_status,
     step_host,
 )
+from rhevsim.xmlutil import Element, boolean, text
+
+if TYPE_CHECKING:
+    from rhevsim.job import Job
+    from rhevsim.registry import Registry
 
 
 def approve_host(req: Request) -> Response:

@@ -23,10 +23,6 @@ from rhevsim.datacenter import ENGINE_USER, DataCenter
 from rhevsim.event import CODES
 from rhevsim.fenceagent import FenceAgent
 from rhevsim.hostnic import NetworkAttachment, new_nic
-from rhevsim.xmlutil import Element, boolean, has, integer, text
-
-if TYPE_CHECKING:
-    from rhevsim.registry import Machine, Registry
 from rhevsim.hypervisor.host import (
     REMOVABLE,
     Host,
@@ -38,6 +34,10 @@ from rhevsim.hypervisor.host import (
 )
 from rhevsim.hypervisor.spm import elect, release_spm
 from rhevsim.hypervisor.status import cluster_name, end_job_once, install_host, new_flow
+from rhevsim.xmlutil import Element, boolean, has, integer, text
+
+if TYPE_CHECKING:
+    from rhevsim.registry import Machine, Registry
 
 
 def new_host(

@@ -8,13 +8,13 @@ from rhevsim.cluster import Cluster
 from rhevsim.datacenter import DataCenter
 from rhevsim.fenceagent import FenceAgent
 from rhevsim.hostnic import NetworkAttachment
-
-if TYPE_CHECKING:
-    from rhevsim.registry import Registry
 from rhevsim.hypervisor.crud import new_host
 from rhevsim.hypervisor.host import HOST_STATUSES, HOST_TYPES, GiB, Host, find_machine
 from rhevsim.hypervisor.spm import elect_now
 from rhevsim.hypervisor.status import ensure_management
+
+if TYPE_CHECKING:
+    from rhevsim.registry import Registry
 
 
 def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:

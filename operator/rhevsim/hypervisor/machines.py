@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 from rhevsim.cluster import Cluster
 from rhevsim.event import CODES
-
-if TYPE_CHECKING:
-    from rhevsim.registry import Machine, Registry
 from rhevsim.hypervisor.crud import new_host
 from rhevsim.hypervisor.host import Host, is_powered, machine_of, reachable
 from rhevsim.hypervisor.status import connect_host, go_unresponsive, new_flow, set_status, step_host
+
+if TYPE_CHECKING:
+    from rhevsim.registry import Machine, Registry
 
 
 def machine_power_changed(reg: Registry, m: Machine) -> None:

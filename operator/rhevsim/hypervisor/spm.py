@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 
 from rhevsim.datacenter import DataCenter, recompute_status
 from rhevsim.event import CODES
+from rhevsim.hypervisor.host import Host, dc_of, hosts_in_dc, hosts_state, reachable
 from rhevsim.model import Entity
 
 if TYPE_CHECKING:
     from rhevsim.registry import Registry
-from rhevsim.hypervisor.host import Host, dc_of, hosts_in_dc, hosts_state, reachable
 
 
 def release_spm(reg: Registry, dc: DataCenter) -> None:

@@ -10,10 +10,6 @@ from rhevsim.cluster import Cluster
 from rhevsim.datacenter import ENGINE_USER
 from rhevsim.event import CODES
 from rhevsim.hostnic import NetworkAttachment, new_nic
-
-if TYPE_CHECKING:
-    from rhevsim.job import Job
-    from rhevsim.registry import Registry
 from rhevsim.hypervisor.host import (
     Host,
     cluster_of,
@@ -24,6 +20,10 @@ from rhevsim.hypervisor.host import (
     reachable,
 )
 from rhevsim.hypervisor.spm import elect
+
+if TYPE_CHECKING:
+    from rhevsim.job import Job
+    from rhevsim.registry import Registry
 
 
 def set_status(
