@@ -123,14 +123,14 @@ def _networks_of(reg: Registry, dc: DataCenter) -> list[Entity]:
 
 
 def _attached_domains(reg: Registry, dc: DataCenter) -> list[Entity]:
-    from rhevsim.storagedomain import attached_to
+    from rhevsim.storagedomain.entity import attached_to
 
     return list(attached_to(reg, dc.id))
 
 
 def recompute_status(reg: Registry, dc: DataCenter, correlation_id: str | None = None) -> None:
     """Derive dc.status from its master domain and SPM; write events on changes."""
-    from rhevsim.storagedomain import master_of
+    from rhevsim.storagedomain.entity import master_of
 
     master = master_of(reg, dc.id)
     if master is None:
@@ -366,7 +366,7 @@ def remove_datacenter(req: Request) -> Response:
                 "Cannot remove Data Center while there are Hosts that are not in Maintenance mode."
             )
     with reg.job(f"Removing Data Center {dc.name}", req.correlation_id) as job:
-        from rhevsim.storagedomain import forget_attachment
+        from rhevsim.storagedomain.entity import forget_attachment
 
         for sd in attached:
             forget_attachment(reg, sd)  # force: domains go back to unattached

@@ -150,6 +150,20 @@ class Ctx:
             for item in items():
                 coll.append(item.render(inner))
 
+    def follow_collection(
+        self, el: Element, obj: Entity, rel: str, plural: str, items: Iterable[Entity]
+    ) -> None:
+        """The `<link rel=..>`, and the objects inline when `follow` names the link (`rel`) or
+        the element (`plural`, e.g. follow=disk_attachments.disk)."""
+        self.link(el, obj, rel)
+        for key in (plural, rel):
+            if key in self.follow or any(f.startswith(key + ".") for f in self.follow):
+                coll = etree.SubElement(el, plural)
+                inner = self.nested(key)
+                for item in items:
+                    coll.append(item.render(inner))
+                return
+
     def nested(self, rel: str) -> Ctx:
         """The context for objects inlined under `rel` (follow=a.b applies b to a's objects)."""
         pre = rel + "."

@@ -30,7 +30,7 @@ def _candidates(reg: Registry, dc: DataCenter) -> list[Host]:
 
 
 def _needs_spm(reg: Registry, dc: DataCenter) -> bool:
-    from rhevsim.storagedomain import master_of
+    from rhevsim.storagedomain.entity import master_of
 
     master = master_of(reg, dc.id)
     return master is not None and master.dc_status not in (

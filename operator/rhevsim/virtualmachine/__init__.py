@@ -44,7 +44,6 @@ from rhevsim.virtualmachine.entity import (
     VM_LINK_PLURALS,
     Nic,
     Vm,
-    follow_collection,
     set_down,
     transition,
     vms_on_host,
@@ -64,7 +63,7 @@ from rhevsim.virtualmachine.power import (
     stop_vm,
     suspend,
 )
-from rhevsim.vmtemplate import Template
+from rhevsim.vmtemplate.entity import Template
 
 if TYPE_CHECKING:
     from rhevsim.registry import Registry
@@ -145,7 +144,6 @@ __all__ = [
     "Nic",
     "Vm",
     "build_inventory",
-    "follow_collection",
     "load_inventory",
     "nics_from_inventory",
     "register",

@@ -19,7 +19,7 @@ from rhevsim.api import (
 )
 from rhevsim.cluster import Cluster
 from rhevsim.datacenter import ENGINE_USER
-from rhevsim.disk import (
+from rhevsim.disk.entity import (
     Disk,
     attach,
     copy_disk,
@@ -44,13 +44,8 @@ from rhevsim.virtualmachine.entity import (
     render_vm,
     vm_or_404,
 )
-from rhevsim.vmtemplate import (
-    BLANK_TEMPLATE_ID,
-    MIB,
-    Template,
-    VmConfig,
-    parse_config,
-)
+from rhevsim.vmtemplate.config import BLANK_TEMPLATE_ID, MIB, VmConfig, parse_config
+from rhevsim.vmtemplate.entity import Template
 from rhevsim.xmlutil import DECLARATION, Element, boolean, enum, has, text
 
 if TYPE_CHECKING:
@@ -203,7 +198,7 @@ def add_vm(req: Request) -> Response:
     clone = req.query_bool("clone")
     targets = _disk_targets(req, body)
     src_disks = disks_of(reg, tmpl)
-    from rhevsim.disk import check_domain_usable
+    from rhevsim.disk.entity import check_domain_usable
 
     for d in src_disks:
         sd = targets.get(d.id, (None, None))[0] or storage_domain(reg, d.storage_domain_id)
@@ -419,6 +414,6 @@ def remove_vm(req: Request) -> Response:
 
 
 def _other_owners(reg: Registry, disk: Disk, vm: Vm) -> list[Any]:
-    from rhevsim.disk import owners_of
+    from rhevsim.disk.entity import owners_of
 
     return [o for o in owners_of(reg, disk.id) if o is not vm]

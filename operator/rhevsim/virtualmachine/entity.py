@@ -16,17 +16,10 @@ from rhevsim.api import (
     get_or_404,
 )
 from rhevsim.cluster import Cluster
-from rhevsim.disk import (
-    DiskAttachment,
-)
+from rhevsim.disk.entity import DiskAttachment
 from rhevsim.event import CODES
 from rhevsim.model import Ctx, Entity, SearchValue
-from rhevsim.vmtemplate import (
-    BLANK_TEMPLATE_ID,
-    MIB,
-    VmConfig,
-    render_config,
-)
+from rhevsim.vmtemplate.config import BLANK_TEMPLATE_ID, MIB, VmConfig, render_config
 from rhevsim.xmlutil import Element, fmt_time, xml_bool
 
 if TYPE_CHECKING:
@@ -349,21 +342,6 @@ class Vm(Entity):
         }
 
 
-def follow_collection(
-    ctx: Ctx, el: Element, obj: Entity, rel: str, plural: str, items: list[Any]
-) -> None:
-    """The `<link rel=..>`, and the objects inline when `follow` names the link (`rel`) or
-    the element (`plural`, e.g. follow=disk_attachments.disk)."""
-    ctx.link(el, obj, rel)
-    for key in (plural, rel):
-        if key in ctx.follow or any(f.startswith(key + ".") for f in ctx.follow):
-            coll = etree.SubElement(el, plural)
-            inner = ctx.nested(key)
-            for item in items:
-                coll.append(item.render(inner))
-            return
-
-
 def _domains_of(owner: Any) -> list[str]:
     out: list[str] = []
     for a in owner.disk_attachments:
@@ -380,10 +358,10 @@ def render_vm(ctx: Ctx, vm: Vm, cfg: VmConfig) -> Element:
     prefix = f"{ctx.base}/vms/{vm.id}/"
     for rel in VM_LINKS[:5]:
         sub(el, "link", {"href": prefix + rel, "rel": rel})
-    follow_collection(ctx, el, vm, "diskattachments", "disk_attachments", vm.disk_attachments)
+    ctx.follow_collection(el, vm, "diskattachments", "disk_attachments", vm.disk_attachments)
     for rel in VM_LINKS[5:]:
         sub(el, "link", {"href": prefix + rel, "rel": rel})
-    follow_collection(ctx, el, vm, "nics", "nics", vm.nics)
+    ctx.follow_collection(el, vm, "nics", "nics", vm.nics)
     cluster = ctx.reg.objects.get("cluster", {}).get(vm.cluster_id or "")
     render_config(ctx, el, cfg, getattr(cluster, "cpu_architecture", None) or "x86_64")
     sub(el, "creation_time").text = fmt_time(vm.creation_time)

@@ -15,11 +15,8 @@ from rhevsim.virtualmachine.entity import (
     mac_pool,
     schedule_host,
 )
-from rhevsim.vmtemplate import (
-    MIB,
-    Template,
-    config_from_inventory,
-)
+from rhevsim.vmtemplate.config import MIB, config_from_inventory
+from rhevsim.vmtemplate.entity import Template
 
 if TYPE_CHECKING:
     from rhevsim.registry import Registry
@@ -81,7 +78,7 @@ def _inventory_profile(reg: Registry, owner: Any, pname: str, network: Any, wher
 
 
 def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:
-    from rhevsim.disk import attach_from_inventory
+    from rhevsim.disk.inventory import attach_from_inventory
     from rhevsim.inventory import InventoryError, find
 
     for i, d in enumerate(find(inv, "vms")):

@@ -16,9 +16,7 @@ from rhevsim.api import (
     xml_response,
 )
 from rhevsim.datacenter import ENGINE_USER
-from rhevsim.disk import (
-    path_owner,
-)
+from rhevsim.disk.entity import path_owner
 from rhevsim.event import CODES
 from rhevsim.virtualmachine.entity import (
     NIC_INTERFACES,

@@ -13,10 +13,7 @@ from rhevsim.api import (
     action_complete,
 )
 from rhevsim.datacenter import ENGINE_USER
-from rhevsim.disk import (
-    disks_of,
-    storage_domain,
-)
+from rhevsim.disk.entity import disks_of, storage_domain
 from rhevsim.event import CODES
 from rhevsim.model import Entity
 from rhevsim.virtualmachine.entity import (
@@ -83,7 +80,7 @@ def start_vm(req: Request) -> Response:
         sd = storage_domain(reg, d.storage_domain_id)
         status = getattr(sd, "dc_status", None) or getattr(sd, "status", None)
         if sd is not None and status not in (None, "active"):
-            from rhevsim.disk import sd_status_name
+            from rhevsim.disk.entity import sd_status_name
 
             raise errors.conflict(
                 f"Cannot run VM. The relevant Storage Domain's status is "

@@ -237,7 +237,7 @@ def render_config(ctx: Ctx, el: Element, cfg: VmConfig, arch: str = "x86_64") ->
 
 
 def config_from_inventory(d: dict[str, Any], where: str, base: VmConfig) -> VmConfig:
-    from rhevsim.disk import parse_size
+    from rhevsim.disk.entity import parse_size
     from rhevsim.inventory import InventoryError
 
     cfg = base.copy()

@@ -7,16 +7,14 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from rhevsim.disk import (
-    DiskAttachment,
-)
+from rhevsim.disk.entity import DiskAttachment
 from rhevsim.model import Ctx, Entity, SearchValue
 from rhevsim.vmtemplate.config import BLANK_TEMPLATE_ID, MIB, VmConfig, render_config
 from rhevsim.xmlutil import Element
 
 if TYPE_CHECKING:
     from rhevsim.registry import Registry
-    from rhevsim.virtualmachine import Nic
+    from rhevsim.virtualmachine.entity import Nic
 
 
 @dataclass(kw_only=True, eq=False)
@@ -45,10 +43,8 @@ class Template(Entity):
         ctx.actions(el, self, ("export",))
         ctx.common(el, self)
         ctx.link(el, self, "cdroms")
-        from rhevsim.virtualmachine import follow_collection
-
-        follow_collection(
-            ctx, el, self, "diskattachments", "disk_attachments", self.disk_attachments
+        ctx.follow_collection(
+            el, self, "diskattachments", "disk_attachments", self.disk_attachments
         )
         ctx.link(el, self, "graphicsconsoles")
         ctx.link(el, self, "mediateddevices")

@@ -18,13 +18,7 @@ from rhevsim.api import (
 )
 from rhevsim.cluster import Cluster
 from rhevsim.datacenter import ENGINE_USER, DataCenter
-from rhevsim.disk import (
-    attach,
-    copy_disk,
-    delete_disk,
-    disks_of,
-    resolve_storage_domain,
-)
+from rhevsim.disk.entity import attach, copy_disk, delete_disk, disks_of, resolve_storage_domain
 from rhevsim.event import CODES
 from rhevsim.model import Entity
 from rhevsim.vmtemplate.config import BLANK_TEMPLATE_ID, parse_config
@@ -33,7 +27,7 @@ from rhevsim.xmlutil import Element, has, text
 
 if TYPE_CHECKING:
     from rhevsim.registry import Registry
-    from rhevsim.virtualmachine import Vm
+    from rhevsim.virtualmachine.entity import Vm
 
 
 def list_templates(req: Request) -> Response:
@@ -45,7 +39,7 @@ def get_template(req: Request) -> Response:
 
 
 def _resolve_vm(req: Request, el: Element | None) -> Vm:
-    from rhevsim.virtualmachine import Vm
+    from rhevsim.virtualmachine.entity import Vm
 
     if el is None or (not el.get("id") and not text(el, "name")):
         raise errors.incomplete("Template", ["vm.id|name"], "add")
@@ -95,7 +89,7 @@ def add_template(req: Request) -> Response:
     for d in src_disks:
         sd = targets.get(d.id)
         if sd is not None:
-            from rhevsim.disk import check_domain_usable, data_center_of_cluster
+            from rhevsim.disk.entity import check_domain_usable, data_center_of_cluster
 
             check_domain_usable(reg, sd, data_center_of_cluster(reg, cluster_id), "add", "Template")
     job = reg.start_job(f"Creating VM Template {name} from VM {vm.name}", req.correlation_id)
@@ -192,7 +186,7 @@ def add_template(req: Request) -> Response:
 def _copy_failed(reg: Registry, t: Template) -> bool:
     """The disk copies fail when a domain they write to is no longer active in its data
     center by the time they end (e.g. it was forced into maintenance meanwhile)."""
-    from rhevsim.disk import storage_domain
+    from rhevsim.disk.entity import storage_domain
 
     for d in disks_of(reg, t):
         sd = storage_domain(reg, d.storage_domain_id)

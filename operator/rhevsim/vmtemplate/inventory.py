@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:
-    from rhevsim.disk import attach_from_inventory
+    from rhevsim.disk.inventory import attach_from_inventory
     from rhevsim.inventory import InventoryError, find
 
     reg.add(
@@ -48,6 +48,6 @@ def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:
             )
         )
         attach_from_inventory(reg, t, d.get("disks") or [], where)
-        from rhevsim.virtualmachine import nics_from_inventory
+        from rhevsim.virtualmachine.inventory import nics_from_inventory
 
         nics_from_inventory(reg, t, d.get("nics") or [], where)
