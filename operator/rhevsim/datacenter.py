@@ -119,27 +119,28 @@ def clusters_of(reg: Registry, dc: DataCenter) -> list[Entity]:
 
 
 def _networks_of(reg: Registry, dc: DataCenter) -> list[Entity]:
-    return [n for n in reg.iter_kind("network") if getattr(n, "data_center_id", None) == dc.id]
+    return reg.children("network", "data_center_id", dc.id)
 
 
 def _attached_domains(reg: Registry, dc: DataCenter) -> list[Entity]:
-    from rhevsim.storagedomain.entity import attached_to
+    return reg.children("storagedomain", "data_center_id", dc.id)
 
-    return list(attached_to(reg, dc.id))
+
+def _master_of(reg: Registry, dc: DataCenter) -> Entity | None:
+    return next((sd for sd in _attached_domains(reg, dc) if getattr(sd, "master", False)), None)
 
 
 def recompute_status(reg: Registry, dc: DataCenter, correlation_id: str | None = None) -> None:
     """Derive dc.status from its master domain and SPM; write events on changes."""
-    from rhevsim.storagedomain.entity import master_of
-
-    master = master_of(reg, dc.id)
+    master = _master_of(reg, dc)
+    master_status = getattr(master, "dc_status", "")
     if master is None:
         new = "uninitialized"
-    elif master.dc_status in ("maintenance", "preparing_for_maintenance", "detaching"):
+    elif master_status in ("maintenance", "preparing_for_maintenance", "detaching"):
         new = "maintenance"
     elif dc.spm_status == "contending":
         new = "contend"
-    elif master.dc_status != "active":
+    elif master_status != "active":
         # The master is being attached/activated: a new pool stays uninitialized (or in
         # maintenance) until its master is active; a running one has lost it.
         new = dc.status if dc.status in ("uninitialized", "maintenance") else "problematic"
@@ -245,10 +246,9 @@ def new_datacenter(
         correlation_id=correlation_id,
         data_center=dc,
     )
-    # The engine adds the management network to every new data center.
-    from rhevsim.network import add_management_network
-
-    add_management_network(reg, dc, correlation_id)
+    # The engine adds the management network to every new data center (network.py).
+    for fn in reg.hooks.dc_added:
+        fn(reg, dc, correlation_id)
     return dc
 
 
@@ -366,16 +366,11 @@ def remove_datacenter(req: Request) -> Response:
                 "Cannot remove Data Center while there are Hosts that are not in Maintenance mode."
             )
     with reg.job(f"Removing Data Center {dc.name}", req.correlation_id) as job:
-        from rhevsim.storagedomain.entity import forget_attachment
-
-        for sd in attached:
-            forget_attachment(reg, sd)  # force: domains go back to unattached
         for c in clusters_of(reg, dc):
             c.data_center_id = None  # type: ignore[attr-defined]
-        from rhevsim.network import delete_network, networks_in
-
-        for n in networks_in(reg, dc.id):
-            delete_network(reg, n, job.correlation_id)
+        # Attached domains go back to unattached (force), networks go (their modules).
+        for fn in reg.hooks.dc_removed:
+            fn(reg, dc, job.correlation_id)
         reg.remove(dc)
         reg.event(
             CODES["USER_REMOVE_STORAGE_POOL"],

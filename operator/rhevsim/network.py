@@ -126,8 +126,6 @@ def _render(ctx: Ctx, net: Network, cluster_id: str | None) -> Element:
     ctx.common(el, net)
     ctx.link(el, net, "networklabels")
     ctx.link(el, net, "permissions")
-    from rhevsim.vnicprofile import profiles_of
-
     ctx.sub_collection(el, net, "vnicprofiles", "vnic_profiles", lambda: profiles_of(ctx.reg, net))
     att = net.clusters.get(cluster_id) if cluster_id else None
     if cluster_id is not None:
@@ -154,6 +152,26 @@ def _render(ctx: Ctx, net: Network, cluster_id: str | None) -> Element:
 
 
 # ------------------------------------------------------------------ relations
+
+
+def profiles_of(reg: Registry, net: Network) -> list[Entity]:
+    """The network's vNIC profiles (vnicprofile.py's objects)."""
+    return reg.children("vnicprofile", "network_id", net.id)
+
+
+def _on_dc_added(reg: Registry, dc: Entity, correlation_id: str | None) -> None:
+    if isinstance(dc, DataCenter):
+        add_management_network(reg, dc, correlation_id)
+
+
+def _on_dc_removed(reg: Registry, dc: Entity, correlation_id: str | None) -> None:
+    for n in networks_in(reg, dc.id):
+        delete_network(reg, n, correlation_id)
+
+
+def setup(reg: Registry) -> None:
+    reg.hooks.dc_added.append(_on_dc_added)
+    reg.hooks.dc_removed.append(_on_dc_removed)
 
 
 def networks_in(reg: Registry, dc_id: str) -> list[Network]:
@@ -187,8 +205,6 @@ def management_network_in(reg: Registry, dc: DataCenter) -> Network | None:
 def _network_users(reg: Registry, net: Network) -> list[Entity]:
     """VMs whose NICs use a profile of this network (virtualmachine.py may define
     `vnic_profile_ids()` on VMs)."""
-    from rhevsim.vnicprofile import profiles_of
-
     ids = {p.id for p in profiles_of(reg, net)}
     out = []
     for vm in reg.iter_kind("vm"):
@@ -249,9 +265,8 @@ def new_network(
         data_center=dc,
     )
     if profile and net.vm_network:
-        from rhevsim.vnicprofile import new_profile
-
-        new_profile(reg, net, name, correlation_id=correlation_id)
+        for fn in reg.hooks.network_added:  # vnicprofile.py: the default profile
+            fn(reg, net, correlation_id)
     return net
 
 
@@ -308,8 +323,6 @@ def forget_cluster(reg: Registry, cluster: Entity) -> None:
 
 
 def delete_network(reg: Registry, net: Network, correlation_id: str | None) -> None:
-    from rhevsim.vnicprofile import profiles_of
-
     for p in profiles_of(reg, net):
         reg.remove(p)
     reg.remove(net)

@@ -56,6 +56,11 @@ class Hooks:
     active_hosts: hosts that count as Up in a data center (for attach/"no active host").
     host_has_network: whether an Up host carries a network (per-cluster network status,
         see network.recompute_cluster_status); None = every host has every network.
+    dc_added / dc_removed: called with (reg, dc, correlation_id) after a data center was
+        created / before it is removed; the modules of what lives in a data center (networks,
+        attached storage domains) react without datacenter.py importing them.
+    network_added: called with (reg, network, correlation_id) after a VM network that wants
+        its default vNIC profile was created (vnicprofile.py makes the profile).
     """
 
     dc_status_listeners: list[Callable[[Registry, Entity], None]] = field(default_factory=list)
@@ -65,6 +70,11 @@ class Hooks:
     machine_boot: list[Callable[[Registry, Machine], None]] = field(default_factory=list)
     active_hosts: Callable[[Registry, str], list[Entity]] | None = None
     host_has_network: Callable[[Registry, Entity, Entity], bool] | None = None
+    dc_added: list[Callable[[Registry, Entity, str | None], None]] = field(default_factory=list)
+    dc_removed: list[Callable[[Registry, Entity, str | None], None]] = field(default_factory=list)
+    network_added: list[Callable[[Registry, Entity, str | None], None]] = field(
+        default_factory=list
+    )
 
 
 @dataclass
@@ -149,6 +159,11 @@ class Registry:
 
     def iter_kind(self, kind: str) -> Iterator[Entity]:
         return iter(list(self.objects.get(kind, {}).values()))
+
+    def children(self, kind: str, attr: str, parent_id: str) -> list[Entity]:
+        """The objects of `kind` whose `attr` is `parent_id`: how a module finds what lives
+        under its objects (a data center's networks) without importing the module above it."""
+        return [o for o in self.iter_kind(kind) if getattr(o, attr, None) == parent_id]
 
     def by_name(self, cls: type[T], name: str) -> T | None:
         for o in self.objects.get(cls.KIND, {}).values():

@@ -236,6 +236,15 @@ def _remove(req: Request) -> Response:
     return delete_complete(req)
 
 
+def _on_network_added(reg: Registry, net: Entity, correlation_id: str | None) -> None:
+    if isinstance(net, Network):
+        new_profile(reg, net, net.name, correlation_id=correlation_id)
+
+
+def setup(reg: Registry) -> None:
+    reg.hooks.network_added.append(_on_network_added)
+
+
 def register(api: Api) -> None:
     api.route(
         "GET",

@@ -22,6 +22,7 @@ registers the routes.
 from __future__ import annotations
 
 from rhevsim.api import Api, Request, Response, empty_collections, get_or_404, list_response
+from rhevsim.registry import Registry
 from rhevsim.storagedomain.attached import (
     activate_domain,
     attach_domain,
@@ -54,6 +55,7 @@ from rhevsim.storagedomain.entity import (
     begin_deactivate,
     begin_detach,
     forget_attachment,
+    forget_attachments,
     master_of,
 )
 from rhevsim.storagedomain.inventory import load_inventory
@@ -117,6 +119,10 @@ def finalize(api: Api) -> None:
         api.route("GET", f"/storagedomains/{{id}}/{rel}", handler)
 
 
+def setup(reg: Registry) -> None:
+    reg.hooks.dc_removed.append(forget_attachments)
+
+
 __all__ = [
     "DOMAIN_TYPES",
     "FILE_TYPES",
@@ -135,4 +141,5 @@ __all__ = [
     "load_inventory",
     "master_of",
     "register",
+    "setup",
 ]

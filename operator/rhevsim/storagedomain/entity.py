@@ -224,6 +224,12 @@ def forget_attachment(reg: Registry, sd: Entity) -> None:
         sd.lock = None
 
 
+def forget_attachments(reg: Registry, dc: Entity, correlation_id: str | None) -> None:
+    """Forced data center removal: every attached domain goes back to unattached."""
+    for sd in list(attached_to(reg, dc.id)):
+        forget_attachment(reg, sd)
+
+
 def _engine_status(s: str) -> str:
     return _ENGINE_STATUS.get(s, s)
 
