@@ -11,6 +11,7 @@ from types import ModuleType
 
 from rhevsim import (
     cluster,
+    clusternetwork,
     datacenter,
     disk,
     event,
@@ -29,6 +30,7 @@ MODULES: tuple[ModuleType, ...] = (
     datacenter,
     cluster,
     network,
+    clusternetwork,
     vnicprofile,
     storagedomain,
     hypervisor,
