@@ -32,6 +32,13 @@ from rhevsim.api import (
 from rhevsim.datacenter import ENGINE_USER, SUPPORTED_VERSIONS, DataCenter
 from rhevsim.event import CODES
 from rhevsim.model import Ctx, Entity, SearchValue
+from rhevsim.network import (
+    attach_management_network,
+    cluster_networks,
+    forget_cluster,
+    management_network_in,
+    management_network_of,
+)
 from rhevsim.xmlutil import Element, boolean, enum, has, integer, text, xml_bool
 
 if TYPE_CHECKING:
@@ -110,7 +117,6 @@ class Cluster(Entity):
         ctx.link(el, self, "glusterhooks")
         ctx.link(el, self, "glustervolumes")
         ctx.link(el, self, "networkfilters")
-        from rhevsim.network import cluster_networks
 
         ctx.sub_collection(
             el, self, "networks", "networks", lambda: cluster_networks(ctx.reg, self)
@@ -143,7 +149,6 @@ class Cluster(Entity):
         etree.SubElement(el, "virt_service").text = xml_bool(self.virt_service)
         dc = ctx.reg.get(DataCenter, self.data_center_id) if self.data_center_id else None
         ctx.ref(el, "data_center", dc)
-        from rhevsim.network import management_network_of
 
         ctx.ref(el, "management_network", management_network_of(ctx.reg, self))
         etree.SubElement(
@@ -242,8 +247,6 @@ def new_cluster(
         data_center=dc,
     )
     if dc is not None:
-        from rhevsim.network import attach_management_network
-
         attach_management_network(reg, dc, cluster, correlation_id)
     return cluster
 
@@ -313,7 +316,6 @@ def _add(req: Request, dc: DataCenter | None = None) -> Response:
         raise errors.bad_request(
             'Cannot add more than one Cluster to a Data Center with "Local Storage".'
         )
-    from rhevsim.network import management_network_in
 
     if management_network_in(reg, dc) is None:
         raise errors.bad_request(
@@ -407,7 +409,6 @@ def _update(req: Request) -> Response:
             setattr(cl, k, v)
         if new_dc is not None and cl.data_center_id is None:
             cl.data_center_id = new_dc.id
-            from rhevsim.network import attach_management_network
 
             attach_management_network(reg, new_dc, cl, job.correlation_id)
         reg.event(
@@ -434,8 +435,6 @@ def _remove(req: Request) -> Response:
             "Cannot remove Cluster. One or more Template(s) are still associated with the Cluster"
         )
     with reg.job(f"Deleting Cluster {cl.name}", req.correlation_id) as job:
-        from rhevsim.network import forget_cluster
-
         forget_cluster(reg, cl)
         reg.remove(cl)
         reg.event(

@@ -21,13 +21,16 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rhevsim.answer import Answer, json_answer
 from rhevsim.faults import FaultRuleError
 
 if TYPE_CHECKING:
-    from rhevsim.sim import Simulator
+    from rhevsim.auth import Auth
+    from rhevsim.clock import Clock
+    from rhevsim.faults import Faults
+    from rhevsim.registry import Registry
 
 BOOT_DEVICES = ("network", "disk", "cdrom", "bios", "floppy", "default")
 
@@ -39,8 +42,23 @@ class ControlError(Exception):
         self.message = message
 
 
+class Engine(Protocol):
+    """What the control endpoints need of the simulator (`sim.Simulator`)."""
+
+    reg: Registry
+    faults: Faults
+    auth: Auth
+    clock: Clock
+
+    def advance(self, seconds: float) -> int: ...
+
+    def count_request(self, method: str, template: str) -> None: ...
+
+    def request_stats(self) -> dict[str, int]: ...
+
+
 class Control:
-    def __init__(self, sim: Simulator) -> None:
+    def __init__(self, sim: Engine) -> None:
         self.sim = sim
 
     def handle(self, method: str, path: str, query: str, body: bytes) -> Answer:
@@ -49,7 +67,7 @@ class Control:
             "{name}" if i == 1 and segs[0] in ("machines", "hosts") else s
             for i, s in enumerate(segs)
         )
-        self.sim._count(method, template)
+        self.sim.count_request(method, template)
         try:
             data: Any = json.loads(body) if body.strip() else {}
         except ValueError:
@@ -73,8 +91,7 @@ class Control:
             case ("GET", ["stats"]):
                 with reg.lock:
                     objects = reg.counts()
-                with sim._stats_lock:
-                    requests = dict(sim.stats)
+                requests = sim.request_stats()
                 return 200, {
                     "requests": requests,
                     "requests_total": sum(requests.values()),

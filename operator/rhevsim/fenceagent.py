@@ -8,7 +8,7 @@ the agents in `order`; an agent whose credentials do not match the machine's BMC
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from lxml import etree
 
@@ -17,7 +17,6 @@ from rhevsim.model import Ctx, Entity, SearchValue
 from rhevsim.xmlutil import Element, boolean, integer, text
 
 if TYPE_CHECKING:
-    from rhevsim.hypervisor.host import Host
     from rhevsim.registry import Registry
 
 # Agent types a 4.5 engine offers (VdsFenceOptionMapping / fence-agents).
@@ -87,7 +86,17 @@ class FenceAgent(Entity):
         return {"id": self.id, "address": self.address, "type": self.agent_type}
 
 
-def agents_of(host: Host) -> list[FenceAgent]:
+class AgentHost(Protocol):
+    """What this module needs of a host (the hypervisor package's `Host`)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def agents(self) -> list[FenceAgent]: ...
+
+
+def agents_of(host: AgentHost) -> list[FenceAgent]:
     return sorted(host.agents, key=lambda a: (a.order, a.id))
 
 
@@ -139,7 +148,7 @@ def apply_agent_body(agent: FenceAgent, body: Element | None, action: str) -> No
             setattr(agent, attr, b)
 
 
-def new_agent(reg: Registry, host: Host, **fields: object) -> FenceAgent:
+def new_agent(reg: Registry, host: AgentHost, **fields: object) -> FenceAgent:
     agent = FenceAgent(id=reg.new_id(), host_id=host.id, **fields)  # type: ignore[arg-type]
     host.agents.append(agent)
     return agent

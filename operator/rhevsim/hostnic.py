@@ -18,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from lxml import etree
 
@@ -27,13 +27,31 @@ from rhevsim.model import Ctx, Entity, SearchValue
 from rhevsim.xmlutil import Element, text, xml_bool
 
 if TYPE_CHECKING:
-    from rhevsim.hypervisor.host import Host
     from rhevsim.network import Network
     from rhevsim.registry import Registry
 
 BOOT_PROTOCOLS = ("none", "dhcp", "static", "autoconf", "poly_dhcp_autoconf")
 NIC_SPEED = 1_000_000_000  # bits per second, as the engine reports 1 GbE
 _NIC_NS = uuid.UUID("6c1b3a4e-8c3f-4a55-9d0e-0f0b6c0e2a11")
+
+
+class NicHost(Protocol):
+    """What this module needs of a host (the hypervisor package's `Host`)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def cluster_id(self) -> str | None: ...
+
+    @property
+    def nics(self) -> list[HostNic]: ...
+
+    @property
+    def attachments(self) -> list[NetworkAttachment]: ...
 
 
 @dataclass(kw_only=True, eq=False)
@@ -93,7 +111,7 @@ class NetworkAttachment(Entity):
         return {"id": self.id}
 
 
-def _host(reg: Registry, host_id: str) -> Host | None:
+def _host(reg: Registry, host_id: str) -> NicHost | None:
     for h in reg.iter_kind("host"):
         if h.id == host_id:
             return h  # type: ignore[return-value]
@@ -123,7 +141,7 @@ def _mac(reg: Registry) -> str:
 # ---------------------------------------------------------------------- views
 
 
-def all_nics(reg: Registry, host: Host) -> list[HostNic]:
+def all_nics(reg: Registry, host: NicHost) -> list[HostNic]:
     """Physical NICs then derived VLAN devices, in name order like VDSM reports."""
     out = list(host.nics)
     by_name = {n.name: n for n in host.nics}
@@ -148,11 +166,11 @@ def all_nics(reg: Registry, host: Host) -> list[HostNic]:
     return sorted(out, key=lambda n: n.name)
 
 
-def nic_by_id(reg: Registry, host: Host, ident: str) -> HostNic | None:
+def nic_by_id(reg: Registry, host: NicHost, ident: str) -> HostNic | None:
     return next((n for n in all_nics(reg, host) if n.id == ident), None)
 
 
-def nic_attachment(reg: Registry, host: Host, nic: HostNic) -> NetworkAttachment | None:
+def nic_attachment(reg: Registry, host: NicHost, nic: HostNic) -> NetworkAttachment | None:
     """The attachment whose network a NIC carries: untagged on the base NIC, VLAN on eth.N."""
     for att in host.attachments:
         net = _network(reg, att.network_id)
@@ -169,7 +187,7 @@ def nic_attachment(reg: Registry, host: Host, nic: HostNic) -> NetworkAttachment
     return None
 
 
-def attachments_on(host: Host, nic: HostNic) -> list[NetworkAttachment]:
+def attachments_on(host: NicHost, nic: HostNic) -> list[NetworkAttachment]:
     base = nic.base_interface or nic.name
     if nic.vlan_id is not None:
         return []
@@ -187,7 +205,7 @@ def _ip(parent: Element, address: str | None, netmask: str | None, gateway: str 
     etree.SubElement(ip, "version").text = "v4"
 
 
-def render_nic(ctx: Ctx, nic: HostNic, host: Host | None) -> Element:
+def render_nic(ctx: Ctx, nic: HostNic, host: NicHost | None) -> Element:
     el = ctx.el(nic)
     ctx.actions(el, nic, ("updatevirtualfunctionsconfiguration",))
     etree.SubElement(el, "name").text = nic.name
@@ -220,7 +238,7 @@ def render_nic(ctx: Ctx, nic: HostNic, host: Host | None) -> Element:
     if nic.vlan_id is not None:
         etree.SubElement(el, "vlan", {"id": str(nic.vlan_id)})
     if host is not None:
-        ctx.ref(el, "host", host)
+        ctx.ref_id(el, "host", "hosts", host.id)
     if net is not None:
         ctx.ref(el, "network", net)
     return el
@@ -245,7 +263,7 @@ def render_attachment(ctx: Ctx, att: NetworkAttachment) -> Element:
     if ctx.all_content or "reported_configurations" in ctx.follow:
         _reported(el, reg, att)
     if host is not None:
-        ctx.ref(el, "host", host)
+        ctx.ref_id(el, "host", "hosts", host.id)
         base = next((n for n in host.nics if n.name == att.nic_name), None)
         ctx.ref(el, "host_nic", base)
     ctx.ref(el, "network", _network(reg, att.network_id))
@@ -343,7 +361,7 @@ def _parse_ip(att_el: Element, net_name: str, nic_name: str) -> tuple[str | None
     return (method, address, netmask, gateway)
 
 
-def _resolve_network(reg: Registry, host: Host, el: Element | None) -> Network:
+def _resolve_network(reg: Registry, host: NicHost, el: Element | None) -> Network:
     from rhevsim.network import Network
 
     if el is None or (not el.get("id") and not text(el, "name")):
@@ -364,14 +382,14 @@ def _resolve_network(reg: Registry, host: Host, el: Element | None) -> Network:
     return net
 
 
-def host_dc_id(reg: Registry, host: Host) -> str | None:
+def host_dc_id(reg: Registry, host: NicHost) -> str | None:
     from rhevsim.cluster import Cluster
 
     cl = reg.get(Cluster, host.cluster_id) if host.cluster_id else None
     return cl.data_center_id if cl else None
 
 
-def _resolve_nic(host: Host, el: Element | None, existing: NetworkAttachment | None) -> str:
+def _resolve_nic(host: NicHost, el: Element | None, existing: NetworkAttachment | None) -> str:
     if el is None or (not el.get("id") and not text(el, "name")):
         if existing is not None:
             return existing.nic_name
@@ -391,7 +409,7 @@ def _resolve_nic(host: Host, el: Element | None, existing: NetworkAttachment | N
 
 
 def parse_changes(
-    reg: Registry, host: Host, body: Element | None
+    reg: Registry, host: NicHost, body: Element | None
 ) -> tuple[list[_Change], list[NetworkAttachment], list[NetworkAttachment]]:
     """(modified or new attachments, removed attachments, attachments to synchronize)."""
     for unsupported in ("modified_bonds", "removed_bonds", "modified_labels", "removed_labels"):
@@ -454,7 +472,7 @@ def parse_changes(
 
 
 def validate_result(
-    reg: Registry, host: Host, result: list[NetworkAttachment], changed_nets: list[Network]
+    reg: Registry, host: NicHost, result: list[NetworkAttachment], changed_nets: list[Network]
 ) -> None:
     """The host's attachments after the change must be a legal configuration."""
     from rhevsim.network import Network
@@ -512,7 +530,7 @@ def validate_result(
         )
 
 
-def _management_network(reg: Registry, host: Host) -> Network | None:
+def _management_network(reg: Registry, host: NicHost) -> Network | None:
     from rhevsim.cluster import Cluster
     from rhevsim.network import management_network_of
 

@@ -85,7 +85,7 @@ class Simulator:
 
         latency = 0.0
         if self.faults.api_down is not None:
-            self._count(method, "(api down)")
+            self.count_request(method, "(api down)")
             if self.faults.api_down == "reset":
                 return Answer(0, b"", [], reset=True)
             return Answer(503, b"Service Unavailable", [("Content-Type", "text/html")])
@@ -93,10 +93,10 @@ class Simulator:
         if decision is not None:
             latency = decision.latency
             if decision.reset:
-                self._count(method, "(fault reset)")
+                self.count_request(method, "(fault reset)")
                 return Answer(0, b"", [], latency=latency, reset=True)
             if decision.status is not None:
-                self._count(method, "(fault)")
+                self.count_request(method, "(fault)")
                 el = etree.Element("fault")
                 etree.SubElement(el, "reason").text = decision.reason
                 etree.SubElement(el, "detail").text = decision.detail
@@ -116,13 +116,18 @@ class Simulator:
         ans.latency += latency
         return ans
 
-    def _count(self, method: str, template: str) -> None:
+    def request_stats(self) -> dict[str, int]:
+        """Requests served so far, per "METHOD /template"."""
+        with self._stats_lock:
+            return dict(self.stats)
+
+    def count_request(self, method: str, template: str) -> None:
         with self._stats_lock:
             self.stats[f"{method} {template}"] += 1
 
     # ------------------------------------------------------------------ SSO
     def _sso_token(self, method: str, body: bytes, headers: dict[str, str]) -> Answer:
-        self._count(method, SSO_TOKEN)
+        self.count_request(method, SSO_TOKEN)
         form = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace")))
         if method != "POST":
             return json_answer(405, {"error_code": "invalid_request", "error": "POST expected"})
@@ -163,7 +168,7 @@ class Simulator:
         )
 
     def _sso_logout(self, body: bytes) -> Answer:
-        self._count("POST", SSO_LOGOUT)
+        self.count_request("POST", SSO_LOGOUT)
         form = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace")))
         with self.reg.lock:
             if form.get("token"):
@@ -213,7 +218,7 @@ class Simulator:
                 base = prefix
                 break
         if base is None:
-            self._count(method, "(unknown)")
+            self.count_request(method, "(unknown)")
             return Answer(404, b"", [("Content-Type", "text/html")])
         rel = path[len(base) :]
         # Matrix parameters (/vms;max=10): collect, then strip from each segment.
@@ -235,7 +240,7 @@ class Simulator:
         with self.reg.lock:
             user, auth_headers = self._authenticate(headers)
         if user is None:
-            self._count(method, "(unauthorized)")
+            self.count_request(method, "(unauthorized)")
             return Answer(
                 401,
                 b"",
@@ -244,9 +249,9 @@ class Simulator:
 
         if rel == "":
             if method not in ("GET", "HEAD"):
-                self._count(method, "/")
+                self.count_request(method, "/")
                 return Answer(405, b"", [("Allow", "GET")])
-            self._count(method, "/")
+            self.count_request(method, "/")
             with self.reg.lock:
                 data = serialize(self._root(base, user))
             return Answer(
@@ -255,11 +260,11 @@ class Simulator:
 
         matched = self.api.match(method, rel)
         if matched is None:
-            self._count(method, "(no route)")
+            self.count_request(method, "(no route)")
             status = 405 if self.api.path_exists(rel) else 404
             return Answer(status, b"", auth_headers)
         route, params = matched
-        self._count(method, route.template)
+        self.count_request(method, route.template)
         all_content = query.get("all_content", "").lower() == "true" or (
             headers.get("all-content", "").lower() == "true"
         )
