@@ -14,9 +14,8 @@ from rhevsim import (
     clusternetwork,
     datacenter,
     disk,
-    event,
     hypervisor,
-    job,
+    monitoring,
     network,
     storagedomain,
     virtualmachine,
@@ -25,8 +24,7 @@ from rhevsim import (
 )
 
 MODULES: tuple[ModuleType, ...] = (
-    job,
-    event,
+    monitoring,
     datacenter,
     cluster,
     network,

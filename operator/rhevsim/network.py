@@ -40,7 +40,6 @@ from rhevsim.model import Ctx, Entity, SearchValue
 from rhevsim.xmlutil import Element, boolean, has, integer, text
 
 if TYPE_CHECKING:
-    from rhevsim.cluster import Cluster
     from rhevsim.registry import Registry
 
 NETWORK_USAGES = ("vm", "display", "migration", "management", "gluster", "default_route")
@@ -284,7 +283,7 @@ def add_management_network(reg: Registry, dc: DataCenter, correlation_id: str | 
 def attach(
     reg: Registry,
     net: Network,
-    cluster: Cluster,
+    cluster: Entity,
     *,
     required: bool = True,
     roles: set[str] | None = None,
@@ -303,7 +302,7 @@ def attach(
 
 
 def attach_management_network(
-    reg: Registry, dc: DataCenter, cluster: Cluster, correlation_id: str | None
+    reg: Registry, dc: DataCenter, cluster: Entity, correlation_id: str | None
 ) -> None:
     net = management_network_in(reg, dc)
     if net is not None and cluster.id not in net.clusters:
