@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from lxml import etree
 
-from rhevsim.errors import ApiError, not_found_url
+from rhevsim.errors import ApiError, incomplete, not_found_url
 from rhevsim.model import Ctx, Entity
 from rhevsim.search import compile_query
-from rhevsim.xmlutil import CONTENT_TYPE, Element, boolean, serialize
+from rhevsim.xmlutil import CONTENT_TYPE, Element, boolean, serialize, text
 
 if TYPE_CHECKING:
     from rhevsim.registry import Registry
@@ -306,8 +306,6 @@ def delete_complete(req: Request) -> Response:
 
 def require(body: Element | None, type_name: str, method: str, *paths: str) -> None:
     """400 Incomplete parameters when any of `paths` is missing from the body."""
-    from rhevsim.errors import incomplete
-    from rhevsim.xmlutil import text
 
     missing = [
         p.replace("/", ".")

@@ -31,6 +31,7 @@ from rhevsim.api import (
 )
 from rhevsim.datacenter import ENGINE_USER, SUPPORTED_VERSIONS, DataCenter
 from rhevsim.event import CODES
+from rhevsim.inventory import InventoryError, find
 from rhevsim.model import Ctx, Entity, SearchValue
 from rhevsim.network import (
     attach_management_network,
@@ -493,8 +494,6 @@ def register(api: Api) -> None:
 
 
 def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:
-    from rhevsim.inventory import InventoryError, find
-
     for i, c in enumerate(find(inv, "clusters")):
         dc = None
         if c.get("data_center"):

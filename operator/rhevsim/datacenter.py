@@ -14,6 +14,7 @@ domain (storagedomain.py) and the SPM state (hypervisor.py sets `spm_host_id`/`s
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,7 @@ from rhevsim.api import (
     xml_response,
 )
 from rhevsim.event import CODES
+from rhevsim.inventory import InventoryError, find
 from rhevsim.model import Ctx, Entity, SearchValue
 from rhevsim.xmlutil import Element, boolean, enum, has, integer, text
 
@@ -206,8 +208,6 @@ def _name_taken(reg: Registry, name: str, exclude: str | None = None) -> bool:
 
 
 def _check_name(name: str) -> None:
-    import re
-
     if not re.fullmatch(r"[\w.-]{1,40}", name):
         raise errors.bad_request(
             "Cannot create Data Center. The given name contains special characters. "
@@ -410,8 +410,6 @@ def register(api: Api) -> None:
 
 
 def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:
-    from rhevsim.inventory import InventoryError, find
-
     for i, d in enumerate(find(inv, "datacenters")):
         v = d.get("version", f"{DEFAULT_VERSION[0]}.{DEFAULT_VERSION[1]}")
         try:

@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Protocol
 from lxml import etree
 
 from rhevsim import errors
+from rhevsim.cluster import Cluster
 from rhevsim.model import Ctx, Entity, SearchValue
+from rhevsim.network import Network, management_network_of
 from rhevsim.xmlutil import Element, text, xml_bool
 
 if TYPE_CHECKING:
@@ -119,8 +121,6 @@ def _host(reg: Registry, host_id: str) -> NicHost | None:
 
 
 def _network(reg: Registry, net_id: str) -> Network | None:
-    from rhevsim.network import Network
-
     return reg.get(Network, net_id)
 
 
@@ -362,8 +362,6 @@ def _parse_ip(att_el: Element, net_name: str, nic_name: str) -> tuple[str | None
 
 
 def _resolve_network(reg: Registry, host: NicHost, el: Element | None) -> Network:
-    from rhevsim.network import Network
-
     if el is None or (not el.get("id") and not text(el, "name")):
         raise setup_error(
             "There's unset networkId or networkName among given network attachments. At least "
@@ -383,8 +381,6 @@ def _resolve_network(reg: Registry, host: NicHost, el: Element | None) -> Networ
 
 
 def host_dc_id(reg: Registry, host: NicHost) -> str | None:
-    from rhevsim.cluster import Cluster
-
     cl = reg.get(Cluster, host.cluster_id) if host.cluster_id else None
     return cl.data_center_id if cl else None
 
@@ -475,7 +471,6 @@ def validate_result(
     reg: Registry, host: NicHost, result: list[NetworkAttachment], changed_nets: list[Network]
 ) -> None:
     """The host's attachments after the change must be a legal configuration."""
-    from rhevsim.network import Network
 
     # Networks must be attached to the host's cluster.
     missing = [n.name for n in changed_nets if host.cluster_id not in n.clusters]
@@ -531,8 +526,5 @@ def validate_result(
 
 
 def _management_network(reg: Registry, host: NicHost) -> Network | None:
-    from rhevsim.cluster import Cluster
-    from rhevsim.network import management_network_of
-
     cl = reg.get(Cluster, host.cluster_id) if host.cluster_id else None
     return management_network_of(reg, cl) if cl is not None else None

@@ -10,6 +10,7 @@ import random
 import threading
 import time
 import urllib.parse
+import uuid
 from collections import Counter
 from http.cookies import SimpleCookie
 from typing import Any
@@ -365,7 +366,6 @@ class Simulator:
             etree.SubElement(s, "active").text = str(active)
             etree.SubElement(s, "total").text = str(total)
         etree.SubElement(api, "time").text = fmt_time(self.clock.now())
-        import uuid
 
         uid = str(uuid.uuid5(uuid.NAMESPACE_URL, "rhevsim-user:" + user))
         etree.SubElement(api, "authenticated_user", {"href": f"{base}/users/{uid}", "id": uid})

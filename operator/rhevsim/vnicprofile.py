@@ -26,6 +26,7 @@ from rhevsim.api import (
 )
 from rhevsim.datacenter import DataCenter
 from rhevsim.event import CODES
+from rhevsim.inventory import InventoryError, find
 from rhevsim.model import Ctx, Entity, SearchValue
 from rhevsim.network import Network
 from rhevsim.xmlutil import Element, boolean, has, text
@@ -290,8 +291,6 @@ def register(api: Api) -> None:
 
 
 def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:
-    from rhevsim.inventory import InventoryError, find
-
     for i, p in enumerate(find(inv, "vnic_profiles")):
         dc = reg.by_name(DataCenter, str(p.get("data_center", "Default")))
         net = next(

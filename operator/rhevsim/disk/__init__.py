@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rhevsim.api import Api
+from rhevsim.api import Api, empty_collections
 from rhevsim.disk.attachments import (
     add_attachment,
     get_attachment,
@@ -85,7 +85,6 @@ def register(api: Api) -> None:
     api.route("GET", "/disks/{id}", get_disk)
     api.route("PUT", "/disks/{id}", update_disk)
     api.route("DELETE", "/disks/{id}", remove_disk)
-    from rhevsim.api import empty_collections
 
     empty_collections(
         api,

@@ -17,6 +17,7 @@ from rhevsim.api import (
 )
 from rhevsim.datacenter import ENGINE_USER
 from rhevsim.event import CODES
+from rhevsim.inventory import InventoryError
 from rhevsim.model import Ctx, Entity, SearchValue
 from rhevsim.xmlutil import Element, boolean, enum, has, integer, text, xml_bool
 
@@ -379,7 +380,6 @@ def disks_of(reg: Registry, owner: Any) -> list[Disk]:
 
 def parse_size(value: Any, where: str) -> int:
     """Bytes from an int or a string like "10GiB", "512M", "1T" (binary units)."""
-    from rhevsim.inventory import InventoryError
 
     if isinstance(value, bool):
         raise InventoryError(f"{where}: expected bytes or a size like 10GiB")

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from rhevsim.disk.entity import FORMATS, INTERFACES, STATUSES, Disk, attach, new_disk, parse_size
+from rhevsim.inventory import InventoryError
 from rhevsim.model import Entity
 
 if TYPE_CHECKING:
@@ -23,7 +24,6 @@ def disk_from_inventory(
     reg: Registry, d: dict[str, Any], where: str, *, template_id: str | None = None
 ) -> Disk:
     """A disk from an inventory mapping (floating, or listed under a VM or template)."""
-    from rhevsim.inventory import InventoryError
 
     if not isinstance(d, dict) or not d.get("name"):
         raise InventoryError(f"{where}: expected a mapping with a name")
@@ -59,8 +59,6 @@ def disk_from_inventory(
 
 
 def attach_from_inventory(reg: Registry, owner: Any, disks: Iterable[Any], where: str) -> None:
-    from rhevsim.inventory import InventoryError
-
     for i, d in enumerate(disks or ()):
         w = f"{where}.disks[{i}]"
         tmpl = owner.id if owner.KIND == "template" else None

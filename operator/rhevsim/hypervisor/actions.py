@@ -18,7 +18,7 @@ from rhevsim.api import (
 from rhevsim.datacenter import ENGINE_USER
 from rhevsim.event import CODES
 from rhevsim.fenceagent import agents_of
-from rhevsim.hostnic import NetworkAttachment
+from rhevsim.hostnic import NetworkAttachment, parse_changes, validate_result
 from rhevsim.hypervisor.crud import (
     cluster_from,
     move_to_cluster,
@@ -50,6 +50,7 @@ from rhevsim.hypervisor.status import (
     set_status,
     step_host,
 )
+from rhevsim.network import recompute_cluster_status
 from rhevsim.xmlutil import Element, boolean, text
 
 if TYPE_CHECKING:
@@ -421,7 +422,6 @@ def commit_net_config(req: Request) -> Response:
 
 def setup_networks(req: Request, h: Host, body: Element | None, single: bool = False) -> Job:
     """HostSetupNetworks: validate the whole resulting configuration, then apply it."""
-    from rhevsim.hostnic import parse_changes, validate_result
 
     reg = req.reg
     reg.check_unlocked(h, "setup", "Networks")
@@ -510,8 +510,6 @@ def setup_networks(req: Request, h: Host, body: Element | None, single: bool = F
         )
     cl = cluster_of(reg, h)
     if cl is not None:
-        from rhevsim.network import recompute_cluster_status
-
         recompute_cluster_status(reg, cl)
     end_job_once(reg, job)
     return job

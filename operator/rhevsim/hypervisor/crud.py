@@ -21,7 +21,7 @@ from rhevsim.api import (
 from rhevsim.cluster import Cluster
 from rhevsim.datacenter import ENGINE_USER, DataCenter
 from rhevsim.event import CODES
-from rhevsim.fenceagent import FenceAgent
+from rhevsim.fenceagent import FenceAgent, apply_agent_body
 from rhevsim.hostnic import NetworkAttachment, new_nic
 from rhevsim.hypervisor.host import (
     REMOVABLE,
@@ -34,6 +34,7 @@ from rhevsim.hypervisor.host import (
 )
 from rhevsim.hypervisor.spm import elect, release_spm
 from rhevsim.hypervisor.status import cluster_name, end_job_once, install_host, new_flow
+from rhevsim.network import Network
 from rhevsim.xmlutil import Element, boolean, has, integer, text
 
 if TYPE_CHECKING:
@@ -181,8 +182,6 @@ def _apply_pm(req: Request, h: Host, body: Element | None, action: str) -> None:
     enabled = boolean(pm, "enabled")
     agents_el = pm.find("agents")
     if agents_el is not None and len(agents_el):
-        from rhevsim.fenceagent import apply_agent_body
-
         h.agents.clear()
         for i, a_el in enumerate(agents_el.findall("agent")):
             agent = FenceAgent(id=req.reg.new_id(), host_id=h.id, order=i + 1)
@@ -191,7 +190,6 @@ def _apply_pm(req: Request, h: Host, body: Element | None, action: str) -> None:
     elif text(pm, "address"):
         # v3 style: <power_management><address/><type/><username/><password/>.
         agent = FenceAgent(id=req.reg.new_id(), host_id=h.id, order=1)
-        from rhevsim.fenceagent import apply_agent_body
 
         apply_agent_body(agent, pm, action)
         h.agents[:] = [agent]
@@ -266,7 +264,6 @@ def move_to_cluster(reg: Registry, h: Host, cluster: Cluster) -> None:
     """ChangeVDSCluster: networks not in the new cluster go; the management one is remapped."""
     old_dc = dc_of(reg, h)
     h.cluster_id = cluster.id
-    from rhevsim.network import Network
 
     mgmt = management_network(reg, cluster)
     keep: list[NetworkAttachment] = []

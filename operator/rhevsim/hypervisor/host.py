@@ -12,8 +12,9 @@ from rhevsim.cluster import Cluster
 from rhevsim.datacenter import DataCenter
 from rhevsim.event import CODES
 from rhevsim.fenceagent import FenceAgent, agents_of
-from rhevsim.hostnic import HostNic, NetworkAttachment
+from rhevsim.hostnic import HostNic, NetworkAttachment, all_nics
 from rhevsim.model import Ctx, Entity, SearchValue
+from rhevsim.network import Network, management_network_of
 from rhevsim.xmlutil import Element
 
 if TYPE_CHECKING:
@@ -293,14 +294,11 @@ def host_has_network(reg: Registry, host: Entity, net: Entity) -> bool:
 def management_network(reg: Registry, cl: Cluster | None) -> Network | None:
     if cl is None:
         return None
-    from rhevsim.network import management_network_of
 
     return management_network_of(reg, cl)
 
 
 def missing_required(reg: Registry, host: Host) -> list[str]:
-    from rhevsim.network import Network
-
     out = []
     for n in reg.all(Network):
         att = n.clusters.get(host.cluster_id or "")
@@ -355,7 +353,6 @@ def _render(ctx: Ctx, h: Host) -> Element:
         ("network_attachments",),
         lambda: list(h.attachments),
     )
-    from rhevsim.hostnic import all_nics
 
     _sub(ctx, el, h, "nics", "nics", (), lambda: all_nics(reg, h))
     for rel in (

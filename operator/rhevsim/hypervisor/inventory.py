@@ -12,15 +12,14 @@ from rhevsim.hypervisor.crud import new_host
 from rhevsim.hypervisor.host import HOST_STATUSES, HOST_TYPES, GiB, Host, find_machine
 from rhevsim.hypervisor.spm import elect_now
 from rhevsim.hypervisor.status import ensure_management
+from rhevsim.inventory import InventoryError, find
+from rhevsim.network import Network, recompute_cluster_status
 
 if TYPE_CHECKING:
     from rhevsim.registry import Registry
 
 
 def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:
-    from rhevsim.inventory import InventoryError, find
-    from rhevsim.network import Network
-
     for i, e in enumerate(find(inv, "hosts")):
         where = f"hosts[{i}]"
         name = str(e["name"])
@@ -135,8 +134,6 @@ def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:
         if machine is not None and status in ("down", "non_responsive"):
             pass
     for cl in reg.all(Cluster):
-        from rhevsim.network import recompute_cluster_status
-
         recompute_cluster_status(reg, cl)
     for dc in reg.all(DataCenter):
         elect_now(reg, dc)

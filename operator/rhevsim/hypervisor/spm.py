@@ -8,6 +8,7 @@ from rhevsim.datacenter import DataCenter, recompute_status
 from rhevsim.event import CODES
 from rhevsim.hypervisor.host import Host, dc_of, hosts_in_dc, hosts_state, reachable
 from rhevsim.model import Entity
+from rhevsim.storagedomain.entity import master_of
 
 if TYPE_CHECKING:
     from rhevsim.registry import Registry
@@ -30,8 +31,6 @@ def _candidates(reg: Registry, dc: DataCenter) -> list[Host]:
 
 
 def _needs_spm(reg: Registry, dc: DataCenter) -> bool:
-    from rhevsim.storagedomain.entity import master_of
-
     master = master_of(reg, dc.id)
     return master is not None and master.dc_status not in (
         "maintenance",

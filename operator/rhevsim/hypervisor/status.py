@@ -20,6 +20,7 @@ from rhevsim.hypervisor.host import (
     reachable,
 )
 from rhevsim.hypervisor.spm import elect
+from rhevsim.network import Network, recompute_cluster_status
 
 if TYPE_CHECKING:
     from rhevsim.job import Job
@@ -37,8 +38,6 @@ def set_status(
     if new == "up" or old == "up":
         cl = cluster_of(reg, h)
         if cl is not None:
-            from rhevsim.network import recompute_cluster_status
-
             recompute_cluster_status(reg, cl)
     for fn in list(hosts_state(reg).listeners):
         fn(reg, h, old)
@@ -239,7 +238,6 @@ def ensure_management(reg: Registry, h: Host) -> None:
     if not h.nics:
         h.nics.append(new_nic(reg, h.id, "eth0"))
     # Drop a stale management attachment of another data center (cluster moved).
-    from rhevsim.network import Network
 
     for a in list(h.attachments):
         n = reg.get(Network, a.network_id)

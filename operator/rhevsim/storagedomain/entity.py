@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from rhevsim import errors
+from rhevsim.cluster import Cluster
 from rhevsim.datacenter import ENGINE_USER, DataCenter, storage_changed
 from rhevsim.event import CODES
 from rhevsim.job import Job
@@ -251,8 +252,6 @@ def find_host(reg: Registry, ident: str | None, name: str | None) -> Entity:
 
 
 def dc_of_host(reg: Registry, host: Entity) -> DataCenter | None:
-    from rhevsim.cluster import Cluster
-
     cl = reg.get(Cluster, str(getattr(host, "cluster_id", "") or ""))
     if cl is None or cl.data_center_id is None:
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rhevsim.datacenter import DataCenter, storage_changed
+from rhevsim.inventory import InventoryError, find
 from rhevsim.storagedomain.entity import FILE_TYPES, GiB, StorageDomain, master_of
 
 if TYPE_CHECKING:
@@ -14,7 +15,6 @@ if TYPE_CHECKING:
 def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:
     """storage_domains: attached ones may say `status: active|maintenance` (default active);
     the first data domain of a data center becomes master. No transitions are scheduled."""
-    from rhevsim.inventory import InventoryError, find
 
     for i, s in enumerate(find(inv, "storage_domains")):
         where = f"storage_domains[{i}]"

@@ -8,13 +8,16 @@ from lxml import etree
 
 from rhevsim import errors
 from rhevsim.api import (
+    SEARCH_PAGE_SIZE,
     Request,
     Response,
     created,
     delete_complete,
     list_response,
+    max_param,
     ref_from_body,
     require,
+    search_sort_key,
     xml_response,
 )
 from rhevsim.cluster import Cluster
@@ -22,14 +25,17 @@ from rhevsim.datacenter import ENGINE_USER
 from rhevsim.disk.entity import (
     Disk,
     attach,
+    check_domain_usable,
     copy_disk,
     delete_disk,
     disks_of,
+    owners_of,
     resolve_storage_domain,
     storage_domain,
 )
 from rhevsim.event import CODES
 from rhevsim.model import Ctx, Entity
+from rhevsim.search import compile_query
 from rhevsim.virtualmachine.entity import (
     HOTPLUG_MEMORY_FACTOR,
     TYPE_NAME,
@@ -107,8 +113,6 @@ def _collection_bytes(ctx: Ctx, vm: Vm) -> bytes:
 
 def select(req: Request, objs: list[Vm]) -> list[Vm]:
     """search / case_sensitive / sortby / page / max, as api.list_response applies them."""
-    from rhevsim.api import SEARCH_PAGE_SIZE, max_param, search_sort_key
-    from rhevsim.search import compile_query
 
     items = list(objs)
     query = req.query.get("search")
@@ -198,7 +202,6 @@ def add_vm(req: Request) -> Response:
     clone = req.query_bool("clone")
     targets = _disk_targets(req, body)
     src_disks = disks_of(reg, tmpl)
-    from rhevsim.disk.entity import check_domain_usable
 
     for d in src_disks:
         sd = targets.get(d.id, (None, None))[0] or storage_domain(reg, d.storage_domain_id)
@@ -414,6 +417,4 @@ def remove_vm(req: Request) -> Response:
 
 
 def _other_owners(reg: Registry, disk: Disk, vm: Vm) -> list[Any]:
-    from rhevsim.disk.entity import owners_of
-
     return [o for o in owners_of(reg, disk.id) if o is not vm]

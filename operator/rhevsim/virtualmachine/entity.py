@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from rhevsim import errors
+from rhevsim import errors, hypervisor
 from rhevsim.api import (
     Request,
     get_or_404,
@@ -392,8 +392,6 @@ def up_hosts(reg: Registry, cluster_id: str | None) -> list[Entity]:
     if cluster_id is None:
         return []
     try:
-        from rhevsim import hypervisor
-
         fn = getattr(hypervisor, "up_hosts_in_cluster", None)
     except ImportError:
         fn = None

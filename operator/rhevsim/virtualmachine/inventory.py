@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from rhevsim import errors
 from rhevsim.cluster import Cluster
+from rhevsim.disk.inventory import attach_from_inventory
+from rhevsim.inventory import InventoryError, find
 from rhevsim.virtualmachine.entity import (
     NIC_INTERFACES,
     Nic,
@@ -23,8 +25,6 @@ if TYPE_CHECKING:
 
 
 def nics_from_inventory(reg: Registry, owner: Any, nics: list[Any], where: str) -> None:
-    from rhevsim.inventory import InventoryError
-
     for i, n in enumerate(nics or ()):
         w = f"{where}.nics[{i}]"
         if not isinstance(n, dict) or not n.get("name"):
@@ -57,8 +57,6 @@ def nics_from_inventory(reg: Registry, owner: Any, nics: list[Any], where: str) 
 
 
 def _inventory_profile(reg: Registry, owner: Any, pname: str, network: Any, where: str) -> str:
-    from rhevsim.inventory import InventoryError
-
     dc_id = None
     cl = reg.objects.get("cluster", {}).get(owner.cluster_id or "")
     if cl is not None:
@@ -78,9 +76,6 @@ def _inventory_profile(reg: Registry, owner: Any, pname: str, network: Any, wher
 
 
 def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:
-    from rhevsim.disk.inventory import attach_from_inventory
-    from rhevsim.inventory import InventoryError, find
-
     for i, d in enumerate(find(inv, "vms")):
         where = f"vms[{i}]"
         cluster = reg.by_name(Cluster, str(d.get("cluster", "Default")))

@@ -12,8 +12,9 @@ from rhevsim.api import (
     Response,
     action_complete,
 )
+from rhevsim.api import action_async as _async
 from rhevsim.datacenter import ENGINE_USER
-from rhevsim.disk.entity import disks_of, storage_domain
+from rhevsim.disk.entity import disks_of, sd_status_name, storage_domain
 from rhevsim.event import CODES
 from rhevsim.model import Entity
 from rhevsim.virtualmachine.entity import (
@@ -80,8 +81,6 @@ def start_vm(req: Request) -> Response:
         sd = storage_domain(reg, d.storage_domain_id)
         status = getattr(sd, "dc_status", None) or getattr(sd, "status", None)
         if sd is not None and status not in (None, "active"):
-            from rhevsim.disk.entity import sd_status_name
-
             raise errors.conflict(
                 f"Cannot run VM. The relevant Storage Domain's status is "
                 f"{sd_status_name(str(status))}."
@@ -253,8 +252,6 @@ def suspend(req: Request) -> Response:
 
 
 def action_async(req: Request, job: Entity) -> Response:
-    from rhevsim.api import action_async as _async
-
     return _async(req, job)
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rhevsim.api import Api
+from rhevsim.api import Api, empty_collections
 from rhevsim.vmtemplate.config import (
     AFFINITIES,
     BLANK_TEMPLATE_ID,
@@ -68,7 +68,6 @@ def register(api: Api) -> None:
     api.route("PUT", "/templates/{id}", update_template)
     api.route("DELETE", "/templates/{id}", remove_template)
     api.action("/templates/{id}", "export", export_template)
-    from rhevsim.api import empty_collections
 
     empty_collections(
         api,

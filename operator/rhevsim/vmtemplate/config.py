@@ -11,7 +11,9 @@ from rhevsim import errors
 from rhevsim.api import (
     Request,
 )
+from rhevsim.disk.entity import parse_size
 from rhevsim.event import CODES
+from rhevsim.inventory import InventoryError
 from rhevsim.model import Ctx, Entity
 from rhevsim.xmlutil import Element, boolean, enum, integer, text, xml_bool
 
@@ -237,9 +239,6 @@ def render_config(ctx: Ctx, el: Element, cfg: VmConfig, arch: str = "x86_64") ->
 
 
 def config_from_inventory(d: dict[str, Any], where: str, base: VmConfig) -> VmConfig:
-    from rhevsim.disk.entity import parse_size
-    from rhevsim.inventory import InventoryError
-
     cfg = base.copy()
     if "memory" in d:
         cfg.memory = parse_size(d["memory"], f"{where}.memory")

@@ -10,7 +10,7 @@ from lxml import etree
 from rhevsim.disk.entity import DiskAttachment
 from rhevsim.model import Ctx, Entity, SearchValue
 from rhevsim.vmtemplate.config import BLANK_TEMPLATE_ID, MIB, VmConfig, render_config
-from rhevsim.xmlutil import Element
+from rhevsim.xmlutil import Element, fmt_time
 
 if TYPE_CHECKING:
     from rhevsim.registry import Registry
@@ -37,8 +37,6 @@ class Template(Entity):
     nics: list[Nic] = field(default_factory=list)
 
     def render(self, ctx: Ctx) -> Element:
-        from rhevsim.xmlutil import fmt_time
-
         el = ctx.el(self)
         ctx.actions(el, self, ("export",))
         ctx.common(el, self)
