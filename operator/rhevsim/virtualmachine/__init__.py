@@ -37,6 +37,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rhevsim.api import Api
+from rhevsim.hypervisor.host import on_status_change
 from rhevsim.model import Entity
 from rhevsim.virtualmachine.crud import add_vm, get_vm_handler, list_vms, remove_vm, update_vm
 from rhevsim.virtualmachine.entity import (
@@ -107,13 +108,7 @@ def register(api: Api) -> None:
 
 def setup(reg: Registry) -> None:
     reg.register_timings(TIMINGS)
-    try:
-        from rhevsim import hypervisor
-    except ImportError:
-        return
-    hook = getattr(hypervisor, "on_status_change", None)
-    if hook is not None:
-        hook(reg, _host_status_changed)
+    on_status_change(reg, _host_status_changed)
 
 
 def _host_status_changed(reg: Registry, host: Entity, old: str) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from rhevsim import errors, hypervisor
+from rhevsim import errors
 from rhevsim.api import (
     Request,
     get_or_404,
@@ -18,6 +18,7 @@ from rhevsim.api import (
 from rhevsim.cluster import Cluster
 from rhevsim.disk.entity import DiskAttachment
 from rhevsim.event import CODES
+from rhevsim.hypervisor.host import up_hosts_in_cluster
 from rhevsim.model import Ctx, Entity, SearchValue
 from rhevsim.vmtemplate.config import BLANK_TEMPLATE_ID, MIB, VmConfig, render_config
 from rhevsim.xmlutil import Element, fmt_time, xml_bool
@@ -388,20 +389,10 @@ def hosts_by_id(reg: Registry) -> dict[str, Entity]:
 
 
 def up_hosts(reg: Registry, cluster_id: str | None) -> list[Entity]:
-    """Up hosts of the cluster (hypervisor.up_hosts_in_cluster when that module exists)."""
+    """Up hosts of the cluster."""
     if cluster_id is None:
         return []
-    try:
-        fn = getattr(hypervisor, "up_hosts_in_cluster", None)
-    except ImportError:
-        fn = None
-    if fn is not None:
-        return list(fn(reg, cluster_id))
-    return [
-        h
-        for h in hosts_by_id(reg).values()
-        if getattr(h, "status", None) == "up" and getattr(h, "cluster_id", None) == cluster_id
-    ]
+    return list(up_hosts_in_cluster(reg, cluster_id))
 
 
 def vms_on_host(reg: Registry, host_id: str) -> list[Vm]:
