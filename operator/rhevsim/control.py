@@ -13,7 +13,7 @@ GET    /sim/machines                    physical machines
 GET    /sim/machines/{name}
 POST   /sim/machines/{name}/power {"on": bool}
 POST   /sim/machines/{name}/boot  {"device": "network"|"disk"|"cdrom"|"bios"}
-POST   /sim/hosts/{name}/fail           the host stops answering (hypervisor.py hook)
+POST   /sim/hosts/{name}/fail           the host stops answering (rhevsim.hypervisor hook)
 POST   /sim/hosts/{name}/heal
 """
 

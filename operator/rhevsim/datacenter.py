@@ -1,7 +1,7 @@
 """Data centers (/datacenters): the exemplar entity module (see README.md).
 
 Status is derived, never set by a request: `recompute_status` looks at the master storage
-domain (storagedomain.py) and the SPM state (hypervisor.py sets `spm_host_id`/`spm_status`):
+domain (rhevsim.storagedomain) and the SPM state (rhevsim.hypervisor sets `spm_host_id`/`spm_status`):
 
     no attached data domain / no master          -> uninitialized
     master in maintenance (last one deactivated) -> maintenance
@@ -65,7 +65,7 @@ class DataCenter(Entity):
     version: tuple[int, int] = DEFAULT_VERSION
     quota_mode: str = "disabled"
     status: str = "uninitialized"
-    # Maintained by the SPM code in hypervisor.py: "none" | "contending" | "spm".
+    # Maintained by the SPM code in rhevsim.hypervisor: "none" | "contending" | "spm".
     spm_host_id: str | None = None
     spm_status: str = "none"
 
@@ -406,7 +406,7 @@ def register(api: Api) -> None:
             "iscsibonds": "iscsi_bonds",
         },
     )
-    # setmaster lives in storagedomain.py (it is about domains).
+    # setmaster lives in rhevsim.storagedomain (it is about domains).
 
 
 def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:

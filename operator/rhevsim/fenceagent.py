@@ -1,7 +1,7 @@
 """Fence agents (/hosts/{id}/fenceagents): the power management of a host.
 
 An agent names a BMC (`address`, `port`, `type` ipmilan, `username`, `password`, `order`,
-`options`). The password is write-only: it is never rendered. Fencing (hypervisor.py) uses
+`options`). The password is write-only: it is never rendered. Fencing (rhevsim.hypervisor) uses
 the agents in `order`; an agent whose credentials do not match the machine's BMC fails.
 """
 

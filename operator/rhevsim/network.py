@@ -7,7 +7,7 @@ required network with the management role. A new VM network gets a vNIC profile 
 same name (vnicprofile.py).
 
 The per-cluster status is `operational` when every Up host of the cluster has the network
-attached (for required networks), else `non_operational`. hypervisor.py tells the module
+attached (for required networks), else `non_operational`. rhevsim.hypervisor tells the module
 which networks a host carries through `hooks.host_has_network` and calls
 `recompute_cluster_status(reg, cluster)` after it changes a host's networks.
 """
@@ -202,7 +202,7 @@ def management_network_in(reg: Registry, dc: DataCenter) -> Network | None:
 
 
 def network_users(reg: Registry, net: Network) -> list[Entity]:
-    """VMs whose NICs use a profile of this network (virtualmachine.py may define
+    """VMs whose NICs use a profile of this network (rhevsim.virtualmachine may define
     `vnic_profile_ids()` on VMs)."""
     ids = {p.id for p in profiles_of(reg, net)}
     out = []

@@ -48,11 +48,11 @@ class Hooks:
 
     dc_status_listeners: called with (reg, dc) after anything that may change a data center's
         storage (master domain activated/deactivated, attach, detach). The SPM module
-        (hypervisor.py) uses it to start an election; it then sets dc.spm_host_id and
+        (rhevsim.hypervisor) uses it to start an election; it then sets dc.spm_host_id and
         dc.spm_status and calls `datacenter.recompute_status(reg, dc)`.
     host_fail / host_heal: POST /sim/hosts/{name}/fail|heal; return False when no such host.
     machine_power / machine_boot: called after /sim/machines/{name}/power|boot changed a
-        machine (hypervisor.py makes it install/register or go non_responsive).
+        machine (rhevsim.hypervisor makes it install/register or go non_responsive).
     active_hosts: hosts that count as Up in a data center (for attach/"no active host").
     host_has_network: whether an Up host carries a network (per-cluster network status,
         see network.recompute_cluster_status); None = every host has every network.
@@ -79,7 +79,7 @@ class Hooks:
 
 @dataclass
 class Machine:
-    """A physical machine (BMC-controlled). Its RHEV-M host, if any, is hypervisor.py's."""
+    """A physical machine (BMC-controlled). Its RHEV-M host, if any, is rhevsim.hypervisor's."""
 
     name: str
     address: str = ""

@@ -1,7 +1,7 @@
 """vNIC profiles (/vnicprofiles and /networks/{id}/vnicprofiles).
 
 Each new VM network gets a profile of the same name; VM NICs name a profile
-(`<vnic_profile id=".."/>`), which is how virtualmachine.py finds the network.
+(`<vnic_profile id=".."/>`), which is how rhevsim.virtualmachine finds the network.
 """
 
 from __future__ import annotations

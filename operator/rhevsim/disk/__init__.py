@@ -7,7 +7,7 @@ attached to the owner's data center and active.
 
 Attachments live on their owner (`owner.disk_attachments`), not in the registry: a
 shareable disk may be attached to several VMs and the attachment id is the disk id, as in
-the engine. Owners are VMs (virtualmachine.py) and templates (vmtemplate.py); both carry
+the engine. Owners are VMs (rhevsim.virtualmachine) and templates (rhevsim.vmtemplate); both carry
 `disk_attachments`, `cluster_id`, `status`, `lock`.
 
 DELETE of an attachment only detaches unless `?detach_only=false` (the v4 default is true,
@@ -18,7 +18,7 @@ for a template or a cloned VM), `disk.remove` 2 (a floating disk is locked, then
 
 Inventory `disks:` (floating disks): `{name, size (bytes or "10GiB"), storage_domain,
 format: cow|raw, sparse: bool, status: ok|illegal, id}`. VM and template disks are listed
-under their owner (see virtualmachine.py and vmtemplate.py).
+under their owner (see rhevsim.virtualmachine and rhevsim.vmtemplate).
 
 The package: `entity` (the Disk and DiskAttachment entities, storage domain checks, the disk
 lifecycle, body parsing, owners), `attachments` (/vms/{id}/diskattachments and

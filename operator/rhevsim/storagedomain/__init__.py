@@ -77,8 +77,8 @@ def register(api: Api) -> None:
     api.action("/datacenters/{dc}/storagedomains/{id}", "activate", activate_domain)
     api.action("/datacenters/{dc}/storagedomains/{id}", "deactivate", deactivate_domain)
     api.action("/datacenters/{id}", "setmaster", set_master)
-    # disks, templates and vms under a domain are served by disk.py / vmtemplate.py /
-    # virtualmachine.py when they exist; the rest are link-only here.
+    # disks, templates and vms under a domain: rhevsim.disk, rhevsim.vmtemplate and
+    # rhevsim.virtualmachine, or finalize below; the rest are link-only here.
     empty_collections(
         api,
         StorageDomain,
@@ -95,8 +95,8 @@ def register(api: Api) -> None:
 
 
 def finalize(api: Api) -> None:
-    """/storagedomains/{id}/disks|templates|vms, unless disk.py, vmtemplate.py or
-    virtualmachine.py serve them: objects whose `storage_domain_id` is the domain or whose
+    """/storagedomains/{id}/disks|templates|vms, unless rhevsim.disk, rhevsim.vmtemplate or
+    rhevsim.virtualmachine serve them: objects whose `storage_domain_id` is the domain or whose
     `storage_domain_ids()` include it."""
     for rel, kind, plural in (
         ("disks", "disk", "disks"),

@@ -24,7 +24,7 @@ Host helpers for the hypervisor package: `vms_on_host`, `host_lost` (VMs -> unkn
 Inventory `vms:`: `{name, cluster, template (default Blank), memory, cpu: {sockets, cores,
 threads}, os, boot, display, type, high_availability, description, status: down|up|
 suspended, host (for up), placement: {affinity, hosts: [names]}, disks: [...], nics:
-[{name, profile | network, interface, mac}], id}` (disks as in vmtemplate.py).
+[{name, profile | network, interface, mac}], id}` (disks as in rhevsim.vmtemplate).
 
 The package: `entity` (the Vm and Nic entities, placement on hosts, transitions, lookups,
 the MAC pool), `crud` (the /vms CRUD handlers), `power` (run, stop, suspend, reboot,
