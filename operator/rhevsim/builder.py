@@ -8,8 +8,8 @@ networks, one active NFS data domain per data center, physical machines with BMC
 that are Up, and VMs (a share of them Up on hosts, the rest Down).
 
 Extension point: an entity module may define `build_inventory(inv: dict, spec: BuildSpec)`
-to write or rewrite its own section (rhevsim.hypervisor for `hosts`, rhevsim.virtualmachine for `vms`,
-...). The builder calls them in module order after writing its defaults below.
+to write or rewrite its own section (rhevsim.hypervisor for `hosts`, rhevsim.virtualmachine
+for `vms`, ...). The builder calls them in module order after writing its defaults below.
 """
 
 from __future__ import annotations

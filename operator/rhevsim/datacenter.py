@@ -1,7 +1,8 @@
 """Data centers (/datacenters): the exemplar entity module (see README.md).
 
 Status is derived, never set by a request: `recompute_status` looks at the master storage
-domain (rhevsim.storagedomain) and the SPM state (rhevsim.hypervisor sets `spm_host_id`/`spm_status`):
+domain (rhevsim.storagedomain) and the SPM state (rhevsim.hypervisor sets
+`spm_host_id`/`spm_status`):
 
     no attached data domain / no master          -> uninitialized
     master in maintenance (last one deactivated) -> maintenance
