@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rhevsim.api import Api
+from rhevsim.api import Api, empty_collections
 from rhevsim.hypervisor.host import on_status_change
 from rhevsim.model import Entity
 from rhevsim.virtualmachine.crud import add_vm, get_vm_handler, list_vms, remove_vm, update_vm
@@ -87,7 +87,6 @@ def register(api: Api) -> None:
     api.action(
         "/vms/{id}", "reordermacaddresses", simple_action("reorder MACs of", "Reordering MACs")
     )
-    from rhevsim.api import empty_collections
 
     empty_collections(api, Vm, "/vms/{id}", VM_LINK_PLURALS)
     nic_links = {

@@ -8,6 +8,7 @@ from rhevsim import errors
 from rhevsim.api import (
     Request,
     Response,
+    action_complete,
     created,
     delete_complete,
     get_or_404,
@@ -18,7 +19,16 @@ from rhevsim.api import (
 )
 from rhevsim.cluster import Cluster
 from rhevsim.datacenter import ENGINE_USER, DataCenter
-from rhevsim.disk.entity import attach, copy_disk, delete_disk, disks_of, resolve_storage_domain
+from rhevsim.disk.entity import (
+    attach,
+    check_domain_usable,
+    copy_disk,
+    data_center_of_cluster,
+    delete_disk,
+    disks_of,
+    resolve_storage_domain,
+    storage_domain,
+)
 from rhevsim.event import CODES
 from rhevsim.model import Entity
 from rhevsim.vmtemplate.config import BLANK_TEMPLATE_ID, parse_config
@@ -89,8 +99,6 @@ def add_template(req: Request) -> Response:
     for d in src_disks:
         sd = targets.get(d.id)
         if sd is not None:
-            from rhevsim.disk.entity import check_domain_usable, data_center_of_cluster
-
             check_domain_usable(reg, sd, data_center_of_cluster(reg, cluster_id), "add", "Template")
     job = reg.start_job(f"Creating VM Template {name} from VM {vm.name}", req.correlation_id)
     cfg = parse_config(req, body, vm.config, "add", "Template")
@@ -186,7 +194,6 @@ def add_template(req: Request) -> Response:
 def _copy_failed(reg: Registry, t: Template) -> bool:
     """The disk copies fail when a domain they write to is no longer active in its data
     center by the time they end (e.g. it was forced into maintenance meanwhile)."""
-    from rhevsim.disk.entity import storage_domain
 
     for d in disks_of(reg, t):
         sd = storage_domain(reg, d.storage_domain_id)
@@ -293,8 +300,6 @@ def remove_template(req: Request) -> Response:
 
 
 def export_template(req: Request) -> Response:
-    from rhevsim.api import action_complete
-
     t = get_or_404(req, Template)
     req.reg.check_unlocked(t, "export")
     job = req.reg.start_job(f"Exporting Template {t.name}", req.correlation_id)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rhevsim.cluster import Cluster
+from rhevsim.disk.inventory import attach_from_inventory
+from rhevsim.inventory import InventoryError, find
 from rhevsim.vmtemplate.config import BLANK_TEMPLATE_ID, VmConfig, config_from_inventory
 from rhevsim.vmtemplate.entity import Template
 
@@ -13,9 +15,6 @@ if TYPE_CHECKING:
 
 
 def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:
-    from rhevsim.disk.inventory import attach_from_inventory
-    from rhevsim.inventory import InventoryError, find
-
     reg.add(
         Template(
             id=BLANK_TEMPLATE_ID,
