@@ -7,7 +7,6 @@ returns a `Response`; it runs with the registry lock held and must never sleep.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -15,33 +14,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from lxml import etree
 
-from rhevsim.errors import ApiError, not_found_url
+from rhevsim.errors import ApiError, incomplete, not_found_url
 from rhevsim.model import Ctx, Entity
 from rhevsim.search import compile_query
-from rhevsim.xmlutil import CONTENT_TYPE, Element, boolean, serialize
+from rhevsim.xmlutil import CONTENT_TYPE, Element, boolean, serialize, text
 
 if TYPE_CHECKING:
     from rhevsim.registry import Registry
 
 T = TypeVar("T", bound=Entity)
 Handler = Callable[["Request"], "Response"]
-
-# Entity modules in load order. Missing ones (not written yet) are skipped.
-MODULES = (
-    "job",
-    "event",
-    "datacenter",
-    "cluster",
-    "network",
-    "vnicprofile",
-    "storagedomain",
-    "hypervisor",
-    "hostnic",
-    "fenceagent",
-    "vmtemplate",
-    "disk",
-    "virtualmachine",
-)
 
 # Page size for `page N` searches without max (engine SearchResultsLimit default).
 SEARCH_PAGE_SIZE = 100
@@ -166,15 +148,9 @@ class Api:
         )
 
     # ------------------------------------------------------------------ modules
-    def load_modules(self, names: Sequence[str] = MODULES) -> None:
-        for name in names:
-            modname = f"rhevsim.{name}"
-            try:
-                mod = importlib.import_module(modname)
-            except ModuleNotFoundError as exc:
-                if exc.name == modname:
-                    continue  # that entity is not written yet
-                raise
+    def load_modules(self, modules: Sequence[ModuleType]) -> None:
+        """Register each entity module's routes, in order (see `rhevsim.entities`)."""
+        for mod in modules:
             if hasattr(mod, "register"):
                 mod.register(self)
             self.modules.append(mod)
@@ -242,24 +218,24 @@ def list_response(
             items = [o for o in items if q.predicate(o.search_fields(req.reg))]
             if q.sortby:
                 key = q.sortby
-                items.sort(key=lambda o: _sort_key(o.search_fields(req.reg).get(key)))
+                items.sort(key=lambda o: search_sort_key(o.search_fields(req.reg).get(key)))
                 if q.descending:
                     items.reverse()
             elif default_sort:
                 items.sort(key=lambda o: o.name.lower())
             if q.page is not None:
-                size = _max(req) or SEARCH_PAGE_SIZE
+                size = max_param(req) or SEARCH_PAGE_SIZE
                 items = items[(q.page - 1) * size : q.page * size]
     elif searchable and default_sort:
         # Top-level lists are engine searches ("Vms:") even without a query: sorted by name.
         items.sort(key=lambda o: o.name.lower())
-    m = _max(req)
+    m = max_param(req)
     if m is not None and m >= 0:
         items = items[:m]
     return xml_response(render_list(req, items, plural))
 
 
-def _sort_key(v: object) -> tuple[int, Any]:
+def search_sort_key(v: object) -> tuple[int, Any]:
     if v is None:
         return (0, "")
     if isinstance(v, int | float):
@@ -267,7 +243,7 @@ def _sort_key(v: object) -> tuple[int, Any]:
     return (2, str(v).lower())
 
 
-def _max(req: Request) -> int | None:
+def max_param(req: Request) -> int | None:
     v = req.query.get("max")
     if v is None or v == "":
         return None
@@ -330,8 +306,6 @@ def delete_complete(req: Request) -> Response:
 
 def require(body: Element | None, type_name: str, method: str, *paths: str) -> None:
     """400 Incomplete parameters when any of `paths` is missing from the body."""
-    from rhevsim.errors import incomplete
-    from rhevsim.xmlutil import text
 
     missing = [
         p.replace("/", ".")

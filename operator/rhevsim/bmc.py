@@ -36,15 +36,23 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
-from urllib.parse import quote
+from typing import Any
 
 import pyghmi.ipmi.bmc as pyghmi_bmc
 import pyghmi.ipmi.private.constants as ipmi_constants
 import pyghmi.ipmi.private.serversession as serversession
 import pyghmi.ipmi.private.session as ipmisession
 import requests
+
+from rhevsim.bmcbackend import (
+    BackendError,
+    BootSetting,
+    LocalBackend,
+    MachineBackend,
+    MachineSpec,
+    SimulatorBackend,
+    parse_port,
+)
 
 log = logging.getLogger("rhevsim.bmc")
 
@@ -63,16 +71,6 @@ CC_UNSPECIFIED = 0xFF
 RMCP_UNAUTHORIZED_NAME = 0x0D
 RMCP_NO_CIPHER_SUITE_MATCH = 0x11
 
-# Boot device names: pyghmi's (on the wire) <-> the simulator's (its /sim/machines vocabulary).
-_PYGHMI_TO_SIM = {
-    "network": "network",
-    "hd": "disk",
-    "optical": "cdrom",
-    "setup": "bios",
-    "floppy": "floppy",
-    "default": "default",
-}
-_SIM_TO_PYGHMI = {v: k for k, v in _PYGHMI_TO_SIM.items()} | {"cd": "optical"}
 # Boot device selector, bits 5:2 of boot flags data 2 (IPMI 2.0 table 28-14).
 _DEVICE_CODES = {
     "default": 0x00,
@@ -87,165 +85,6 @@ _CODE_TO_DEVICE = {code >> 2: name for name, code in _DEVICE_CODES.items()}
 _BOOT_VALID = 0x80
 _BOOT_PERSISTENT = 0x40
 _BOOT_UEFI = 0x20
-
-
-@dataclass(frozen=True)
-class MachineSpec:
-    """One BMC to serve: the machine's simulator name, UDP port and the one IPMI user."""
-
-    name: str
-    port: int
-    username: str
-    password: str
-
-    def __repr__(self) -> str:  # never show the password
-        return f"MachineSpec(name={self.name!r}, port={self.port}, username={self.username!r})"
-
-    @classmethod
-    def parse(cls, text: str) -> MachineSpec:
-        """Parse ``NAME:PORT:USER:PASSWORD`` (the password may itself contain ':')."""
-        parts = text.split(":", 3)
-        if len(parts) != 4 or not all(parts[:3]) or not parts[3]:
-            raise ValueError(
-                "--machine must be NAME:PORT:USER:PASSWORD with all four parts non-empty"
-            )
-        return cls(parts[0], _parse_port(parts[1], f"--machine {parts[0]}"), parts[2], parts[3])
-
-    @classmethod
-    def from_inventory(cls, entry: dict[str, Any]) -> MachineSpec:
-        """Build from a simulator inventory ``machines:`` entry ({name, address, nics, bmc})."""
-        name = entry.get("name")
-        if not isinstance(name, str) or not name:
-            raise ValueError("machines[].name is required and must be a non-empty string")
-        bmc = entry.get("bmc")
-        if not isinstance(bmc, dict):
-            raise ValueError(f"machines[{name}].bmc is required: {{port, username, password}}")
-        username = bmc.get("username")
-        password = bmc.get("password")
-        if not isinstance(username, str) or not username:
-            raise ValueError(f"machines[{name}].bmc.username must be a non-empty string")
-        if not isinstance(password, str) or not password:
-            raise ValueError(f"machines[{name}].bmc.password must be a non-empty string")
-        return cls(
-            name, _parse_port(bmc.get("port"), f"machines[{name}].bmc.port"), username, password
-        )
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "port": self.port,
-            "username": self.username,
-            "password": self.password,
-        }
-
-
-def _parse_port(value: object, field: str) -> int:
-    try:
-        port = int(str(value))
-    except ValueError:
-        raise ValueError(f"{field}: port must be an integer 1-65535, got {value!r}") from None
-    if not 1 <= port <= 65535:
-        raise ValueError(f"{field}: port must be an integer 1-65535, got {port}")
-    return port
-
-
-class BackendError(Exception):
-    """The machine's state could not be read or changed (simulator unreachable, HTTP error)."""
-
-
-@dataclass
-class BootSetting:
-    device: str  # pyghmi name: network | hd | optical | setup | floppy | default
-    persistent: bool = False
-    uefi: bool = False
-
-
-class MachineBackend(Protocol):
-    """Where a machine's power state and boot device live."""
-
-    def power(self) -> bool: ...
-
-    def set_power(self, on: bool) -> None: ...
-
-    def boot(self) -> BootSetting: ...
-
-    def set_boot(self, setting: BootSetting) -> None: ...
-
-
-class LocalBackend:
-    """Standalone mode: the BMC keeps the state. A one-time boot override is consumed by the
-    next power-on or reset, as a real BIOS clears the IPMI boot flags after using them."""
-
-    def __init__(self) -> None:
-        self._on = False
-        self._boot = BootSetting("default", persistent=False)
-
-    def power(self) -> bool:
-        return self._on
-
-    def set_power(self, on: bool) -> None:
-        if on and not self._boot.persistent and self._boot.device != "default":
-            self._boot = BootSetting("default")
-        self._on = on
-
-    def boot(self) -> BootSetting:
-        return self._boot
-
-    def set_boot(self, setting: BootSetting) -> None:
-        self._boot = setting
-
-
-class SimulatorBackend:
-    """Simulator mode: state in rhevsim, reached over its /sim/machines control endpoints."""
-
-    def __init__(self, sim_url: str, name: str, http: requests.Session, timeout: float) -> None:
-        self._base = f"{sim_url.rstrip('/')}/sim/machines/{quote(name, safe='')}"
-        self._http = http
-        self._timeout = timeout
-        # The simulator's GET answers the device; the flags are remembered from the last set.
-        self._persistent = False
-        self._uefi = False
-
-    def _get(self) -> dict[str, Any]:
-        try:
-            response = self._http.get(self._base, timeout=self._timeout)
-        except requests.RequestException as exc:
-            raise BackendError(f"GET {self._base}: {exc}") from exc
-        if response.status_code != 200:
-            raise BackendError(f"GET {self._base}: HTTP {response.status_code}")
-        body = response.json()
-        if not isinstance(body, dict):
-            raise BackendError(f"GET {self._base}: expected a JSON object")
-        return body
-
-    def _post(self, suffix: str, body: dict[str, Any]) -> None:
-        url = f"{self._base}/{suffix}"
-        try:
-            response = self._http.post(url, json=body, timeout=self._timeout)
-        except requests.RequestException as exc:
-            raise BackendError(f"POST {url}: {exc}") from exc
-        if response.status_code >= 300:
-            raise BackendError(f"POST {url}: HTTP {response.status_code} {response.text[:200]}")
-
-    def power(self) -> bool:
-        return self._get().get("power") == "on"
-
-    def set_power(self, on: bool) -> None:
-        self._post("power", {"on": on})
-
-    def boot(self) -> BootSetting:
-        body = self._get()
-        reported = body.get("bootDevice", body.get("boot_device", "default"))
-        device = _SIM_TO_PYGHMI.get(str(reported), "default")
-        persistent = body.get("bootPersistent", self._persistent)
-        return BootSetting(device, persistent=bool(persistent), uefi=self._uefi)
-
-    def set_boot(self, setting: BootSetting) -> None:
-        self._post(
-            "boot", {"device": _PYGHMI_TO_SIM[setting.device], "persistent": setting.persistent}
-        )
-        self._persistent = setting.persistent
-        self._uefi = setting.uefi
 
 
 def _log(line: str) -> None:
@@ -487,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 machines.append(
                     MachineSpec(
                         str(entry["name"]),
-                        _parse_port(entry["port"], f"{entry['name']}.port"),
+                        parse_port(entry["port"], f"{entry['name']}.port"),
                         str(entry["username"]),
                         str(entry["password"]),
                     )
@@ -607,3 +446,6 @@ def spawn(
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+__all__ = ["BmcProcess", "MachineSpec", "SimBmc", "main", "serve", "spawn"]

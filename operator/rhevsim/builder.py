@@ -8,18 +8,17 @@ networks, one active NFS data domain per data center, physical machines with BMC
 that are Up, and VMs (a share of them Up on hosts, the rest Down).
 
 Extension point: an entity module may define `build_inventory(inv: dict, spec: BuildSpec)`
-to write or rewrite its own section (hypervisor.py for `hosts`, virtualmachine.py for `vms`,
-...). The builder calls them in module order after writing its defaults below.
+to write or rewrite its own section (rhevsim.hypervisor for `hosts`, rhevsim.virtualmachine
+for `vms`, ...). The builder calls them in module order after writing its defaults below.
 """
 
 from __future__ import annotations
 
-import importlib
 import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from rhevsim.api import MODULES
+from rhevsim.entities import MODULES
 
 
 @dataclass
@@ -149,13 +148,7 @@ def build_inventory(
         if up:
             vm["host"] = on_cluster[v % len(on_cluster)]
         inv["vms"].append(vm)
-    for name in MODULES:
-        try:
-            mod = importlib.import_module(f"rhevsim.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"rhevsim.{name}":
-                continue
-            raise
+    for mod in MODULES:
         fn = getattr(mod, "build_inventory", None)
         if fn is not None:
             fn(inv, spec)

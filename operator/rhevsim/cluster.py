@@ -31,7 +31,15 @@ from rhevsim.api import (
 )
 from rhevsim.datacenter import ENGINE_USER, SUPPORTED_VERSIONS, DataCenter
 from rhevsim.event import CODES
+from rhevsim.inventory import InventoryError, find
 from rhevsim.model import Ctx, Entity, SearchValue
+from rhevsim.network import (
+    attach_management_network,
+    cluster_networks,
+    forget_cluster,
+    management_network_in,
+    management_network_of,
+)
 from rhevsim.xmlutil import Element, boolean, enum, has, integer, text, xml_bool
 
 if TYPE_CHECKING:
@@ -110,7 +118,6 @@ class Cluster(Entity):
         ctx.link(el, self, "glusterhooks")
         ctx.link(el, self, "glustervolumes")
         ctx.link(el, self, "networkfilters")
-        from rhevsim.network import cluster_networks
 
         ctx.sub_collection(
             el, self, "networks", "networks", lambda: cluster_networks(ctx.reg, self)
@@ -143,7 +150,6 @@ class Cluster(Entity):
         etree.SubElement(el, "virt_service").text = xml_bool(self.virt_service)
         dc = ctx.reg.get(DataCenter, self.data_center_id) if self.data_center_id else None
         ctx.ref(el, "data_center", dc)
-        from rhevsim.network import management_network_of
 
         ctx.ref(el, "management_network", management_network_of(ctx.reg, self))
         etree.SubElement(
@@ -242,8 +248,6 @@ def new_cluster(
         data_center=dc,
     )
     if dc is not None:
-        from rhevsim.network import attach_management_network
-
         attach_management_network(reg, dc, cluster, correlation_id)
     return cluster
 
@@ -313,23 +317,21 @@ def _add(req: Request, dc: DataCenter | None = None) -> Response:
         raise errors.bad_request(
             'Cannot add more than one Cluster to a Data Center with "Local Storage".'
         )
-    from rhevsim.network import management_network_in
 
     if management_network_in(reg, dc) is None:
         raise errors.bad_request(
             "Cannot create Cluster. No single suitable network was found to serve as the "
             "management network."
         )
-    job = reg.start_job(f"Adding Cluster {name} to Data Center {dc.name}", req.correlation_id)
-    fields: dict[str, Any] = {"version": version, "cpu_type": cpu}
-    arch = enum(body, "cpu/architecture", ARCHITECTURES, "Architecture")
-    if arch:
-        fields["cpu_architecture"] = arch
-    fields.update(_policy_fields(body))
-    cluster = new_cluster(reg, name, dc, correlation_id=job.correlation_id, **fields)
-    cluster.description = text(body, "description")
-    cluster.comment = text(body, "comment")
-    reg.end_job(job)
+    with reg.job(f"Adding Cluster {name} to Data Center {dc.name}", req.correlation_id) as job:
+        fields: dict[str, Any] = {"version": version, "cpu_type": cpu}
+        arch = enum(body, "cpu/architecture", ARCHITECTURES, "Architecture")
+        if arch:
+            fields["cpu_architecture"] = arch
+        fields.update(_policy_fields(body))
+        cluster = new_cluster(reg, name, dc, correlation_id=job.correlation_id, **fields)
+        cluster.description = text(body, "description")
+        cluster.comment = text(body, "comment")
     return created(req, cluster)
 
 
@@ -390,34 +392,32 @@ def _update(req: Request) -> Response:
         raise errors.conflict(
             "Cannot update Cluster. Cannot change Cluster CPU type while there are running VMs."
         )
-    job = reg.start_job(f"Updating Cluster {cl.name}", req.correlation_id)
-    if name is not None:
-        cl.name = name
-    if has(body, "description"):
-        cl.description = text(body, "description") or ""
-    if has(body, "comment"):
-        cl.comment = text(body, "comment") or ""
-    if cpu is not None:
-        cl.cpu_type = cpu
-    arch = enum(body, "cpu/architecture", ARCHITECTURES, "Architecture")
-    if arch:
-        cl.cpu_architecture = arch
-    if version is not None:
-        cl.version = version
-    for k, v in _policy_fields(body).items():
-        setattr(cl, k, v)
-    if new_dc is not None and cl.data_center_id is None:
-        cl.data_center_id = new_dc.id
-        from rhevsim.network import attach_management_network
+    with reg.job(f"Updating Cluster {cl.name}", req.correlation_id) as job:
+        if name is not None:
+            cl.name = name
+        if has(body, "description"):
+            cl.description = text(body, "description") or ""
+        if has(body, "comment"):
+            cl.comment = text(body, "comment") or ""
+        if cpu is not None:
+            cl.cpu_type = cpu
+        arch = enum(body, "cpu/architecture", ARCHITECTURES, "Architecture")
+        if arch:
+            cl.cpu_architecture = arch
+        if version is not None:
+            cl.version = version
+        for k, v in _policy_fields(body).items():
+            setattr(cl, k, v)
+        if new_dc is not None and cl.data_center_id is None:
+            cl.data_center_id = new_dc.id
 
-        attach_management_network(reg, new_dc, cl, job.correlation_id)
-    reg.event(
-        CODES["USER_UPDATE_CLUSTER"],
-        f"Host cluster {cl.name} was updated by {ENGINE_USER}",
-        correlation_id=job.correlation_id,
-        cluster=cl,
-    )
-    reg.end_job(job)
+            attach_management_network(reg, new_dc, cl, job.correlation_id)
+        reg.event(
+            CODES["USER_UPDATE_CLUSTER"],
+            f"Host cluster {cl.name} was updated by {ENGINE_USER}",
+            correlation_id=job.correlation_id,
+            cluster=cl,
+        )
     return xml_response(cl.render(req.ctx))
 
 
@@ -435,18 +435,15 @@ def _remove(req: Request) -> Response:
         raise errors.conflict(
             "Cannot remove Cluster. One or more Template(s) are still associated with the Cluster"
         )
-    job = reg.start_job(f"Deleting Cluster {cl.name}", req.correlation_id)
-    from rhevsim.network import forget_cluster
-
-    forget_cluster(reg, cl)
-    reg.remove(cl)
-    reg.event(
-        CODES["USER_REMOVE_CLUSTER"],
-        f"Host cluster {cl.name} was removed by {ENGINE_USER}",
-        correlation_id=job.correlation_id,
-        cluster=cl,
-    )
-    reg.end_job(job)
+    with reg.job(f"Deleting Cluster {cl.name}", req.correlation_id) as job:
+        forget_cluster(reg, cl)
+        reg.remove(cl)
+        reg.event(
+            CODES["USER_REMOVE_CLUSTER"],
+            f"Host cluster {cl.name} was removed by {ENGINE_USER}",
+            correlation_id=job.correlation_id,
+            cluster=cl,
+        )
     return delete_complete(req)
 
 
@@ -497,8 +494,6 @@ def register(api: Api) -> None:
 
 
 def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:
-    from rhevsim.inventory import InventoryError, find
-
     for i, c in enumerate(find(inv, "clusters")):
         dc = None
         if c.get("data_center"):

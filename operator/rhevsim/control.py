@@ -13,7 +13,7 @@ GET    /sim/machines                    physical machines
 GET    /sim/machines/{name}
 POST   /sim/machines/{name}/power {"on": bool}
 POST   /sim/machines/{name}/boot  {"device": "network"|"disk"|"cdrom"|"bios"}
-POST   /sim/hosts/{name}/fail           the host stops answering (hypervisor.py hook)
+POST   /sim/hosts/{name}/fail           the host stops answering (rhevsim.hypervisor hook)
 POST   /sim/hosts/{name}/heal
 """
 
@@ -21,12 +21,16 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from rhevsim.answer import Answer, json_answer
 from rhevsim.faults import FaultRuleError
 
 if TYPE_CHECKING:
-    from rhevsim.sim import Answer, Simulator
+    from rhevsim.auth import Auth
+    from rhevsim.clock import Clock
+    from rhevsim.faults import Faults
+    from rhevsim.registry import Registry
 
 BOOT_DEVICES = ("network", "disk", "cdrom", "bios", "floppy", "default")
 
@@ -38,30 +42,43 @@ class ControlError(Exception):
         self.message = message
 
 
+class Engine(Protocol):
+    """What the control endpoints need of the simulator (`sim.Simulator`)."""
+
+    reg: Registry
+    faults: Faults
+    auth: Auth
+    clock: Clock
+
+    def advance(self, seconds: float) -> int: ...
+
+    def count_request(self, method: str, template: str) -> None: ...
+
+    def request_stats(self) -> dict[str, int]: ...
+
+
 class Control:
-    def __init__(self, sim: Simulator) -> None:
+    def __init__(self, sim: Engine) -> None:
         self.sim = sim
 
     def handle(self, method: str, path: str, query: str, body: bytes) -> Answer:
-        from rhevsim.sim import _json
-
         segs = [urllib.parse.unquote(s) for s in path.split("/") if s][1:]
         template = "/sim/" + "/".join(
             "{name}" if i == 1 and segs[0] in ("machines", "hosts") else s
             for i, s in enumerate(segs)
         )
-        self.sim._count(method, template)
+        self.sim.count_request(method, template)
         try:
             data: Any = json.loads(body) if body.strip() else {}
         except ValueError:
-            return _json(400, {"error": "the body must be JSON"})
+            return json_answer(400, {"error": "the body must be JSON"})
         try:
             status, result = self._dispatch(method, segs, data)
         except ControlError as exc:
-            return _json(exc.status, {"error": exc.message})
+            return json_answer(exc.status, {"error": exc.message})
         except FaultRuleError as exc:
-            return _json(400, {"error": str(exc)})
-        return _json(status, result)
+            return json_answer(400, {"error": str(exc)})
+        return json_answer(status, result)
 
     def _dispatch(self, method: str, segs: list[str], data: Any) -> tuple[int, Any]:
         sim = self.sim
@@ -74,8 +91,7 @@ class Control:
             case ("GET", ["stats"]):
                 with reg.lock:
                     objects = reg.counts()
-                with sim._stats_lock:
-                    requests = dict(sim.stats)
+                requests = sim.request_stats()
                 return 200, {
                     "requests": requests,
                     "requests_total": sum(requests.values()),

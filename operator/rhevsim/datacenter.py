@@ -1,7 +1,8 @@
 """Data centers (/datacenters): the exemplar entity module (see README.md).
 
 Status is derived, never set by a request: `recompute_status` looks at the master storage
-domain (storagedomain.py) and the SPM state (hypervisor.py sets `spm_host_id`/`spm_status`):
+domain (rhevsim.storagedomain) and the SPM state (rhevsim.hypervisor sets
+`spm_host_id`/`spm_status`):
 
     no attached data domain / no master          -> uninitialized
     master in maintenance (last one deactivated) -> maintenance
@@ -14,6 +15,7 @@ domain (storagedomain.py) and the SPM state (hypervisor.py sets `spm_host_id`/`s
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +36,7 @@ from rhevsim.api import (
     xml_response,
 )
 from rhevsim.event import CODES
+from rhevsim.inventory import InventoryError, find
 from rhevsim.model import Ctx, Entity, SearchValue
 from rhevsim.xmlutil import Element, boolean, enum, has, integer, text
 
@@ -63,7 +66,7 @@ class DataCenter(Entity):
     version: tuple[int, int] = DEFAULT_VERSION
     quota_mode: str = "disabled"
     status: str = "uninitialized"
-    # Maintained by the SPM code in hypervisor.py: "none" | "contending" | "spm".
+    # Maintained by the SPM code in rhevsim.hypervisor: "none" | "contending" | "spm".
     spm_host_id: str | None = None
     spm_status: str = "none"
 
@@ -119,27 +122,28 @@ def clusters_of(reg: Registry, dc: DataCenter) -> list[Entity]:
 
 
 def _networks_of(reg: Registry, dc: DataCenter) -> list[Entity]:
-    return [n for n in reg.iter_kind("network") if getattr(n, "data_center_id", None) == dc.id]
+    return reg.children("network", "data_center_id", dc.id)
 
 
 def _attached_domains(reg: Registry, dc: DataCenter) -> list[Entity]:
-    from rhevsim.storagedomain import attached_to
+    return reg.children("storagedomain", "data_center_id", dc.id)
 
-    return list(attached_to(reg, dc.id))
+
+def _master_of(reg: Registry, dc: DataCenter) -> Entity | None:
+    return next((sd for sd in _attached_domains(reg, dc) if getattr(sd, "master", False)), None)
 
 
 def recompute_status(reg: Registry, dc: DataCenter, correlation_id: str | None = None) -> None:
     """Derive dc.status from its master domain and SPM; write events on changes."""
-    from rhevsim.storagedomain import master_of
-
-    master = master_of(reg, dc.id)
+    master = _master_of(reg, dc)
+    master_status = getattr(master, "dc_status", "")
     if master is None:
         new = "uninitialized"
-    elif master.dc_status in ("maintenance", "preparing_for_maintenance", "detaching"):
+    elif master_status in ("maintenance", "preparing_for_maintenance", "detaching"):
         new = "maintenance"
     elif dc.spm_status == "contending":
         new = "contend"
-    elif master.dc_status != "active":
+    elif master_status != "active":
         # The master is being attached/activated: a new pool stays uninitialized (or in
         # maintenance) until its master is active; a running one has lost it.
         new = dc.status if dc.status in ("uninitialized", "maintenance") else "problematic"
@@ -205,8 +209,6 @@ def _name_taken(reg: Registry, name: str, exclude: str | None = None) -> bool:
 
 
 def _check_name(name: str) -> None:
-    import re
-
     if not re.fullmatch(r"[\w.-]{1,40}", name):
         raise errors.bad_request(
             "Cannot create Data Center. The given name contains special characters. "
@@ -245,10 +247,9 @@ def new_datacenter(
         correlation_id=correlation_id,
         data_center=dc,
     )
-    # The engine adds the management network to every new data center.
-    from rhevsim.network import add_management_network
-
-    add_management_network(reg, dc, correlation_id)
+    # The engine adds the management network to every new data center (network.py).
+    for fn in reg.hooks.dc_added:
+        fn(reg, dc, correlation_id)
     return dc
 
 
@@ -273,19 +274,18 @@ def add_datacenter(req: Request) -> Response:
         raise errors.name_in_use("create", "Data Center")
     version = _version(body) or DEFAULT_VERSION
     _check_version("create", version)
-    job = req.reg.start_job(f"Adding empty Data Center {name}", req.correlation_id)
-    dc = new_datacenter(
-        req.reg,
-        name,
-        description=text(body, "description"),
-        local=bool(boolean(body, "local")),
-        version=version,
-        storage_format=enum(body, "storage_format", STORAGE_FORMATS, "StorageFormat") or "v5",
-        quota_mode=enum(body, "quota_mode", QUOTA_MODES, "QuotaModeType") or "disabled",
-        correlation_id=job.correlation_id,
-    )
-    dc.comment = text(body, "comment")
-    req.reg.end_job(job)
+    with req.reg.job(f"Adding empty Data Center {name}", req.correlation_id) as job:
+        dc = new_datacenter(
+            req.reg,
+            name,
+            description=text(body, "description"),
+            local=bool(boolean(body, "local")),
+            version=version,
+            storage_format=enum(body, "storage_format", STORAGE_FORMATS, "StorageFormat") or "v5",
+            quota_mode=enum(body, "quota_mode", QUOTA_MODES, "QuotaModeType") or "disabled",
+            correlation_id=job.correlation_id,
+        )
+        dc.comment = text(body, "comment")
     return created(req, dc)
 
 
@@ -311,30 +311,29 @@ def update_datacenter(req: Request) -> Response:
             raise errors.conflict(
                 "Cannot update Data Center. Cannot decrease data center compatibility version."
             )
-    job = req.reg.start_job(f"Editing Data Center {dc.name} properties", req.correlation_id)
-    if name is not None:
-        dc.name = name
-    if has(body, "description"):
-        dc.description = text(body, "description") or ""
-    if has(body, "comment"):
-        dc.comment = text(body, "comment") or ""
-    if local is not None:
-        dc.local = local
-    if version is not None:
-        dc.version = version
-    fmt = enum(body, "storage_format", STORAGE_FORMATS, "StorageFormat")
-    if fmt is not None:
-        dc.storage_format = fmt
-    qm = enum(body, "quota_mode", QUOTA_MODES, "QuotaModeType")
-    if qm is not None:
-        dc.quota_mode = qm
-    req.reg.event(
-        CODES["USER_UPDATE_STORAGE_POOL"],
-        f"Data Center {dc.name} was updated by {ENGINE_USER}",
-        correlation_id=job.correlation_id,
-        data_center=dc,
-    )
-    req.reg.end_job(job)
+    with req.reg.job(f"Editing Data Center {dc.name} properties", req.correlation_id) as job:
+        if name is not None:
+            dc.name = name
+        if has(body, "description"):
+            dc.description = text(body, "description") or ""
+        if has(body, "comment"):
+            dc.comment = text(body, "comment") or ""
+        if local is not None:
+            dc.local = local
+        if version is not None:
+            dc.version = version
+        fmt = enum(body, "storage_format", STORAGE_FORMATS, "StorageFormat")
+        if fmt is not None:
+            dc.storage_format = fmt
+        qm = enum(body, "quota_mode", QUOTA_MODES, "QuotaModeType")
+        if qm is not None:
+            dc.quota_mode = qm
+        req.reg.event(
+            CODES["USER_UPDATE_STORAGE_POOL"],
+            f"Data Center {dc.name} was updated by {ENGINE_USER}",
+            correlation_id=job.correlation_id,
+            data_center=dc,
+        )
     return xml_response(dc.render(req.ctx))
 
 
@@ -367,25 +366,19 @@ def remove_datacenter(req: Request) -> Response:
             raise errors.conflict(
                 "Cannot remove Data Center while there are Hosts that are not in Maintenance mode."
             )
-    job = reg.start_job(f"Removing Data Center {dc.name}", req.correlation_id)
-    from rhevsim.storagedomain import forget_attachment
-
-    for sd in attached:
-        forget_attachment(reg, sd)  # force: domains go back to unattached
-    for c in clusters_of(reg, dc):
-        c.data_center_id = None  # type: ignore[attr-defined]
-    from rhevsim.network import delete_network, networks_in
-
-    for n in networks_in(reg, dc.id):
-        delete_network(reg, n, job.correlation_id)
-    reg.remove(dc)
-    reg.event(
-        CODES["USER_REMOVE_STORAGE_POOL"],
-        f"Data Center {dc.name} was removed by {ENGINE_USER}",
-        correlation_id=job.correlation_id,
-        data_center=dc,
-    )
-    reg.end_job(job)
+    with reg.job(f"Removing Data Center {dc.name}", req.correlation_id) as job:
+        for c in clusters_of(reg, dc):
+            c.data_center_id = None  # type: ignore[attr-defined]
+        # Attached domains go back to unattached (force), networks go (their modules).
+        for fn in reg.hooks.dc_removed:
+            fn(reg, dc, job.correlation_id)
+        reg.remove(dc)
+        reg.event(
+            CODES["USER_REMOVE_STORAGE_POOL"],
+            f"Data Center {dc.name} was removed by {ENGINE_USER}",
+            correlation_id=job.correlation_id,
+            data_center=dc,
+        )
     return delete_complete(req)
 
 
@@ -414,12 +407,10 @@ def register(api: Api) -> None:
             "iscsibonds": "iscsi_bonds",
         },
     )
-    # setmaster lives in storagedomain.py (it is about domains).
+    # setmaster lives in rhevsim.storagedomain (it is about domains).
 
 
 def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:
-    from rhevsim.inventory import InventoryError, find
-
     for i, d in enumerate(find(inv, "datacenters")):
         v = d.get("version", f"{DEFAULT_VERSION[0]}.{DEFAULT_VERSION[1]}")
         try:

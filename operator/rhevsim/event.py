@@ -7,7 +7,7 @@ lists the ones the simulator writes so modules share one table.
 
 from __future__ import annotations
 
-import bisect
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,7 +17,6 @@ from rhevsim.model import Ctx, Entity, SearchValue
 from rhevsim.xmlutil import Element, fmt_time
 
 if TYPE_CHECKING:
-    from rhevsim.api import Api, Request, Response
     from rhevsim.registry import Registry
 
 SEVERITIES = ("normal", "warning", "error", "alert")
@@ -132,8 +131,6 @@ class Event(Entity):
                 path = _REF_PATHS.get(kind, kind + "s")
                 etree.SubElement(el, tag, {"href": f"{ctx.base}/{path}/{ident}", "id": ident})
         if self.user:
-            import uuid
-
             uid = str(uuid.uuid5(uuid.NAMESPACE_URL, "rhevsim-user:" + self.user))
             etree.SubElement(el, "user", {"href": f"{ctx.base}/users/{uid}", "id": uid})
         return el
@@ -162,38 +159,3 @@ class Event(Entity):
             "cluster": name_of("cluster"),
             "cluster.name": name_of("cluster"),
         }
-
-
-def register(api: Api) -> None:
-    from rhevsim.api import delete_complete, list_response, xml_response
-    from rhevsim.errors import not_found_url
-
-    def list_events(req: Request) -> Response:
-        events = req.reg.events
-        frm = req.query.get("from")
-        if frm is not None:
-            try:
-                n = int(frm)
-            except ValueError:
-                raise api.invalid_param("from", frm, "an integer event index") from None
-            start = bisect.bisect_right(events, n, key=lambda e: int(e.id))
-            events = events[start:]
-        # Newest first; search/max then apply, so max keeps the newest.
-        return list_response(req, list(reversed(events)), "events", default_sort=False)
-
-    def get_event(req: Request) -> Response:
-        ev = req.reg.event_by_id(req.params["id"])
-        if ev is None:
-            raise not_found_url()
-        return xml_response(ev.render(req.ctx))
-
-    def remove_event(req: Request) -> Response:
-        ev = req.reg.event_by_id(req.params["id"])
-        if ev is None:
-            raise not_found_url()
-        req.reg.events.remove(ev)
-        return delete_complete(req)
-
-    api.route("GET", "/events", list_events)
-    api.route("GET", "/events/{id}", get_event)
-    api.route("DELETE", "/events/{id}", remove_event)

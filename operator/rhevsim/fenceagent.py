@@ -1,25 +1,22 @@
 """Fence agents (/hosts/{id}/fenceagents): the power management of a host.
 
 An agent names a BMC (`address`, `port`, `type` ipmilan, `username`, `password`, `order`,
-`options`). The password is write-only: it is never rendered. Fencing (hypervisor.py) uses
+`options`). The password is write-only: it is never rendered. Fencing (rhevsim.hypervisor) uses
 the agents in `order`; an agent whose credentials do not match the machine's BMC fails.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from lxml import etree
 
 from rhevsim import errors
-from rhevsim.event import CODES
 from rhevsim.model import Ctx, Entity, SearchValue
-from rhevsim.xmlutil import Element, boolean, has, integer, text
+from rhevsim.xmlutil import Element, boolean, integer, text
 
 if TYPE_CHECKING:
-    from rhevsim.api import Api, Request, Response
-    from rhevsim.hypervisor import Host
     from rhevsim.registry import Registry
 
 # Agent types a 4.5 engine offers (VdsFenceOptionMapping / fence-agents).
@@ -89,7 +86,17 @@ class FenceAgent(Entity):
         return {"id": self.id, "address": self.address, "type": self.agent_type}
 
 
-def agents_of(host: Host) -> list[FenceAgent]:
+class AgentHost(Protocol):
+    """What this module needs of a host (the hypervisor package's `Host`)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def agents(self) -> list[FenceAgent]: ...
+
+
+def agents_of(host: AgentHost) -> list[FenceAgent]:
     return sorted(host.agents, key=lambda a: (a.order, a.id))
 
 
@@ -105,7 +112,7 @@ def _parse_options(body: Element | None) -> dict[str, str] | None:
     return out
 
 
-def _apply(agent: FenceAgent, body: Element | None, action: str) -> None:
+def apply_agent_body(agent: FenceAgent, body: Element | None, action: str) -> None:
     t = text(body, "type")
     if t is not None:
         if t.lower() not in AGENT_TYPES:
@@ -141,107 +148,7 @@ def _apply(agent: FenceAgent, body: Element | None, action: str) -> None:
             setattr(agent, attr, b)
 
 
-def new_agent(reg: Registry, host: Host, **fields: object) -> FenceAgent:
+def new_agent(reg: Registry, host: AgentHost, **fields: object) -> FenceAgent:
     agent = FenceAgent(id=reg.new_id(), host_id=host.id, **fields)  # type: ignore[arg-type]
     host.agents.append(agent)
     return agent
-
-
-# ---------------------------------------------------------------------- handlers
-
-
-def _host(req: Request) -> Host:
-    from rhevsim.api import get_or_404
-    from rhevsim.hypervisor import Host
-
-    return get_or_404(req, Host, "host")
-
-
-def _agent(req: Request, host: Host) -> FenceAgent:
-    agent = next((a for a in host.agents if a.id == req.params["id"]), None)
-    if agent is None:
-        raise errors.not_found_url()
-    return agent
-
-
-def _list(req: Request) -> Response:
-    from rhevsim.api import list_response
-
-    return list_response(req, agents_of(_host(req)), "agents", searchable=False)
-
-
-def _get(req: Request) -> Response:
-    from rhevsim.api import xml_response
-
-    host = _host(req)
-    return xml_response(_agent(req, host).render(req.ctx))
-
-
-def _add(req: Request) -> Response:
-    from rhevsim.api import created, require
-
-    host = _host(req)
-    reg = req.reg
-    body = req.body
-    require(body, "Agent", "add", "address", "order", "type")
-    if not (has(body, "username") and has(body, "password")) and text(body, "type") in (
-        "ipmilan",
-        None,
-    ):
-        raise errors.incomplete("Agent", ["username", "password"], "add")
-    job = reg.start_job(f"Adding fence agent to host {host.name}", req.correlation_id)
-    agent = FenceAgent(id=reg.new_id(), host_id=host.id)
-    _apply(agent, body, "add")
-    host.agents.append(agent)
-    reg.event(
-        CODES["USER_UPDATE_VDS"],
-        f"Host {host.name} configuration was updated by {_user()}.",
-        correlation_id=job.correlation_id,
-        host=host,
-    )
-    reg.end_job(job)
-    return created(req, agent)
-
-
-def _update(req: Request) -> Response:
-    from rhevsim.api import xml_response
-
-    host = _host(req)
-    agent = _agent(req, host)
-    reg = req.reg
-    job = reg.start_job(f"Updating fence agent of host {host.name}", req.correlation_id)
-    _apply(agent, req.body, "edit")
-    reg.event(
-        CODES["USER_UPDATE_VDS"],
-        f"Host {host.name} configuration was updated by {_user()}.",
-        correlation_id=job.correlation_id,
-        host=host,
-    )
-    reg.end_job(job)
-    return xml_response(agent.render(req.ctx))
-
-
-def _remove(req: Request) -> Response:
-    from rhevsim.api import delete_complete
-
-    host = _host(req)
-    agent = _agent(req, host)
-    reg = req.reg
-    job = reg.start_job(f"Removing fence agent from host {host.name}", req.correlation_id)
-    host.agents.remove(agent)
-    reg.end_job(job)
-    return delete_complete(req)
-
-
-def _user() -> str:
-    from rhevsim.datacenter import ENGINE_USER
-
-    return ENGINE_USER
-
-
-def register(api: Api) -> None:
-    api.route("GET", "/hosts/{host}/fenceagents", _list)
-    api.route("POST", "/hosts/{host}/fenceagents", _add)
-    api.route("GET", "/hosts/{host}/fenceagents/{id}", _get)
-    api.route("PUT", "/hosts/{host}/fenceagents/{id}", _update)
-    api.route("DELETE", "/hosts/{host}/fenceagents/{id}", _remove)

@@ -18,23 +18,42 @@ from __future__ import annotations
 import ipaddress
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from lxml import etree
 
 from rhevsim import errors
+from rhevsim.cluster import Cluster
 from rhevsim.model import Ctx, Entity, SearchValue
+from rhevsim.network import Network, management_network_of
 from rhevsim.xmlutil import Element, text, xml_bool
 
 if TYPE_CHECKING:
-    from rhevsim.api import Api, Request, Response
-    from rhevsim.hypervisor import Host
     from rhevsim.network import Network
     from rhevsim.registry import Registry
 
 BOOT_PROTOCOLS = ("none", "dhcp", "static", "autoconf", "poly_dhcp_autoconf")
 NIC_SPEED = 1_000_000_000  # bits per second, as the engine reports 1 GbE
 _NIC_NS = uuid.UUID("6c1b3a4e-8c3f-4a55-9d0e-0f0b6c0e2a11")
+
+
+class NicHost(Protocol):
+    """What this module needs of a host (the hypervisor package's `Host`)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def cluster_id(self) -> str | None: ...
+
+    @property
+    def nics(self) -> list[HostNic]: ...
+
+    @property
+    def attachments(self) -> list[NetworkAttachment]: ...
 
 
 @dataclass(kw_only=True, eq=False)
@@ -94,7 +113,7 @@ class NetworkAttachment(Entity):
         return {"id": self.id}
 
 
-def _host(reg: Registry, host_id: str) -> Host | None:
+def _host(reg: Registry, host_id: str) -> NicHost | None:
     for h in reg.iter_kind("host"):
         if h.id == host_id:
             return h  # type: ignore[return-value]
@@ -102,8 +121,6 @@ def _host(reg: Registry, host_id: str) -> Host | None:
 
 
 def _network(reg: Registry, net_id: str) -> Network | None:
-    from rhevsim.network import Network
-
     return reg.get(Network, net_id)
 
 
@@ -124,7 +141,7 @@ def _mac(reg: Registry) -> str:
 # ---------------------------------------------------------------------- views
 
 
-def all_nics(reg: Registry, host: Host) -> list[HostNic]:
+def all_nics(reg: Registry, host: NicHost) -> list[HostNic]:
     """Physical NICs then derived VLAN devices, in name order like VDSM reports."""
     out = list(host.nics)
     by_name = {n.name: n for n in host.nics}
@@ -149,11 +166,11 @@ def all_nics(reg: Registry, host: Host) -> list[HostNic]:
     return sorted(out, key=lambda n: n.name)
 
 
-def nic_by_id(reg: Registry, host: Host, ident: str) -> HostNic | None:
+def nic_by_id(reg: Registry, host: NicHost, ident: str) -> HostNic | None:
     return next((n for n in all_nics(reg, host) if n.id == ident), None)
 
 
-def nic_attachment(reg: Registry, host: Host, nic: HostNic) -> NetworkAttachment | None:
+def nic_attachment(reg: Registry, host: NicHost, nic: HostNic) -> NetworkAttachment | None:
     """The attachment whose network a NIC carries: untagged on the base NIC, VLAN on eth.N."""
     for att in host.attachments:
         net = _network(reg, att.network_id)
@@ -170,7 +187,7 @@ def nic_attachment(reg: Registry, host: Host, nic: HostNic) -> NetworkAttachment
     return None
 
 
-def attachments_on(host: Host, nic: HostNic) -> list[NetworkAttachment]:
+def attachments_on(host: NicHost, nic: HostNic) -> list[NetworkAttachment]:
     base = nic.base_interface or nic.name
     if nic.vlan_id is not None:
         return []
@@ -188,7 +205,7 @@ def _ip(parent: Element, address: str | None, netmask: str | None, gateway: str 
     etree.SubElement(ip, "version").text = "v4"
 
 
-def render_nic(ctx: Ctx, nic: HostNic, host: Host | None) -> Element:
+def render_nic(ctx: Ctx, nic: HostNic, host: NicHost | None) -> Element:
     el = ctx.el(nic)
     ctx.actions(el, nic, ("updatevirtualfunctionsconfiguration",))
     etree.SubElement(el, "name").text = nic.name
@@ -221,7 +238,7 @@ def render_nic(ctx: Ctx, nic: HostNic, host: Host | None) -> Element:
     if nic.vlan_id is not None:
         etree.SubElement(el, "vlan", {"id": str(nic.vlan_id)})
     if host is not None:
-        ctx.ref(el, "host", host)
+        ctx.ref_id(el, "host", "hosts", host.id)
     if net is not None:
         ctx.ref(el, "network", net)
     return el
@@ -246,7 +263,7 @@ def render_attachment(ctx: Ctx, att: NetworkAttachment) -> Element:
     if ctx.all_content or "reported_configurations" in ctx.follow:
         _reported(el, reg, att)
     if host is not None:
-        ctx.ref(el, "host", host)
+        ctx.ref_id(el, "host", "hosts", host.id)
         base = next((n for n in host.nics if n.name == att.nic_name), None)
         ctx.ref(el, "host_nic", base)
     ctx.ref(el, "network", _network(reg, att.network_id))
@@ -272,7 +289,7 @@ def _reported(el: Element, reg: Registry, att: NetworkAttachment) -> None:
 # ---------------------------------------------------------------------- parsing and validation
 
 
-def _setup_error(message: str, status: int = 400) -> errors.ApiError:
+def setup_error(message: str, status: int = 400) -> errors.ApiError:
     return errors.failed(status, f"Cannot setup Networks. {message}")
 
 
@@ -344,11 +361,9 @@ def _parse_ip(att_el: Element, net_name: str, nic_name: str) -> tuple[str | None
     return (method, address, netmask, gateway)
 
 
-def _resolve_network(reg: Registry, host: Host, el: Element | None) -> Network:
-    from rhevsim.network import Network
-
+def _resolve_network(reg: Registry, host: NicHost, el: Element | None) -> Network:
     if el is None or (not el.get("id") and not text(el, "name")):
-        raise _setup_error(
+        raise setup_error(
             "There's unset networkId or networkName among given network attachments. At least "
             "one of them should be set."
         )
@@ -365,34 +380,32 @@ def _resolve_network(reg: Registry, host: Host, el: Element | None) -> Network:
     return net
 
 
-def host_dc_id(reg: Registry, host: Host) -> str | None:
-    from rhevsim.cluster import Cluster
-
+def host_dc_id(reg: Registry, host: NicHost) -> str | None:
     cl = reg.get(Cluster, host.cluster_id) if host.cluster_id else None
     return cl.data_center_id if cl else None
 
 
-def _resolve_nic(host: Host, el: Element | None, existing: NetworkAttachment | None) -> str:
+def _resolve_nic(host: NicHost, el: Element | None, existing: NetworkAttachment | None) -> str:
     if el is None or (not el.get("id") and not text(el, "name")):
         if existing is not None:
             return existing.nic_name
-        raise _setup_error("The host network interface does not exist.")
+        raise setup_error("The host network interface does not exist.")
     ident, name = el.get("id"), text(el, "name")
     for n in host.nics:
         if (ident and n.id == ident) or (not ident and n.name == name):
             if ident and name and n.name != name:
-                raise _setup_error(
+                raise setup_error(
                     f"NetworkAttachment does not reference nic coherently. Nic name and id "
                     f"reference different nics: nicId {ident} nicName {name}."
                 )
             return n.name
     if name:
-        raise _setup_error(f"The host network interface (name {name}) does not exist.")
-    raise _setup_error("The host network interface does not exist.")
+        raise setup_error(f"The host network interface (name {name}) does not exist.")
+    raise setup_error("The host network interface does not exist.")
 
 
 def parse_changes(
-    reg: Registry, host: Host, body: Element | None
+    reg: Registry, host: NicHost, body: Element | None
 ) -> tuple[list[_Change], list[NetworkAttachment], list[NetworkAttachment]]:
     """(modified or new attachments, removed attachments, attachments to synchronize)."""
     for unsupported in ("modified_bonds", "removed_bonds", "modified_labels", "removed_labels"):
@@ -411,14 +424,14 @@ def parse_changes(
         ident = att_el.get("id")
         existing = by_id.get(ident) if ident else None
         if ident and existing is None:
-            raise _setup_error(f"Network attachment (id '{ident}') does not exist.", 404)
+            raise setup_error(f"Network attachment (id '{ident}') does not exist.", 404)
         net_el = att_el.find("network")
         if existing is not None and (
             net_el is None or not (net_el.get("id") or text(net_el, "name"))
         ):
             net = _network(reg, existing.network_id)
             if net is None:
-                raise _setup_error("The specified Logical Network doesn't exist.")
+                raise setup_error("The specified Logical Network doesn't exist.")
         else:
             net = _resolve_network(reg, host, net_el)
         nic_name = _resolve_nic(host, att_el.find("host_nic"), existing)
@@ -436,9 +449,9 @@ def parse_changes(
         ident = att_el.get("id")
         att = by_id.get(ident or "")
         if att is None:
-            raise _setup_error(f"Network attachment (id '{ident}') does not exist.", 404)
+            raise setup_error(f"Network attachment (id '{ident}') does not exist.", 404)
         if any(c.ident == att.id for c in changes):
-            raise _setup_error(
+            raise setup_error(
                 "Cannot remove and update a Network Attachment simultaneously. The same network "
                 f"attachment ('{att.id}') appears in both 'network attachments' and 'removed "
                 "network attachments' lists."
@@ -449,21 +462,20 @@ def parse_changes(
     for att_el in syn if syn is not None else ():
         att = by_id.get(att_el.get("id") or "")
         if att is None:
-            raise _setup_error(f"Network attachment (id '{att_el.get('id')}') does not exist.", 404)
+            raise setup_error(f"Network attachment (id '{att_el.get('id')}') does not exist.", 404)
         synced.append(att)
     return changes, removed, synced
 
 
 def validate_result(
-    reg: Registry, host: Host, result: list[NetworkAttachment], changed_nets: list[Network]
+    reg: Registry, host: NicHost, result: list[NetworkAttachment], changed_nets: list[Network]
 ) -> None:
     """The host's attachments after the change must be a legal configuration."""
-    from rhevsim.network import Network
 
     # Networks must be attached to the host's cluster.
     missing = [n.name for n in changed_nets if host.cluster_id not in n.clusters]
     if missing:
-        raise _setup_error(
+        raise setup_error(
             "The following Logical Networks do not exist in the Host's Cluster: "
             + ", ".join(sorted(set(missing)))
             + "."
@@ -477,7 +489,7 @@ def validate_result(
         if count > 1
     ]
     if twice:
-        raise _setup_error(
+        raise setup_error(
             "The following Logical Networks are attached to more than one Network Interface: "
             + ", ".join(sorted(twice))
             + "."
@@ -491,13 +503,13 @@ def validate_result(
     for nic_name, nets in per_nic.items():
         untagged = [n.name for n in nets if n.vlan_id is None]
         if len(untagged) > 1:
-            raise _setup_error(
+            raise setup_error(
                 f"The following Network Interface can have only one non-VLAN network attached: "
                 f"{nic_name} ({', '.join(sorted(untagged))})."
             )
         vlans = [n.vlan_id for n in nets if n.vlan_id is not None]
         if len(vlans) != len(set(vlans)):
-            raise _setup_error(
+            raise setup_error(
                 f"The following Network Interface has more than one network with the same VLAN "
                 f"id: {nic_name}."
             )
@@ -513,183 +525,6 @@ def validate_result(
         )
 
 
-def _management_network(reg: Registry, host: Host) -> Network | None:
-    from rhevsim.cluster import Cluster
-    from rhevsim.network import management_network_of
-
+def _management_network(reg: Registry, host: NicHost) -> Network | None:
     cl = reg.get(Cluster, host.cluster_id) if host.cluster_id else None
     return management_network_of(reg, cl) if cl is not None else None
-
-
-# ---------------------------------------------------------------------- handlers
-
-
-def _get_host(req: Request) -> Host:
-    from rhevsim.api import get_or_404
-    from rhevsim.hypervisor import Host
-
-    return get_or_404(req, Host, "host")
-
-
-def _get_nic(req: Request, host: Host) -> HostNic:
-    nic = nic_by_id(req.reg, host, req.params["nic"])
-    if nic is None:
-        raise errors.not_found_url()
-    return nic
-
-
-def _list_nics(req: Request) -> Response:
-    from rhevsim.api import list_response
-
-    host = _get_host(req)
-    return list_response(req, all_nics(req.reg, host), "host_nics", searchable=False)
-
-
-def _get_nic_handler(req: Request) -> Response:
-    from rhevsim.api import xml_response
-
-    host = _get_host(req)
-    return xml_response(render_nic(req.ctx, _get_nic(req, host), host))
-
-
-def _list_attachments(req: Request) -> Response:
-    from rhevsim.api import list_response
-
-    host = _get_host(req)
-    return list_response(req, list(host.attachments), "network_attachments", searchable=False)
-
-
-def _list_nic_attachments(req: Request) -> Response:
-    from rhevsim.api import list_response
-
-    host = _get_host(req)
-    nic = _get_nic(req, host)
-    return list_response(req, attachments_on(host, nic), "network_attachments", searchable=False)
-
-
-def _find_attachment(req: Request, host: Host) -> NetworkAttachment:
-    att = next((a for a in host.attachments if a.id == req.params["id"]), None)
-    if att is None:
-        raise errors.not_found_url()
-    if "nic" in req.params:
-        nic = _get_nic(req, host)
-        if att.nic_name != (nic.base_interface or nic.name):
-            raise errors.not_found_url()
-    return att
-
-
-def _get_attachment(req: Request) -> Response:
-    from rhevsim.api import xml_response
-
-    host = _get_host(req)
-    return xml_response(render_attachment(req.ctx, _find_attachment(req, host)))
-
-
-def _as_setup_body(req: Request, kind: str, att_el: Element | None) -> Element:
-    """Wrap one attachment as a setupnetworks body (the engine runs HostSetupNetworks too)."""
-    body = etree.Element("action")
-    wrap = etree.SubElement(body, kind)
-    if att_el is not None:
-        wrap.append(att_el)
-    return body
-
-
-def _add_attachment(req: Request) -> Response:
-    from rhevsim.hypervisor import setup_networks
-
-    host = _get_host(req)
-    body = req.body
-    if body is None:
-        raise errors.incomplete("NetworkAttachment", ["network.id|name"], "add")
-    if body.get("id"):
-        raise _setup_error(
-            "New Network attachment cannot be created with given ID. Please remove Network "
-            f"Attachment ID (id '{body.get('id')}') from request."
-        )
-    import copy
-
-    att_el = copy.deepcopy(body)
-    if "nic" in req.params:
-        nic = _get_nic(req, host)
-        for old in att_el.findall("host_nic"):
-            att_el.remove(old)
-        etree.SubElement(att_el, "host_nic").set("id", nic.id)
-    before = {a.id for a in host.attachments}
-    setup_networks(req, host, _as_setup_body(req, "modified_network_attachments", att_el), True)
-    new = next((a for a in host.attachments if a.id not in before), None)
-    if new is None:
-        raise errors.conflict("Cannot setup Networks. The network is already attached.")
-    from rhevsim.api import xml_response
-
-    el = render_attachment(req.ctx, new)
-    return xml_response(el, 201, [("Location", req.ctx.base + new.href())])
-
-
-def _update_attachment(req: Request) -> Response:
-    from rhevsim.api import xml_response
-    from rhevsim.hypervisor import setup_networks
-
-    host = _get_host(req)
-    att = _find_attachment(req, host)
-    import copy
-
-    att_el = copy.deepcopy(req.body) if req.body is not None else etree.Element("x")
-    att_el.tag = "network_attachment"
-    att_el.set("id", att.id)
-    setup_networks(req, host, _as_setup_body(req, "modified_network_attachments", att_el), True)
-    return xml_response(render_attachment(req.ctx, att))
-
-
-def _remove_attachment(req: Request) -> Response:
-    from rhevsim.api import delete_complete
-    from rhevsim.hypervisor import setup_networks
-
-    host = _get_host(req)
-    att = _find_attachment(req, host)
-    el = etree.Element("network_attachment", {"id": att.id})
-    setup_networks(req, host, _as_setup_body(req, "removed_network_attachments", el), True)
-    return delete_complete(req)
-
-
-def _noop_nic_action(req: Request) -> Response:
-    from rhevsim.api import action_complete
-
-    host = _get_host(req)
-    _get_nic(req, host)
-    return action_complete(req)
-
-
-def _empty(plural: str) -> object:
-    def handler(req: Request) -> Response:
-        from rhevsim.api import xml_response
-
-        host = _get_host(req)
-        if "nic" in req.params:
-            _get_nic(req, host)
-        return xml_response(etree.Element(plural))
-
-    return handler
-
-
-def register(api: Api) -> None:
-    api.route("GET", "/hosts/{host}/nics", _list_nics)
-    api.route("GET", "/hosts/{host}/nics/{nic}", _get_nic_handler)
-    api.action("/hosts/{host}/nics/{nic}", "updatevirtualfunctionsconfiguration", _noop_nic_action)
-    for path, plural in (
-        ("networklabels", "network_labels"),
-        ("statistics", "statistics"),
-        ("linklayerdiscoveryprotocolelements", "link_layer_discovery_protocol_elements"),
-        ("virtualfunctionallowedlabels", "network_labels"),
-        ("virtualfunctionallowednetworks", "networks"),
-    ):
-        api.route("GET", f"/hosts/{{host}}/nics/{{nic}}/{path}", _empty(plural))  # type: ignore[arg-type]
-    api.route("GET", "/hosts/{host}/networkattachments", _list_attachments)
-    api.route("POST", "/hosts/{host}/networkattachments", _add_attachment)
-    api.route("GET", "/hosts/{host}/networkattachments/{id}", _get_attachment)
-    api.route("PUT", "/hosts/{host}/networkattachments/{id}", _update_attachment)
-    api.route("DELETE", "/hosts/{host}/networkattachments/{id}", _remove_attachment)
-    api.route("GET", "/hosts/{host}/nics/{nic}/networkattachments", _list_nic_attachments)
-    api.route("POST", "/hosts/{host}/nics/{nic}/networkattachments", _add_attachment)
-    api.route("GET", "/hosts/{host}/nics/{nic}/networkattachments/{id}", _get_attachment)
-    api.route("PUT", "/hosts/{host}/nics/{nic}/networkattachments/{id}", _update_attachment)
-    api.route("DELETE", "/hosts/{host}/nics/{nic}/networkattachments/{id}", _remove_attachment)

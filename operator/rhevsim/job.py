@@ -7,6 +7,7 @@ transition ran. Job search supports only `correlation_id` (JobConditionFieldAuto
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,6 @@ from rhevsim.model import Ctx, Entity, SearchValue
 from rhevsim.xmlutil import Element, fmt_time
 
 if TYPE_CHECKING:
-    from rhevsim.api import Api, Request, Response
     from rhevsim.registry import Registry
 
 JOB_STATUSES = ("started", "finished", "failed", "aborted", "unknown")
@@ -102,52 +102,4 @@ class Job(Entity):
 
 
 def _user_id(user: str) -> str:
-    import uuid
-
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "rhevsim-user:" + user))
-
-
-def register(api: Api) -> None:
-    from rhevsim.api import action_complete, get_or_404, list_response, xml_response
-    from rhevsim.errors import conflict
-
-    def list_jobs(req: Request) -> Response:
-        return list_response(req, req.reg.all(Job), "jobs")
-
-    def get_job(req: Request) -> Response:
-        return xml_response(get_or_404(req, Job, "id").render(req.ctx))
-
-    def list_steps(req: Request) -> Response:
-        job = get_or_404(req, Job, "id")
-        return list_response(req, job.steps, "steps", searchable=False)
-
-    def get_step(req: Request) -> Response:
-        job = get_or_404(req, Job, "id")
-        for s in job.steps:
-            if s.id == req.params["step"]:
-                return xml_response(s.render(req.ctx))
-        from rhevsim.errors import not_found_url
-
-        raise not_found_url()
-
-    def end(req: Request) -> Response:
-        job = get_or_404(req, Job, "id")
-        if job.status != "started":
-            raise conflict("Cannot end Job. The Job is not in Started status.")
-        ok = req.action_bool("succeeded")
-        req.reg.end_job(job, True if ok is None else ok)
-        return action_complete(req)
-
-    def clear(req: Request) -> Response:
-        job = get_or_404(req, Job, "id")
-        if job.status == "started":
-            raise conflict("Cannot clear Job. The Job is still running.")
-        req.reg.remove(job)
-        return action_complete(req)
-
-    api.route("GET", "/jobs", list_jobs)
-    api.route("GET", "/jobs/{id}", get_job)
-    api.route("GET", "/jobs/{id}/steps", list_steps)
-    api.route("GET", "/jobs/{id}/steps/{step}", get_step)
-    api.action("/jobs/{id}", "end", end)
-    api.action("/jobs/{id}", "clear", clear)

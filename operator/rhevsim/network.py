@@ -7,7 +7,7 @@ required network with the management role. A new VM network gets a vNIC profile 
 same name (vnicprofile.py).
 
 The per-cluster status is `operational` when every Up host of the cluster has the network
-attached (for required networks), else `non_operational`. hypervisor.py tells the module
+attached (for required networks), else `non_operational`. rhevsim.hypervisor tells the module
 which networks a host carries through `hooks.host_has_network` and calls
 `recompute_cluster_status(reg, cluster)` after it changes a host's networks.
 """
@@ -40,7 +40,6 @@ from rhevsim.model import Ctx, Entity, SearchValue
 from rhevsim.xmlutil import Element, boolean, has, integer, text
 
 if TYPE_CHECKING:
-    from rhevsim.cluster import Cluster
     from rhevsim.registry import Registry
 
 NETWORK_USAGES = ("vm", "display", "migration", "management", "gluster", "default_route")
@@ -80,7 +79,7 @@ class Network(Entity):
         return ["vm"] if self.vm_network else []
 
     def render(self, ctx: Ctx) -> Element:
-        return _render(ctx, self, None)
+        return render_network(ctx, self, None)
 
     def search_fields(self, reg: Registry) -> dict[str, SearchValue]:
         dc = reg.get(DataCenter, self.data_center_id)
@@ -114,20 +113,18 @@ class ClusterNetwork(Entity):
         return f"/clusters/{self.cluster_id}/networks/{self.id}"
 
     def render(self, ctx: Ctx) -> Element:
-        return _render(ctx, self.network, self.cluster_id)
+        return render_network(ctx, self.network, self.cluster_id)
 
     def search_fields(self, reg: Registry) -> dict[str, SearchValue]:
         return self.network.search_fields(reg)
 
 
-def _render(ctx: Ctx, net: Network, cluster_id: str | None) -> Element:
+def render_network(ctx: Ctx, net: Network, cluster_id: str | None) -> Element:
     href = net.href() if cluster_id is None else f"/clusters/{cluster_id}/networks/{net.id}"
     el = etree.Element("network", {"href": ctx.base + href, "id": net.id})
     ctx.common(el, net)
     ctx.link(el, net, "networklabels")
     ctx.link(el, net, "permissions")
-    from rhevsim.vnicprofile import profiles_of
-
     ctx.sub_collection(el, net, "vnicprofiles", "vnic_profiles", lambda: profiles_of(ctx.reg, net))
     att = net.clusters.get(cluster_id) if cluster_id else None
     if cluster_id is not None:
@@ -154,6 +151,26 @@ def _render(ctx: Ctx, net: Network, cluster_id: str | None) -> Element:
 
 
 # ------------------------------------------------------------------ relations
+
+
+def profiles_of(reg: Registry, net: Network) -> list[Entity]:
+    """The network's vNIC profiles (vnicprofile.py's objects)."""
+    return reg.children("vnicprofile", "network_id", net.id)
+
+
+def _on_dc_added(reg: Registry, dc: Entity, correlation_id: str | None) -> None:
+    if isinstance(dc, DataCenter):
+        add_management_network(reg, dc, correlation_id)
+
+
+def _on_dc_removed(reg: Registry, dc: Entity, correlation_id: str | None) -> None:
+    for n in networks_in(reg, dc.id):
+        delete_network(reg, n, correlation_id)
+
+
+def setup(reg: Registry) -> None:
+    reg.hooks.dc_added.append(_on_dc_added)
+    reg.hooks.dc_removed.append(_on_dc_removed)
 
 
 def networks_in(reg: Registry, dc_id: str) -> list[Network]:
@@ -184,11 +201,9 @@ def management_network_in(reg: Registry, dc: DataCenter) -> Network | None:
     return None
 
 
-def _network_users(reg: Registry, net: Network) -> list[Entity]:
-    """VMs whose NICs use a profile of this network (virtualmachine.py may define
+def network_users(reg: Registry, net: Network) -> list[Entity]:
+    """VMs whose NICs use a profile of this network (rhevsim.virtualmachine may define
     `vnic_profile_ids()` on VMs)."""
-    from rhevsim.vnicprofile import profiles_of
-
     ids = {p.id for p in profiles_of(reg, net)}
     out = []
     for vm in reg.iter_kind("vm"):
@@ -249,9 +264,8 @@ def new_network(
         data_center=dc,
     )
     if profile and net.vm_network:
-        from rhevsim.vnicprofile import new_profile
-
-        new_profile(reg, net, name, correlation_id=correlation_id)
+        for fn in reg.hooks.network_added:  # vnicprofile.py: the default profile
+            fn(reg, net, correlation_id)
     return net
 
 
@@ -269,7 +283,7 @@ def add_management_network(reg: Registry, dc: DataCenter, correlation_id: str | 
 def attach(
     reg: Registry,
     net: Network,
-    cluster: Cluster,
+    cluster: Entity,
     *,
     required: bool = True,
     roles: set[str] | None = None,
@@ -288,7 +302,7 @@ def attach(
 
 
 def attach_management_network(
-    reg: Registry, dc: DataCenter, cluster: Cluster, correlation_id: str | None
+    reg: Registry, dc: DataCenter, cluster: Entity, correlation_id: str | None
 ) -> None:
     net = management_network_in(reg, dc)
     if net is not None and cluster.id not in net.clusters:
@@ -308,8 +322,6 @@ def forget_cluster(reg: Registry, cluster: Entity) -> None:
 
 
 def delete_network(reg: Registry, net: Network, correlation_id: str | None) -> None:
-    from rhevsim.vnicprofile import profiles_of
-
     for p in profiles_of(reg, net):
         reg.remove(p)
     reg.remove(net)
@@ -322,7 +334,7 @@ def delete_network(reg: Registry, net: Network, correlation_id: str | None) -> N
     )
 
 
-def _parse_fields(body: Element | None, action: str) -> dict[str, Any]:
+def parse_network_fields(body: Element | None, action: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     vlan_el = body.find("vlan") if body is not None else None
     if vlan_el is not None:
@@ -377,21 +389,20 @@ def _add(req: Request, dc: DataCenter | None = None) -> Response:
             "an existing logical network in the same data-center.\n-Please choose a different "
             "name."
         )
-    fields = _parse_fields(body, "add")
+    fields = parse_network_fields(body, "add")
     fields.pop("_roles", None)
-    job = reg.start_job(f"Adding network {name} to Data Center: {dc.name}", req.correlation_id)
-    profile = boolean(body, "profile_required")
-    net = new_network(
-        reg,
-        dc,
-        name,
-        correlation_id=job.correlation_id,
-        profile=profile is not False,
-        **fields,
-    )
-    net.description = text(body, "description")
-    net.comment = text(body, "comment")
-    reg.end_job(job)
+    with reg.job(f"Adding network {name} to Data Center: {dc.name}", req.correlation_id) as job:
+        profile = boolean(body, "profile_required")
+        net = new_network(
+            reg,
+            dc,
+            name,
+            correlation_id=job.correlation_id,
+            profile=profile is not False,
+            **fields,
+        )
+        net.description = text(body, "description")
+        net.comment = text(body, "comment")
     return created(req, net)
 
 
@@ -422,28 +433,27 @@ def _update(req: Request) -> Response:
                 "Cannot update Network. The management network cannot be renamed while it is "
                 "used by a Cluster."
             )
-    fields = _parse_fields(body, "update")
+    fields = parse_network_fields(body, "update")
     fields.pop("_roles", None)
     dc_name = getattr(reg.get(DataCenter, net.data_center_id), "name", "")
-    job = reg.start_job(
+    with reg.job(
         f"Updating network {net.name} on Data Center: {dc_name}", req.correlation_id
-    )
-    if name is not None:
-        net.name = name
-    if has(body, "description"):
-        net.description = text(body, "description") or ""
-    if has(body, "comment"):
-        net.comment = text(body, "comment") or ""
-    for k, v in fields.items():
-        setattr(net, k, v)
-    dc = reg.get(DataCenter, net.data_center_id)
-    reg.event(
-        CODES["NETWORK_UPDATE_NETWORK"],
-        f"Finished Network {net.name} update on Data Center: {dc.name if dc else ''}",
-        correlation_id=job.correlation_id,
-        data_center=dc,
-    )
-    reg.end_job(job)
+    ) as job:
+        if name is not None:
+            net.name = name
+        if has(body, "description"):
+            net.description = text(body, "description") or ""
+        if has(body, "comment"):
+            net.comment = text(body, "comment") or ""
+        for k, v in fields.items():
+            setattr(net, k, v)
+        dc = reg.get(DataCenter, net.data_center_id)
+        reg.event(
+            CODES["NETWORK_UPDATE_NETWORK"],
+            f"Finished Network {net.name} update on Data Center: {dc.name if dc else ''}",
+            correlation_id=job.correlation_id,
+            data_center=dc,
+        )
     return xml_response(net.render(req.ctx))
 
 
@@ -458,7 +468,7 @@ def _remove(req: Request) -> Response:
             f"Cannot remove Network. The Management Network ('{net.name}') is mandatory and "
             "cannot be removed."
         )
-    users = _network_users(reg, net)
+    users = network_users(reg, net)
     if users:
         raise errors.conflict(
             f"Cannot remove Network. The following Logical Network: '{net.name}' is being used "
@@ -466,151 +476,10 @@ def _remove(req: Request) -> Response:
             "VM(s) and try again."
         )
     dc_name = getattr(reg.get(DataCenter, net.data_center_id), "name", "")
-    job = reg.start_job(
+    with reg.job(
         f"Removing network {net.name} from Data Center: {dc_name}", req.correlation_id
-    )
-    delete_network(reg, net, job.correlation_id)
-    reg.end_job(job)
-    return delete_complete(req)
-
-
-# ------------------------------------------------------------------ cluster attachments
-
-
-def _cluster(req: Request) -> Cluster:
-    from rhevsim.cluster import Cluster
-
-    return get_or_404(req, Cluster, "cl")
-
-
-def _list_cluster(req: Request) -> Response:
-    cl = _cluster(req)
-    return list_response(req, cluster_networks(req.reg, cl), "networks", searchable=False)
-
-
-def _get_cluster_net(req: Request) -> tuple[Cluster, Network]:
-    cl = _cluster(req)
-    net = req.reg.get(Network, req.params["id"])
-    if net is None or cl.id not in net.clusters:
-        raise errors.not_found_url()
-    return cl, net
-
-
-def _get_in_cluster(req: Request) -> Response:
-    cl, net = _get_cluster_net(req)
-    return xml_response(_render(req.ctx, net, cl.id))
-
-
-def _attach(req: Request) -> Response:
-    cl = _cluster(req)
-    reg = req.reg
-    body = req.body
-    if body is None or (not body.get("id") and not text(body, "name")):
-        raise errors.incomplete("Network", ["id|name"], "add")
-    ident = body.get("id")
-    name = text(body, "name")
-    net: Network | None
-    if ident:
-        net = reg.get(Network, ident)
-    else:
-        net = next(
-            (
-                n
-                for n in reg.all(Network)
-                if n.name == name and n.data_center_id == cl.data_center_id
-            ),
-            None,
-        )
-    if net is None:
-        raise errors.ApiError(404, "Not Found", empty=True)
-    if net.data_center_id != cl.data_center_id:
-        raise errors.bad_request(
-            "Cannot attach Network. The Logical Network does not belong to the Cluster's Data "
-            "Center."
-        )
-    if cl.id in net.clusters:
-        raise errors.conflict("Logical Network is already attached to Cluster.")
-    fields = _parse_fields(body, "attach")
-    roles: set[str] = set(fields.get("_roles", set()))
-    if boolean(body, "display"):
-        roles.add("display")
-    required = boolean(body, "required")
-    job = reg.start_job(f"Attaching Network {net.name} to Cluster {cl.name}", req.correlation_id)
-    attach(
-        reg,
-        net,
-        cl,
-        required=True if required is None else required,
-        roles=roles,
-        correlation_id=job.correlation_id,
-    )
-    reg.end_job(job)
-    view = ClusterNetwork(id=net.id, name=net.name, network=net, cluster_id=cl.id)
-    return created(req, view)
-
-
-def _update_in_cluster(req: Request) -> Response:
-    cl, net = _get_cluster_net(req)
-    reg = req.reg
-    body = req.body
-    att = net.clusters[cl.id]
-    required = boolean(body, "required")
-    fields = _parse_fields(body, "update")
-    roles = fields.get("_roles")
-    if "management" in att.roles:
-        if required is False:
-            raise errors.conflict(
-                f"Cannot update Network. The management network '{net.name}' must be required, "
-                "please change the network to be required and try again."
-            )
-        if roles is not None and "management" not in roles:
-            raise errors.conflict(
-                "Cannot update Network. Unsetting management network property is not allowed. "
-                "It is done automatically when moving the role to another network."
-            )
-    job = reg.start_job(f"Updating Network {net.name} on Cluster {cl.name}", req.correlation_id)
-    if required is not None:
-        att.required = required
-    if roles is not None:
-        att.roles = set(roles)
-    display = boolean(body, "display")
-    if display is not None:
-        att.roles = (att.roles | {"display"}) if display else (att.roles - {"display"})
-    recompute_cluster_status(reg, cl)
-    reg.event(
-        CODES["NETWORK_UPDTAE_NETWORK_ON_CLUSTER"],
-        f"Network {net.name} on Cluster {cl.name} updated.",
-        correlation_id=job.correlation_id,
-        cluster=cl,
-    )
-    reg.end_job(job)
-    return xml_response(_render(req.ctx, net, cl.id))
-
-
-def _detach(req: Request) -> Response:
-    cl, net = _get_cluster_net(req)
-    reg = req.reg
-    if "management" in net.clusters[cl.id].roles:
-        raise errors.conflict(
-            f"Cannot detach Network. The Management Network ('{net.name}') is mandatory and "
-            "cannot be removed."
-        )
-    users = [u for u in _network_users(reg, net) if getattr(u, "cluster_id", None) == cl.id]
-    if users:
-        raise errors.conflict(
-            f"Cannot detach Network. The following Logical Network: '{net.name}' is being used "
-            f"by the following VM(s): '{', '.join(v.name for v in users)}' . Please stop the "
-            "VM(s) and try again."
-        )
-    job = reg.start_job(f"Detaching Network {net.name} from Cluster {cl.name}", req.correlation_id)
-    del net.clusters[cl.id]
-    reg.event(
-        CODES["NETWORK_DETACH_NETWORK_TO_CLUSTER"],
-        f"Network {net.name} detached from Cluster {cl.name}",
-        correlation_id=job.correlation_id,
-        cluster=cl,
-    )
-    reg.end_job(job)
+    ) as job:
+        delete_network(reg, net, job.correlation_id)
     return delete_complete(req)
 
 
@@ -644,52 +513,3 @@ def register(api: Api) -> None:
     )
     api.route("PUT", "/datacenters/{dc}/networks/{id}", _update)
     api.route("DELETE", "/datacenters/{dc}/networks/{id}", _remove)
-
-    api.route("GET", "/clusters/{cl}/networks", _list_cluster)
-    api.route("POST", "/clusters/{cl}/networks", _attach)
-    api.route("GET", "/clusters/{cl}/networks/{id}", _get_in_cluster)
-    api.route("PUT", "/clusters/{cl}/networks/{id}", _update_in_cluster)
-    api.route("DELETE", "/clusters/{cl}/networks/{id}", _detach)
-
-
-def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:
-    from rhevsim.cluster import Cluster
-    from rhevsim.inventory import InventoryError, find
-
-    for i, n in enumerate(find(inv, "networks")):
-        where = f"networks[{i}]"
-        dc = reg.by_name(DataCenter, str(n.get("data_center", "Default")))
-        if dc is None:
-            raise InventoryError(
-                f"{where}.data_center: no data center named {n.get('data_center')!r}"
-            )
-        fields: dict[str, Any] = {}
-        if n.get("vlan") is not None:
-            if not isinstance(n["vlan"], int) or not 0 <= n["vlan"] <= 4094:
-                raise InventoryError(f"{where}.vlan: expected an integer 0-4094")
-            fields["vlan_id"] = n["vlan"]
-        for key in ("stp", "mtu", "vm_network", "port_isolation"):
-            if key in n:
-                fields[key] = n[key]
-        net = next((x for x in networks_in(reg, dc.id) if x.name == n["name"]), None)
-        if net is None:
-            net = new_network(reg, dc, str(n["name"]), ident=n.get("id"), **fields)
-        else:
-            for k, v in fields.items():
-                setattr(net, k, v)
-        net.description = n.get("description", net.description)
-        for j, c in enumerate(n.get("clusters") or []):
-            spec = c if isinstance(c, dict) else {"name": c}
-            cl = reg.by_name(Cluster, str(spec.get("name")))
-            if cl is None:
-                raise InventoryError(
-                    f"{where}.clusters[{j}]: no cluster named {spec.get('name')!r}"
-                )
-            if cl.id not in net.clusters:
-                attach(
-                    reg,
-                    net,
-                    cl,
-                    required=bool(spec.get("required", True)),
-                    roles=set(spec.get("roles", [])),
-                )

@@ -13,6 +13,7 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -23,6 +24,7 @@ from rhevsim.job import Job, Step
 from rhevsim.model import Entity
 
 T = TypeVar("T", bound=Entity)
+S = TypeVar("S")
 log = logging.getLogger("rhevsim")
 
 # Default step durations in simulated seconds, near a real engine on healthy storage.
@@ -46,14 +48,19 @@ class Hooks:
 
     dc_status_listeners: called with (reg, dc) after anything that may change a data center's
         storage (master domain activated/deactivated, attach, detach). The SPM module
-        (hypervisor.py) uses it to start an election; it then sets dc.spm_host_id and
+        (rhevsim.hypervisor) uses it to start an election; it then sets dc.spm_host_id and
         dc.spm_status and calls `datacenter.recompute_status(reg, dc)`.
     host_fail / host_heal: POST /sim/hosts/{name}/fail|heal; return False when no such host.
     machine_power / machine_boot: called after /sim/machines/{name}/power|boot changed a
-        machine (hypervisor.py makes it install/register or go non_responsive).
+        machine (rhevsim.hypervisor makes it install/register or go non_responsive).
     active_hosts: hosts that count as Up in a data center (for attach/"no active host").
     host_has_network: whether an Up host carries a network (per-cluster network status,
         see network.recompute_cluster_status); None = every host has every network.
+    dc_added / dc_removed: called with (reg, dc, correlation_id) after a data center was
+        created / before it is removed; the modules of what lives in a data center (networks,
+        attached storage domains) react without datacenter.py importing them.
+    network_added: called with (reg, network, correlation_id) after a VM network that wants
+        its default vNIC profile was created (vnicprofile.py makes the profile).
     """
 
     dc_status_listeners: list[Callable[[Registry, Entity], None]] = field(default_factory=list)
@@ -63,11 +70,16 @@ class Hooks:
     machine_boot: list[Callable[[Registry, Machine], None]] = field(default_factory=list)
     active_hosts: Callable[[Registry, str], list[Entity]] | None = None
     host_has_network: Callable[[Registry, Entity, Entity], bool] | None = None
+    dc_added: list[Callable[[Registry, Entity, str | None], None]] = field(default_factory=list)
+    dc_removed: list[Callable[[Registry, Entity, str | None], None]] = field(default_factory=list)
+    network_added: list[Callable[[Registry, Entity, str | None], None]] = field(
+        default_factory=list
+    )
 
 
 @dataclass
 class Machine:
-    """A physical machine (BMC-controlled). Its RHEV-M host, if any, is hypervisor.py's."""
+    """A physical machine (BMC-controlled). Its RHEV-M host, if any, is rhevsim.hypervisor's."""
 
     name: str
     address: str = ""
@@ -112,6 +124,15 @@ class Registry:
         self.request_counts: Counter[str] = Counter()
         self.transition_errors = 0
         self.product_version = (4, 5, 7)
+        self._module_state: dict[type[Any], Any] = {}
+
+    def module_state(self, cls: type[S]) -> S:
+        """The one `cls()` of this registry: state an entity module keeps beside its objects
+        (e.g. the SPM election's bookkeeping), made on first use."""
+        st = self._module_state.get(cls)
+        if st is None:
+            st = self._module_state[cls] = cls()
+        return st
 
     # ------------------------------------------------------------------ identity
     def new_id(self) -> str:
@@ -138,6 +159,11 @@ class Registry:
 
     def iter_kind(self, kind: str) -> Iterator[Entity]:
         return iter(list(self.objects.get(kind, {}).values()))
+
+    def children(self, kind: str, attr: str, parent_id: str) -> list[Entity]:
+        """The objects of `kind` whose `attr` is `parent_id`: how a module finds what lives
+        under its objects (a data center's networks) without importing the module above it."""
+        return [o for o in self.iter_kind(kind) if getattr(o, attr, None) == parent_id]
 
     def by_name(self, cls: type[T], name: str) -> T | None:
         for o in self.objects.get(cls.KIND, {}).values():
@@ -253,6 +279,31 @@ class Registry:
                 )
             )
         return self.add(job)
+
+    @contextmanager
+    def job(
+        self,
+        description: str,
+        correlation_id: str | None,
+        *,
+        steps: list[str] | None = None,
+    ) -> Iterator[Job]:
+        """A command that completes within its request: start the job, let the block change
+        the entities and post the events, end the job (failed when the block raised).
+
+            with reg.job(f"Removing Disk {disk.name}", req.correlation_id) as job:
+                reg.remove(disk)
+                reg.event(..., correlation_id=job.correlation_id)
+
+        Commands that go on in transitions keep `start_job` and call `end_job` from the last one.
+        """
+        job = self.start_job(description, correlation_id, steps=steps)
+        try:
+            yield job
+        except BaseException:
+            self.end_job(job, succeeded=False)
+            raise
+        self.end_job(job)
 
     def end_job(self, job: Job, succeeded: bool = True) -> None:
         job.finish(self.clock.now(), succeeded)

@@ -6,22 +6,24 @@ wraps it in a ThreadingHTTPServer. The registry lock is held only while a handle
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
 import urllib.parse
+import uuid
 from collections import Counter
-from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
 
 from lxml import etree
 
+from rhevsim import control
 from rhevsim import inventory as inventory_mod
+from rhevsim.answer import Answer, json_answer
 from rhevsim.api import Api, Request, Response
 from rhevsim.auth import Auth
 from rhevsim.clock import Clock
+from rhevsim.entities import MODULES
 from rhevsim.errors import ApiError
 from rhevsim.faults import Faults
 from rhevsim.model import Ctx
@@ -37,20 +39,6 @@ ROOT_TAG_ID = "00000000-0000-0000-0000-000000000000"
 
 class Reset(Exception):
     """Close the connection without an answer (fault rule "reset" or API down)."""
-
-
-@dataclass
-class Answer:
-    status: int
-    body: bytes
-    headers: list[tuple[str, str]]
-    latency: float = 0.0
-    reset: bool = False
-
-
-def _json(status: int, data: Any, headers: list[tuple[str, str]] | None = None) -> Answer:
-    body = json.dumps(data).encode()
-    return Answer(status, body, [("Content-Type", "application/json"), *(headers or [])])
 
 
 class Simulator:
@@ -74,7 +62,7 @@ class Simulator:
         self.reg = Registry(self.clock, seed=seed, timings=inv["timings"])
         self.reg.config.update(inv["engine"])
         self.api = Api()
-        self.api.load_modules()
+        self.api.load_modules(MODULES)
         self.auth = Auth(self.clock, {u["name"]: u["password"] for u in inv["users"]})
         if "token_ttl" in inv["engine"]:
             self.auth.token_ttl = float(inv["engine"]["token_ttl"])
@@ -85,8 +73,6 @@ class Simulator:
             self.api.call_modules("setup", self.reg)
             inventory_mod.load_machines(self.reg, inv)
             self.api.call_modules("load_inventory", self.reg, inv)
-        from rhevsim import control
-
         self.control = control.Control(self)
 
     # ------------------------------------------------------------------ entry point
@@ -100,7 +86,7 @@ class Simulator:
 
         latency = 0.0
         if self.faults.api_down is not None:
-            self._count(method, "(api down)")
+            self.count_request(method, "(api down)")
             if self.faults.api_down == "reset":
                 return Answer(0, b"", [], reset=True)
             return Answer(503, b"Service Unavailable", [("Content-Type", "text/html")])
@@ -108,10 +94,10 @@ class Simulator:
         if decision is not None:
             latency = decision.latency
             if decision.reset:
-                self._count(method, "(fault reset)")
+                self.count_request(method, "(fault reset)")
                 return Answer(0, b"", [], latency=latency, reset=True)
             if decision.status is not None:
-                self._count(method, "(fault)")
+                self.count_request(method, "(fault)")
                 el = etree.Element("fault")
                 etree.SubElement(el, "reason").text = decision.reason
                 etree.SubElement(el, "detail").text = decision.detail
@@ -131,19 +117,24 @@ class Simulator:
         ans.latency += latency
         return ans
 
-    def _count(self, method: str, template: str) -> None:
+    def request_stats(self) -> dict[str, int]:
+        """Requests served so far, per "METHOD /template"."""
+        with self._stats_lock:
+            return dict(self.stats)
+
+    def count_request(self, method: str, template: str) -> None:
         with self._stats_lock:
             self.stats[f"{method} {template}"] += 1
 
     # ------------------------------------------------------------------ SSO
     def _sso_token(self, method: str, body: bytes, headers: dict[str, str]) -> Answer:
-        self._count(method, SSO_TOKEN)
+        self.count_request(method, SSO_TOKEN)
         form = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace")))
         if method != "POST":
-            return _json(405, {"error_code": "invalid_request", "error": "POST expected"})
+            return json_answer(405, {"error_code": "invalid_request", "error": "POST expected"})
         scope = form.get("scope", "")
         if "ovirt-app-api" not in scope.split():
-            return _json(
+            return json_answer(
                 400,
                 {
                     "error": "invalid_scope",
@@ -151,12 +142,14 @@ class Simulator:
                 },
             )
         if form.get("grant_type") != "password":
-            return _json(400, {"error_code": "access_denied", "error": "Unsupported grant_type."})
+            return json_answer(
+                400, {"error_code": "access_denied", "error": "Unsupported grant_type."}
+            )
         user, password = form.get("username", ""), form.get("password", "")
         with self.reg.lock:
             ok = self.auth.check_password(user, password)
             if not ok:
-                return _json(
+                return json_answer(
                     400,
                     {
                         "error_code": "access_denied",
@@ -165,7 +158,7 @@ class Simulator:
                     },
                 )
             tok = self.auth.issue_token(user)
-        return _json(
+        return json_answer(
             200,
             {
                 "access_token": tok.value,
@@ -176,12 +169,12 @@ class Simulator:
         )
 
     def _sso_logout(self, body: bytes) -> Answer:
-        self._count("POST", SSO_LOGOUT)
+        self.count_request("POST", SSO_LOGOUT)
         form = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace")))
         with self.reg.lock:
             if form.get("token"):
                 self.auth.revoke_token(form["token"])
-        return _json(200, {})
+        return json_answer(200, {})
 
     # ------------------------------------------------------------------ API
     def _authenticate(self, headers: dict[str, str]) -> tuple[str | None, list[tuple[str, str]]]:
@@ -226,7 +219,7 @@ class Simulator:
                 base = prefix
                 break
         if base is None:
-            self._count(method, "(unknown)")
+            self.count_request(method, "(unknown)")
             return Answer(404, b"", [("Content-Type", "text/html")])
         rel = path[len(base) :]
         # Matrix parameters (/vms;max=10): collect, then strip from each segment.
@@ -248,7 +241,7 @@ class Simulator:
         with self.reg.lock:
             user, auth_headers = self._authenticate(headers)
         if user is None:
-            self._count(method, "(unauthorized)")
+            self.count_request(method, "(unauthorized)")
             return Answer(
                 401,
                 b"",
@@ -257,9 +250,9 @@ class Simulator:
 
         if rel == "":
             if method not in ("GET", "HEAD"):
-                self._count(method, "/")
+                self.count_request(method, "/")
                 return Answer(405, b"", [("Allow", "GET")])
-            self._count(method, "/")
+            self.count_request(method, "/")
             with self.reg.lock:
                 data = serialize(self._root(base, user))
             return Answer(
@@ -268,11 +261,11 @@ class Simulator:
 
         matched = self.api.match(method, rel)
         if matched is None:
-            self._count(method, "(no route)")
+            self.count_request(method, "(no route)")
             status = 405 if self.api.path_exists(rel) else 404
             return Answer(status, b"", auth_headers)
         route, params = matched
-        self._count(method, route.template)
+        self.count_request(method, route.template)
         all_content = query.get("all_content", "").lower() == "true" or (
             headers.get("all-content", "").lower() == "true"
         )
@@ -373,7 +366,6 @@ class Simulator:
             etree.SubElement(s, "active").text = str(active)
             etree.SubElement(s, "total").text = str(total)
         etree.SubElement(api, "time").text = fmt_time(self.clock.now())
-        import uuid
 
         uid = str(uuid.uuid5(uuid.NAMESPACE_URL, "rhevsim-user:" + user))
         etree.SubElement(api, "authenticated_user", {"href": f"{base}/users/{uid}", "id": uid})

@@ -1,7 +1,7 @@
 """vNIC profiles (/vnicprofiles and /networks/{id}/vnicprofiles).
 
 Each new VM network gets a profile of the same name; VM NICs name a profile
-(`<vnic_profile id=".."/>`), which is how virtualmachine.py finds the network.
+(`<vnic_profile id=".."/>`), which is how rhevsim.virtualmachine finds the network.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from rhevsim.api import (
 )
 from rhevsim.datacenter import DataCenter
 from rhevsim.event import CODES
+from rhevsim.inventory import InventoryError, find
 from rhevsim.model import Ctx, Entity, SearchValue
 from rhevsim.network import Network
 from rhevsim.xmlutil import Element, boolean, has, text
@@ -150,20 +151,19 @@ def _add(req: Request, net: Network | None = None) -> Response:
         raise errors.conflict(
             "Cannot add VM network interface profile. The network is not a VM network."
         )
-    job = reg.start_job(f"Adding vNIC profile {name}", req.correlation_id)
-    p = new_profile(
-        reg,
-        net,
-        name,
-        correlation_id=job.correlation_id,
-        port_mirroring=bool(boolean(body, "port_mirroring")),
-    )
-    p.description = text(body, "description")
-    p.comment = text(body, "comment")
-    mig = boolean(body, "migratable")
-    if mig is not None:
-        p.migratable = mig
-    reg.end_job(job)
+    with reg.job(f"Adding vNIC profile {name}", req.correlation_id) as job:
+        p = new_profile(
+            reg,
+            net,
+            name,
+            correlation_id=job.correlation_id,
+            port_mirroring=bool(boolean(body, "port_mirroring")),
+        )
+        p.description = text(body, "description")
+        p.comment = text(body, "comment")
+        mig = boolean(body, "migratable")
+        if mig is not None:
+            p.migratable = mig
     return created(req, p)
 
 
@@ -190,28 +190,27 @@ def _update(req: Request) -> Response:
             "name is already used by an existing profile for the same network.\n-Please "
             "choose a different name."
         )
-    job = reg.start_job(f"Updating vNIC profile {p.name}", req.correlation_id)
-    if name is not None:
-        p.name = name
-    if has(body, "description"):
-        p.description = text(body, "description") or ""
-    if has(body, "comment"):
-        p.comment = text(body, "comment") or ""
-    pm = boolean(body, "port_mirroring")
-    if pm is not None:
-        p.port_mirroring = pm
-    mig = boolean(body, "migratable")
-    if mig is not None:
-        p.migratable = mig
-    dc = reg.get(DataCenter, net.data_center_id) if net else None
-    reg.event(
-        CODES["UPDATE_VNIC_PROFILE"],
-        f"VM network interface profile {p.name} was updated for network "
-        f"{net.name if net else ''} in Data Center: {dc.name if dc else ''}. (User: {USER})",
-        correlation_id=job.correlation_id,
-        data_center=dc,
-    )
-    reg.end_job(job)
+    with reg.job(f"Updating vNIC profile {p.name}", req.correlation_id) as job:
+        if name is not None:
+            p.name = name
+        if has(body, "description"):
+            p.description = text(body, "description") or ""
+        if has(body, "comment"):
+            p.comment = text(body, "comment") or ""
+        pm = boolean(body, "port_mirroring")
+        if pm is not None:
+            p.port_mirroring = pm
+        mig = boolean(body, "migratable")
+        if mig is not None:
+            p.migratable = mig
+        dc = reg.get(DataCenter, net.data_center_id) if net else None
+        reg.event(
+            CODES["UPDATE_VNIC_PROFILE"],
+            f"VM network interface profile {p.name} was updated for network "
+            f"{net.name if net else ''} in Data Center: {dc.name if dc else ''}. (User: {USER})",
+            correlation_id=job.correlation_id,
+            data_center=dc,
+        )
     return xml_response(p.render(req.ctx))
 
 
@@ -225,18 +224,26 @@ def _remove(req: Request) -> Response:
             f"in use by the following VM(s): {', '.join(v.name for v in users)}."
         )
     net = reg.get(Network, p.network_id)
-    job = reg.start_job(f"Removing vNIC profile {p.name}", req.correlation_id)
-    reg.remove(p)
-    dc = reg.get(DataCenter, net.data_center_id) if net else None
-    reg.event(
-        CODES["REMOVE_VNIC_PROFILE"],
-        f"VM network interface profile {p.name} was removed from network "
-        f"{net.name if net else ''} in Data Center: {dc.name if dc else ''}. (User: {USER})",
-        correlation_id=job.correlation_id,
-        data_center=dc,
-    )
-    reg.end_job(job)
+    with reg.job(f"Removing vNIC profile {p.name}", req.correlation_id) as job:
+        reg.remove(p)
+        dc = reg.get(DataCenter, net.data_center_id) if net else None
+        reg.event(
+            CODES["REMOVE_VNIC_PROFILE"],
+            f"VM network interface profile {p.name} was removed from network "
+            f"{net.name if net else ''} in Data Center: {dc.name if dc else ''}. (User: {USER})",
+            correlation_id=job.correlation_id,
+            data_center=dc,
+        )
     return delete_complete(req)
+
+
+def _on_network_added(reg: Registry, net: Entity, correlation_id: str | None) -> None:
+    if isinstance(net, Network):
+        new_profile(reg, net, net.name, correlation_id=correlation_id)
+
+
+def setup(reg: Registry) -> None:
+    reg.hooks.network_added.append(_on_network_added)
 
 
 def register(api: Api) -> None:
@@ -284,8 +291,6 @@ def register(api: Api) -> None:
 
 
 def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:
-    from rhevsim.inventory import InventoryError, find
-
     for i, p in enumerate(find(inv, "vnic_profiles")):
         dc = reg.by_name(DataCenter, str(p.get("data_center", "Default")))
         net = next(
