@@ -11,27 +11,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from rhev_operator.api.crdgen import crd_texts
+from rhev_testbed.processes import free_udp_port, kubectl, start_process
 
 SEED = Path(__file__).resolve().parent / "seed"  # package data: works from an installed wheel
 PASSWORD = "admin"
 BMC_USER, BMC_PASSWORD = "admin", "bmc-demo"
 MACHINES = ("rhevh1", "rhevh2")
-
-
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _inventory(ports: dict[str, int]) -> dict[str, object]:
@@ -97,29 +88,6 @@ def write_crds_to(folder: Path) -> Path:
     return folder
 
 
-def _start(
-    cmd: list[str], log: Path, ready: str, env: dict[str, str]
-) -> tuple[subprocess.Popen[bytes], str]:
-    handle = log.open("wb")
-    proc = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        found = re.search(ready, log.read_text(errors="replace"))
-        if found:
-            return proc, found.group(0)
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"{cmd[2]} did not start; see {log}")
-
-
-def _kubectl(env: dict[str, str], *args: str) -> str:
-    kubectl = shutil.which("kubectl", path=str(Path(sys.executable).parent)) or "kubectl"
-    done = subprocess.run([kubectl, *args], env=env, capture_output=True, text=True, check=False)
-    return done.stdout + done.stderr
-
-
 def run_demo(once: bool = False, workdir: str = ".demo", time_scale: float = 20.0) -> int:
     work = Path(workdir).resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -127,14 +95,14 @@ def run_demo(once: bool = False, workdir: str = ".demo", time_scale: float = 20.
     kubeconfig = work / "kubeconfig"
     env = dict(os.environ, KUBECONFIG=str(kubeconfig), KUBECACHEDIR=str(work / "kube-cache"))
     py = sys.executable
-    ports = {name: _free_udp_port() for name in MACHINES}
+    ports = {name: free_udp_port() for name in MACHINES}
     inventory = work / "inventory.json"
     inventory.write_text(json.dumps(_inventory(ports), indent=2))
     seed = work / "seed.yaml"
     seed.write_text(_seed(ports))
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        sim, line = _start(
+        sim, line = start_process(
             [
                 py,
                 "-m",
@@ -155,7 +123,7 @@ def run_demo(once: bool = False, workdir: str = ".demo", time_scale: float = 20.
         )
         procs.append(sim)
         sim_url = line
-        api, _ = _start(
+        api, _ = start_process(
             [
                 py,
                 "-m",
@@ -174,7 +142,7 @@ def run_demo(once: bool = False, workdir: str = ".demo", time_scale: float = 20.
         )
         procs.append(api)
         op_env = dict(env, RHEVM_USERNAME="admin@internal", RHEVM_PASSWORD=PASSWORD)
-        operator, _ = _start(
+        operator, _ = start_process(
             [
                 py,
                 "-m",
@@ -195,11 +163,11 @@ def run_demo(once: bool = False, workdir: str = ".demo", time_scale: float = 20.
             op_env,
         )
         procs.append(operator)
-        print(_kubectl(env, "apply", "-f", str(seed)))
+        print(kubectl(env, "apply", "-f", str(seed)))
         if once:
             # Wait for everything, show it, stop: the check that `make test` runs.
-            print(_kubectl(env, "wait", "--for=condition=Ready", "rhev", "--all", "--timeout=600s"))
-            print(_kubectl(env, "get", "rhev", "-o", "wide"))
+            print(kubectl(env, "wait", "--for=condition=Ready", "rhev", "--all", "--timeout=600s"))
+            print(kubectl(env, "get", "rhev", "-o", "wide"))
             return 0
         print(
             f"RHEV-M simulator: {sim_url}/ovirt-engine/api (admin@internal / {PASSWORD})\n"

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from rhev_operator.ipmi.client import BmcClient
+from rhev_testbed.processes import free_udp_port
 
 
 @dataclass(frozen=True)
@@ -39,13 +39,6 @@ class Target:
 
     def client(self) -> BmcClient:
         return BmcClient(self.address, self.username, self.password, port=self.port)
-
-
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _wait_line(process: subprocess.Popen[str], prefix: str, timeout: float) -> str:
@@ -81,7 +74,7 @@ def _stop(process: subprocess.Popen[str]) -> None:
 
 def _simulated_targets(count: int) -> list[Target]:
     return [
-        Target(f"bench{i}", "127.0.0.1", _free_udp_port(), "admin", f"pw-{i}") for i in range(count)
+        Target(f"bench{i}", "127.0.0.1", free_udp_port(), "admin", f"pw-{i}") for i in range(count)
     ]
 
 

@@ -30,12 +30,10 @@ thresholds.
 from __future__ import annotations
 
 import argparse
-import base64
 import dataclasses
 import json
 import math
 import os
-import platform
 import re
 import shutil
 import signal
@@ -44,27 +42,31 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from rhev_testbed.bench import direct
-from rhev_testbed.bench.apiserver import COUNTS_PATH
+from rhev_testbed.bench.probes import (
+    ADMIN,
+    GROUP,
+    PASSWORD,
+    KubeApi,
+    Simulator,
+    cpu_seconds,
+    machine,
+    rss_mb,
+)
 from rhev_testbed.demo import write_crds_to
+from rhev_testbed.processes import kubectl, start_process
 
 BIN = Path(sys.executable).parent
-ADMIN, PASSWORD = "admin@internal", "admin"
-GROUP = "rhev.io/v1alpha1"
-NAMESPACE = "default"
 VM_MEMORY_MIB = 1024
 VM_OVERHEAD_MIB = 64  # the engine adds the guest's overhead to what it schedules
 HOST_USABLE = 0.9  # and keeps some of each host's memory for itself
 BASELINE_PERIOD = 3.0  # seconds between the GETs of one object in the baseline
 BASELINE_SAMPLE = 20
-WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 KEYS = (
     "n",
@@ -189,21 +191,11 @@ class Processes:
     def start(
         self, name: str, cmd: list[str], ready: str, env: dict[str, str] | None = None
     ) -> tuple[subprocess.Popen[bytes], str]:
-        path = self.work / f"{name}.log"
-        with path.open("wb") as handle:
-            proc = subprocess.Popen(
-                cmd, stdout=handle, stderr=subprocess.STDOUT, env=env or self.env
-            )
+        proc, found = start_process(
+            cmd, self.work / f"{name}.log", ready, env or self.env, timeout=120
+        )
         self.procs[name] = proc
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            found = re.search(ready, path.read_text(errors="replace"))
-            if found:
-                return proc, found.group(0)
-            if proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise SystemExit(f"{name} did not start:\n{path.read_text(errors='replace')[-3000:]}")
+        return proc, found
 
     def stop(self, name: str) -> None:
         proc = self.procs.pop(name, None)
@@ -244,112 +236,6 @@ def start_simulator(procs: Processes, name: str, inventory: Path, time_scale: fl
     return url
 
 
-# -- reading the simulator, the local API and /proc ----------------------------------------
-
-
-class Simulator:
-    """The simulator's REST API as admin (Basic), and its /sim control endpoints."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.api = f"{url}/ovirt-engine/api"
-        token = base64.b64encode(f"{ADMIN}:{PASSWORD}".encode()).decode()
-        self.headers = {"Authorization": f"Basic {token}", "Accept": "application/xml"}
-
-    def _call(self, method: str, path: str, body: bytes | None = None) -> bytes:
-        headers = dict(self.headers)
-        if body is not None:
-            headers["Content-Type"] = "application/xml"
-        request = urllib.request.Request(
-            f"{self.api}{path}", data=body, headers=headers, method=method
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return bytes(response.read())
-
-    def vms(self) -> dict[str, tuple[str, str]]:
-        """name -> (id, status) of every VM."""
-        root = ET.fromstring(self._call("GET", "/vms"))
-        return {
-            vm.findtext("name", ""): (vm.get("id", ""), vm.findtext("status", ""))
-            for vm in root.findall("vm")
-        }
-
-    def vm_status(self, vm_id: str) -> str:
-        return ET.fromstring(self._call("GET", f"/vms/{vm_id}")).findtext("status", "")
-
-    def stop_vm(self, vm_id: str) -> None:
-        self._call("POST", f"/vms/{vm_id}/stop", b"<action/>")
-
-    def requests(self) -> int:
-        """REST requests served so far, the /sim control endpoints left out."""
-        with urllib.request.urlopen(f"{self.url}/sim/stats", timeout=30) as response:
-            stats = json.loads(response.read())
-        return sum(n for key, n in stats["requests"].items() if "/sim" not in key)
-
-
-class KubeApi:
-    """The local Kubernetes API, read directly (one request per call)."""
-
-    def __init__(self, kubeconfig: Path) -> None:
-        import yaml
-
-        config = yaml.safe_load(kubeconfig.read_text())
-        self.url = str(config["clusters"][0]["cluster"]["server"]).rstrip("/")
-        token = config["users"][0]["user"].get("token")
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
-
-    def _get(self, path: str) -> Any:
-        request = urllib.request.Request(f"{self.url}{path}", headers=self.headers)
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
-
-    def ready_vms(self) -> int:
-        items = self._get(f"/apis/{GROUP}/namespaces/{NAMESPACE}/virtualmachines")["items"]
-        return sum(
-            any(
-                c.get("type") == "Ready" and c.get("status") == "True"
-                for c in (item.get("status") or {}).get("conditions") or []
-            )
-            for item in items
-        )
-
-    def writes(self) -> int | None:
-        """Writes served so far (POST, PUT, PATCH, DELETE); None if the API cannot say."""
-        try:
-            counts = self._get(COUNTS_PATH)
-        except (OSError, ValueError):
-            return None
-        return sum(int(counts.get(method, 0)) for method in WRITE_METHODS)
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def machine() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "cpu_model": model or platform.processor(),
-        "python": platform.python_version(),
-    }
-
-
 # -- the run -------------------------------------------------------------------------------
 
 
@@ -376,14 +262,6 @@ def operator_command(url: str, opts: Options) -> list[str]:
     if opts.poll_seconds is not None:
         cmd += ["--poll-seconds", f"{opts.poll_seconds:g}"]
     return cmd + opts.operator_args
-
-
-def kubectl(env: dict[str, str], *args: str) -> str:
-    exe = shutil.which("kubectl", path=str(BIN)) or "kubectl"
-    done = subprocess.run([exe, *args], env=env, capture_output=True, text=True, check=False)
-    if done.returncode:
-        raise SystemExit(f"kubectl {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
 
 
 def wait_ready(kube: KubeApi, n: int, timeout: float, started: float) -> float:
@@ -488,7 +366,7 @@ def run(opts: Options, work: Path) -> dict[str, Any]:
         (work / "resources.yaml").write_text(manifests(site, opts.vms))
         log(f"applying {opts.vms} VirtualMachines ({opts.hosts} hosts)")
         started = time.monotonic()
-        kubectl(env, "apply", "-f", str(work / "resources.yaml"))
+        kubectl(env, "apply", "-f", str(work / "resources.yaml"), check=True)
         result["ready_seconds"] = round(wait_ready(kube, opts.vms, opts.timeout, started), 2)
 
         log(f"all Ready; settling {opts.settle:g} s, then a {opts.window:g} s steady window")
