@@ -26,7 +26,7 @@ from rhev_operator.handlers.secrets import (  # re-exported: the handlers' publi
     decoded,
 )
 from rhev_operator.handlers.wakeups import Interest, ObjectKey
-from rhev_operator.reconcilers.base import Context, Outcome, Ref
+from rhev_operator.reconcilers.base import Context, KubeEvent, Outcome, Ref
 
 GROUP = "rhev.io"
 VERSION = "v1alpha1"
@@ -97,10 +97,20 @@ def build_context(
     connection_secret: str | None,
     indices: Mapping[str, Any],
     logger: logging.Logger,
+    plural: str = "",
 ) -> tuple[Context, str]:
     """The reconcile context of one pass, and the name of its RHEV-M connection."""
     meta = body["metadata"]
     namespace = meta.get("namespace") or "default"
+    uid = str(meta.get("uid") or "")
+
+    def persist(patch: Mapping[str, Any]) -> None:
+        # Before a create request: the record must be in Kubernetes first (see
+        # reconcilers.base.before_create); a failed write raises and nothing is sent.
+        runtime.attempted.add(uid)
+        if plural:
+            runtime.status_writer.write(namespace, plural, str(meta["name"]), patch)
+
     if connection_secret:
         store = indices["secret_index"].get((namespace, connection_secret))
         data = next(iter(store)) if store else None
@@ -115,12 +125,13 @@ def build_context(
         inventory=connection.inventory,
         refs=IndexedReferences(namespace, indices),
         namespace=namespace,
-        uid=str(meta.get("uid") or ""),
+        uid=uid,
         generation=int(meta.get("generation") or 0),
         bmcs=runtime.bmcs,
         annotations=dict(meta.get("annotations") or {}),
         logger=logger,
         secrets=secret_lookup(indices, namespace),
+        persist=persist,
     )
     return context, source
 
@@ -209,14 +220,27 @@ def _run_pass(
         if deleting:  # nothing of ours can be in RHEV-M
             return Pass(status, Outcome(status=status, finished=True))
         return Pass(status)
-    connection_secret = getattr(getattr(resource, "spec", None), "connection", None)
+    spec = getattr(resource, "spec", None)
+    if deleting:
+        released = _release_at_once(binding, runtime, body, spec, logger)
+        if released is not None:
+            return Pass(None, released)
+    connection_secret = getattr(spec, "connection", None)
     try:
-        ctx, source = build_context(runtime, body, connection_secret, indices, logger)
+        ctx, source = build_context(
+            runtime, body, connection_secret, indices, logger, binding.plural
+        )
     except (MissingSecret, InvalidSecret) as exc:
         reason = "MissingSecret" if isinstance(exc, MissingSecret) else "InvalidSecret"
+        if deleting:
+            message = f"{exc}; {may_exist(body)}, so deletion waits. {LET_GO}"
+            status = _stall_early(body, generation, reason, message)
+            return Pass(status, Outcome(status=status, finished=False))
         return Pass(_stall_early(body, generation, reason, str(exc)))
     with ctx.inventory.recording() as read:
         outcome = (binding.delete if deleting else binding.reconcile)(ctx, resource)
+    if deleting and not outcome.finished:
+        outcome = _unreachable(body, outcome, source)
     post_events(body, outcome)
     own = outcome.status.get("id") or (body.get("status") or {}).get("id")
     converging = outcome.requeue_after is not None or not is_ready(outcome.status)
@@ -230,6 +254,65 @@ def _run_pass(
         refs=frozenset(refs),
     )
     return Pass(outcome.status, outcome, interest)
+
+
+#: What a human does to let go of a resource whose RHEV-M object cannot be reached.
+LET_GO = (
+    "To let go without RHEV-M, set spec.deletionPolicy: Retain (the object stays in RHEV-M), "
+    "or remove the finalizer rhev.io/finalizer (nothing is checked in RHEV-M at all)."
+)
+
+
+def may_exist(body: Mapping[str, Any]) -> str:
+    """Why a resource may have an object in RHEV-M (its id, or its in-flight record)."""
+    status = body.get("status") or {}
+    if status.get("id"):
+        return f"its object may exist in RHEV-M (status.id {status['id']})"
+    operation = status.get("operation") or {}
+    action = operation.get("action") or "a create"
+    return f"its object may exist in RHEV-M ({action} was sent)"
+
+
+def _release_at_once(
+    binding: Binding,
+    runtime: Runtime,
+    body: Mapping[str, Any],
+    spec: Any,
+    logger: logging.Logger,
+) -> Outcome | None:
+    """A deletion that needs no RHEV-M: nothing was ever created (no status.id, no in-flight
+    record, no create sent by this process), or spec.deletionPolicy is Retain. None: the
+    deletion must look in RHEV-M."""
+    meta = body["metadata"]
+    status = body.get("status") or {}
+    uid = str(meta.get("uid") or "")
+    name = f"{binding.kind} {meta['name']}"
+    if not status.get("id") and not status.get("operation") and uid not in runtime.attempted:
+        logger.info("%s: nothing was ever created in RHEV-M; released", name)
+        return Outcome(status={}, finished=True)
+    if getattr(spec, "deletion_policy", None) == "Retain":
+        message = f"Left {name} in RHEV-M (deletionPolicy Retain); RHEV-M was not contacted"
+        logger.info("%s", message)
+        return Outcome(status={}, events=[KubeEvent("Normal", "Retained", message)])
+    return None
+
+
+def _unreachable(body: Mapping[str, Any], outcome: Outcome, source: str) -> Outcome:
+    """A deletion waiting because RHEV-M does not answer says so on Ready (reason
+    Unreachable) and tells how to let go; other waits (RHEV-M refusing while the object
+    still holds resources) keep their own reason."""
+    conditions = outcome.status.get("conditions") or []
+    ready = next((c for c in conditions if c.get("type") == "Ready"), None)
+    if ready is None or ready.get("reason") != "RhevmUnavailable":
+        return outcome
+    where = "the default RHEV-M connection" if source == "default" else f"RHEV-M ({source})"
+    message = (
+        f"{where} cannot be reached: {ready.get('message')}; {may_exist(body)}, so deletion "
+        f"waits. {LET_GO}"
+    )
+    ready.update(reason="Unreachable", message=message)
+    outcome.status["message"] = message
+    return outcome
 
 
 def is_ready(status: Mapping[str, Any]) -> bool:

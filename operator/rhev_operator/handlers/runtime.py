@@ -159,6 +159,9 @@ class Runtime:
     seen: dict[str, tuple[Any, bool]] = field(default_factory=dict)
     #: How many passes each cause started ("start", "rhevm", "spec", "requeue", ...).
     passes_by_reason: collections.Counter[str] = field(default_factory=collections.Counter)
+    #: The uids whose create this process sent (its record persisted first): a deletion
+    #: that races the status write still knows the object may exist in RHEV-M.
+    attempted: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.secret_reader = SecretReader(self.secret_reader.ttl, self.kube)

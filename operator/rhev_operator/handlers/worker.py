@@ -175,6 +175,8 @@ def register(binding: Binding, *, resync_seconds: float) -> None:
         outcome = done.outcome if done is not None else None
         if outcome is None:
             raise kopf.TemporaryError("paused or not yet deletable", delay=resync_seconds)
+        if outcome.finished:
+            runtime.attempted.discard(str(kwargs["body"]["metadata"].get("uid") or ""))
         if not outcome.finished:
             raise kopf.TemporaryError(
                 str(outcome.status.get("message", "deletion in progress")),

@@ -46,6 +46,7 @@ from rhev_operator.reconcilers.base import (
     Pass,
     Stall,
     Wait,
+    before_create,
     claim,
     created,
     deletion_start,
@@ -95,6 +96,7 @@ def _ensure(p: P, res: LogicalNetwork) -> str:
     find = finder(client, dc.id)
     net: Network | None = observe(p, find, name)
     if net is None:
+        cid = before_create(p)
         net = client.networks.add(
             NetworkCreate(
                 name=name,
@@ -105,7 +107,7 @@ def _ensure(p: P, res: LogicalNetwork) -> str:
                 stp=spec.stp,
                 mtu=spec.mtu,
             ),
-            correlation_id=p.ctx.correlation_id(),
+            correlation_id=cid,
         )
         created(p, find, net, f"network {name} in data center {dc.name}" + _vlan_text(net))
     else:
