@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import random
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -61,6 +62,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         default=4,
         help="concurrent changing calls (POST, PUT, DELETE) per RHEV-M connection (default 4)",
     )
+
+
+def reporting_instance() -> str:
+    """The instance named in the operator's Events: the pod (POD_NAME, set by the chart
+    through the downward API), else the host name."""
+    return os.environ.get("POD_NAME") or socket.gethostname()
 
 
 def _configure_logging(fmt: str, verbose: bool) -> None:
@@ -120,6 +127,10 @@ def run_operator(args: argparse.Namespace) -> int:
             prefix="rhev.io", key="last-handled-configuration"
         )
         settings.posting.level = logging.INFO
+        # Events say who reported them: the operator, and which pod of it.
+        settings.posting.reporting_component = "rhev-operator"
+        settings.posting.reporting_instance = reporting_instance()
+        settings.posting.event_name_prefix = "rhev-operator-"
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
         settings.execution.max_workers = 16

@@ -17,7 +17,8 @@ from typing import Any, cast
 import kopf
 from pydantic import BaseModel
 
-from rhev_operator.api import SpecError, stalled_status
+from rhev_operator.api import SpecError, conditions_to_wire, set_condition, stalled_status
+from rhev_operator.api.conditions import Condition
 from rhev_operator.handlers.runtime import Runtime
 from rhev_operator.handlers.secrets import (  # re-exported: the handlers' public names
     InvalidSecret,
@@ -137,8 +138,11 @@ def build_context(
 
 
 def _stalled(body: Mapping[str, Any], generation: int, reason: str, message: str) -> dict[str, Any]:
+    status = dict(body.get("status") or {})
+    if _has_condition(status, "Paused"):  # no longer paused: this pass is acting
+        status["conditions"] = [c for c in status["conditions"] if c.get("type") != "Paused"]
     return stalled_status(
-        body.get("status"),
+        status,
         reason=reason,
         message=message,
         observed_generation=generation,
@@ -212,7 +216,7 @@ def _run_pass(
     generation = int(meta.get("generation") or 0)
     if (meta.get("annotations") or {}).get(PAUSED_ANNOTATION, "").lower() == "true":
         logger.info("%s %s is paused; not acting", binding.kind, meta["name"])
-        return Pass()
+        return Pass(_paused_status(body, generation))
     try:
         resource = binding.parse(body)
     except SpecError as exc:
@@ -241,6 +245,10 @@ def _run_pass(
         outcome = (binding.delete if deleting else binding.reconcile)(ctx, resource)
     if deleting and not outcome.finished:
         outcome = _unreachable(body, outcome, source)
+    if _has_condition(outcome.status, "Paused") or _has_condition(body.get("status"), "Paused"):
+        outcome.status["conditions"] = [
+            c for c in outcome.status.get("conditions") or [] if c.get("type") != "Paused"
+        ]
     post_events(body, outcome)
     own = outcome.status.get("id") or (body.get("status") or {}).get("id")
     converging = outcome.requeue_after is not None or not is_ready(outcome.status)
@@ -313,6 +321,34 @@ def _unreachable(body: Mapping[str, Any], outcome: Outcome, source: str) -> Outc
     ready.update(reason="Unreachable", message=message)
     outcome.status["message"] = message
     return outcome
+
+
+PAUSED_MESSAGE = (
+    f'the annotation {PAUSED_ANNOTATION}: "true" is set: the operator does not act on this '
+    "object (nor delete it); remove the annotation to resume"
+)
+
+
+def _has_condition(status: Mapping[str, Any] | None, type: str) -> bool:
+    return any(c.get("type") == type for c in (status or {}).get("conditions") or [])
+
+
+def _paused_status(body: Mapping[str, Any], generation: int) -> dict[str, Any] | None:
+    """The status of a paused object: a Paused condition (reason Paused) beside the others;
+    None when it shows one already (a paused object costs no write)."""
+    status = body.get("status") or {}
+    if _has_condition(status, "Paused"):
+        return None
+    readable = []
+    for item in status.get("conditions") or []:
+        try:
+            readable.append(Condition.model_validate(item))
+        except ValueError:
+            continue
+    conditions = set_condition(
+        readable, "Paused", "True", "Paused", PAUSED_MESSAGE, generation, dt.datetime.now(dt.UTC)
+    )
+    return {"conditions": conditions_to_wire(conditions)}
 
 
 def is_ready(status: Mapping[str, Any]) -> bool:

@@ -203,6 +203,7 @@ def _ensure_clusters(p: P, res: LogicalNetwork, net: Network, dc: DataCenter) ->
 
     def commit() -> None:
         p.status.clusters = entries + [e for e in leftover if e.managed]
+        _name_clusters(p)
 
     for ref in res.spec.clusters:
         try:
@@ -309,10 +310,22 @@ def _detach_unlisted(
             p.ctx.inventory.forget(finders.attachments_key(cl.id), net.id)
             p.did("Detached", f"Detached network {net.name} from cluster {cl.name}")
         p.status.clusters = [e for e in p.status.clusters if e is not entry]
+        _name_clusters(p)
+
+
+def _name_clusters(p: P) -> None:
+    """status.clusterNames, the kubectl column: the attached clusters, comma-separated."""
+    names = [e.name for e in p.status.clusters if e.attached]
+    p.status.cluster_names = ",".join(names) or None
+
+
+#: The MTU RHEV-M gives a network whose MTU is 0 ("the default").
+DEFAULT_MTU = 1500
 
 
 def _summary(p: P, res: LogicalNetwork, net: Network, dc: DataCenter) -> str:
     text = f"network {net.name}{_vlan_text(net)} in data center {dc.name}"
+    p.status.mtu = net.mtu or DEFAULT_MTU
     if not res.spec.clusters:
         p.status.state = DEFINED
         return text
