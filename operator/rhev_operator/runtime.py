@@ -54,6 +54,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="how often RHEV-M's events feed is read between listings (default 1)",
     )
     parser.add_argument(
+        "--secret-ttl",
+        type=float,
+        default=30.0,
+        help="how long a Secret read by name is reused before it is read again (default 30, "
+        "at most 30): a rotated password or CA is in use within that",
+    )
+    parser.add_argument(
         "--workers", type=int, default=8, help="passes that run at once (default 8)"
     )
     parser.add_argument(
@@ -90,7 +97,7 @@ def run_operator(args: argparse.Namespace) -> int:
     import kopf
 
     from rhev_operator.handlers import register_all
-    from rhev_operator.handlers.runtime import Runtime, default_from_environment
+    from rhev_operator.handlers.runtime import Runtime, SecretReader, default_from_environment
     from rhev_operator.handlers.wakeups import Wakeups
     from rhev_operator.inventory.connections import Connections
 
@@ -116,6 +123,7 @@ def run_operator(args: argparse.Namespace) -> int:
         default_secret=default_secret,
         default_env=default_from_environment(args.rhevm_url),
         pool=ThreadPoolExecutor(args.workers, thread_name_prefix="rhev-pass"),
+        secret_reader=SecretReader(min(args.secret_ttl, 30.0)),
     )
 
     @kopf.on.startup()

@@ -219,3 +219,19 @@ def test_the_create_record_is_persisted_before_the_create_request(
     # A second pass persists nothing: the data center exists.
     h.run("RhevDataCenter", "mydc")
     assert len(h.persisted) == 1
+
+
+def test_a_create_record_without_its_answer_ends_when_the_object_is_found(
+    simulator: Any, reconciler_harness: Any
+) -> None:
+    """A crash after the POST, before the answer reached status: the record alone is there;
+    the next pass finds the data center by its owner marker and closes the record."""
+    h = reconciler_harness(simulator)
+    body = h.apply("RhevDataCenter", "mydc", {})
+    h.run("RhevDataCenter", "mydc")
+    record = h.persisted[0][1]
+    body["status"] = dict(record)  # as if only the persisted record had been written
+    h.run("RhevDataCenter", "mydc")
+    status = h.status("RhevDataCenter", "mydc")
+    assert status["id"] and status.get("operation") is None
+    assert [d.name for d in h.client.datacenters.list()].count("mydc") == 1

@@ -147,7 +147,8 @@ def test_cluster_wide_install_grants_what_the_operator_needs() -> None:
             "patch",
             "update",
         }
-    assert granted(docs, "ClusterRole", "", "secrets") == {"get", "list", "watch"}
+    # Secrets are read by name: `get` only, never list or watch.
+    assert granted(docs, "ClusterRole", "", "secrets") == {"get"}
     assert granted(docs, "ClusterRole", "", "events") == {"create"}
     assert granted(docs, "ClusterRole", "", "namespaces") == {"list", "watch"}
     assert granted(docs, "ClusterRole", "apiextensions.k8s.io", "customresourcedefinitions") == {
@@ -182,6 +183,7 @@ def test_namespaced_install_grants_only_in_its_namespaces() -> None:
     for plural in PLURALS:
         assert "patch" in granted(docs, "Role", "rhev.io", f"{plural}/status")
     assert granted(docs, "Role", "kopf.dev", "kopfpeerings") == {"get", "list", "watch", "patch"}
+    assert granted(docs, "Role", "", "secrets") == {"get"}
     args = deployment(docs)["spec"]["template"]["spec"]["containers"][0]["args"]
     assert [a for a in args if a.startswith("--namespace")] == [
         f"--namespace={ns}" for ns in namespaces

@@ -74,16 +74,12 @@ class IndexedReferences:
         )
 
 
-def secret_lookup(
-    indices: Mapping[str, Any], namespace: str
-) -> Callable[[str], Mapping[str, str] | None]:
-    """Read a Secret of the namespace from kopf's secret index, decoded; None when absent.
-    A key whose value is not valid base64 UTF-8 is left out."""
+def secret_lookup(runtime: Runtime, namespace: str) -> Callable[[str], Mapping[str, str] | None]:
+    """Read a Secret of the namespace by name (a `get`, cached briefly: see SecretReader),
+    decoded; None when absent. A key whose value is not valid base64 UTF-8 is left out."""
 
     def lookup(name: str) -> Mapping[str, str] | None:
-        index = indices.get("secret_index")
-        store = index.get((namespace, name)) if index is not None else None
-        data = next(iter(store)) if store else None
+        data = runtime.secret_reader.read(namespace, name)
         if data is None:
             return None
         values = {key: decoded(data, key) for key in data}
@@ -113,12 +109,11 @@ def build_context(
             runtime.status_writer.write(namespace, plural, str(meta["name"]), patch)
 
     if connection_secret:
-        store = indices["secret_index"].get((namespace, connection_secret))
-        data = next(iter(store)) if store else None
+        data = runtime.secret_reader.read(namespace, connection_secret)
         config = config_from_secret(namespace, connection_secret, data)
         source = f"{namespace}/{connection_secret}"
     else:
-        config = runtime.default_config(indices["secret_index"])
+        config = runtime.default_config()
         source = "default"
     connection = runtime.connections.get(source, config)
     context = Context(
@@ -131,7 +126,7 @@ def build_context(
         bmcs=runtime.bmcs,
         annotations=dict(meta.get("annotations") or {}),
         logger=logger,
-        secrets=secret_lookup(indices, namespace),
+        secrets=secret_lookup(runtime, namespace),
         persist=persist,
     )
     return context, source

@@ -202,11 +202,3 @@ def register(binding: Binding, *, resync_seconds: float) -> None:
     kopf.daemon(*resource, id=f"{handler_id}-worker", cancellation_timeout=5.0)(worker.run)
     kopf.on.event(*resource, id=f"{handler_id}-changes")(worker.changed)
     kopf.on.delete(*resource, id=f"{handler_id}-delete")(delete_handler)
-
-
-def register_secret_index() -> None:
-    def secret_index(**kwargs: Any) -> dict[tuple[str, str], dict[str, str]]:
-        body = kwargs["body"]
-        return {(kwargs["namespace"], kwargs["name"]): dict(body.get("data") or {})}
-
-    kopf.index("", "v1", "secrets", id="secret_index")(secret_index)

@@ -362,6 +362,10 @@ def observe(p: Pass[Any], finder: Finder, name: str) -> Any | None:
 
 def claim(p: Pass[Any], found: Any, adopt: bool) -> None:
     """Accept an existing object as this resource's, or stall with AlreadyExists."""
+    if p.status.operation is not None and p.status.operation.action == CREATE:
+        # A create whose answer was never recorded (a crash, or a pass that ran on a body
+        # older than the answer's status write): the object is here, so it is over.
+        p.end_operation()
     if p.status.id == found.id or owned_by(getattr(found, "comment", None), p.ctx.uid):
         p.status.id = found.id
         return
