@@ -27,6 +27,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="peering priority (default: random, so replicas never tie and all pause)",
     )
     parser.add_argument("--liveness", metavar="URL", help="e.g. http://0.0.0.0:8080/healthz")
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve Prometheus metrics on http://0.0.0.0:PORT/metrics (default: off; the "
+        "chart turns it on at 8081)",
+    )
     parser.add_argument("--trace-rest", action="store_true", help="log every REST call")
     parser.add_argument("--log-format", choices=["plain", "json"], default="plain")
     parser.add_argument("--verbose", action="store_true", help="kopf's debug logging")
@@ -69,6 +77,21 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         default=4,
         help="concurrent changing calls (POST, PUT, DELETE) per RHEV-M connection (default 4)",
     )
+
+
+def _serve_metrics(port: int, runtime: Any) -> None:
+    from rhev_operator import metrics
+
+    def inventories() -> list[metrics.InventoryView]:
+        views: list[metrics.InventoryView] = []
+        for connection in runtime.connections.all():
+            objects, age = connection.inventory.stats()
+            views.append((connection.source, objects, age))
+        return views
+
+    metrics.watch_inventories(inventories)
+    server = metrics.serve("0.0.0.0", port, {"/metrics": metrics.metrics_route})
+    logging.getLogger(__name__).info("Serving metrics on port %d", server.server_address[1])
 
 
 def reporting_instance() -> str:
@@ -161,6 +184,8 @@ def run_operator(args: argparse.Namespace) -> int:
         runtime.pool.shutdown(wait=False, cancel_futures=True)
 
     register_all(resync_seconds=args.resync_seconds)
+    if args.metrics_port is not None:
+        _serve_metrics(args.metrics_port, runtime)
 
     namespaces = list(args.namespace)
     kopf.run(

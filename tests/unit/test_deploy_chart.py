@@ -225,3 +225,33 @@ def test_helm_lint_finds_no_error() -> None:
     result = helm_python.lint(str(CHART))
     assert result["errors"] == []
     assert [m for m in result["messages"] if m["severity"] > 1] == []
+
+
+def test_metrics_are_served_exposed_and_let_in() -> None:
+    docs = objects()
+    container = deployment(docs)["spec"]["template"]["spec"]["containers"][0]
+    assert "--metrics-port=8081" in container["args"]
+    assert {"name": "metrics", "containerPort": 8081, "protocol": "TCP"} in container["ports"]
+    (service,) = by_kind(docs, "Service")
+    assert service["spec"]["ports"] == [
+        {"name": "metrics", "port": 8081, "targetPort": "metrics", "protocol": "TCP"}
+    ]
+    assert service["spec"]["selector"] == deployment(docs)["spec"]["selector"]["matchLabels"]
+    (policy,) = by_kind(docs, "NetworkPolicy")
+    ports = [p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]]
+    assert ports == ["health", "metrics"]
+    assert not by_kind(docs, "ServiceMonitor")  # off unless asked for
+
+    monitored = objects(
+        {"metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prom"}}}}
+    )
+    (monitor,) = by_kind(monitored, "ServiceMonitor")
+    assert monitor["metadata"]["labels"]["release"] == "prom"
+    assert monitor["spec"]["endpoints"] == [
+        {"port": "metrics", "path": "/metrics", "interval": "30s"}
+    ]
+
+    off = objects({"metrics": {"enabled": False}})
+    assert not by_kind(off, "Service") and not by_kind(off, "ServiceMonitor")
+    args = deployment(off)["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert not any(a.startswith("--metrics-port") for a in args)

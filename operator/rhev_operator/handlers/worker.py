@@ -21,11 +21,13 @@ import contextvars
 import copy
 import logging
 import random
+import time
 from collections.abc import Mapping
 from typing import Any
 
 import kopf
 
+from rhev_operator import metrics
 from rhev_operator.handlers.common import (
     GROUP,
     VERSION,
@@ -72,7 +74,11 @@ class Worker:
             while not stopped:
                 sleeper.event.clear()
                 snapshot = copy.deepcopy(dict(body))
-                runtime.passes_by_reason[reason.split(" ", 1)[0]] += 1
+                cause = reason.split(" ", 1)[0]
+                runtime.passes_by_reason[cause] += 1
+                if sleeper.woken_at and reason == sleeper.reason:
+                    metrics.woken(cause, time.monotonic() - sleeper.woken_at)
+                sleeper.woken_at = 0.0
                 context = contextvars.copy_context()  # kopf's event poster lives in it
                 done = await loop.run_in_executor(
                     runtime.pool, context.run, self._pass, runtime, snapshot, kwargs, reason
@@ -89,9 +95,18 @@ class Worker:
         logger: logging.Logger = kwargs["logger"]
         meta = body["metadata"]
         logger.debug("Reconciling %s %s (%s)", self.binding.kind, meta["name"], reason)
-        done = run_pass(self.binding, runtime, body, kwargs, logger, deleting=False)
+        cause = reason.split(" ", 1)[0]
+        try:
+            done = run_pass(self.binding, runtime, body, kwargs, logger, deleting=False)
+        except Exception:
+            metrics.reconciled(self.binding.kind, cause, "error")
+            raise
         if done is None:
             return None
+        metrics.reconciled(self.binding.kind, cause, pass_outcome(done))
+        if done.status is not None:
+            flying = bool(done.status.get("operation"))
+            metrics.in_flight(str(meta.get("uid") or ""), self.binding.kind, flying)
         if done.interest is not None:
             runtime.wakeups.set_interest(str(meta.get("uid") or ""), done.interest)
         if done.status is not None and _differs(body.get("status") or {}, done.status):
@@ -145,6 +160,7 @@ class Worker:
         )
         if event_type == "DELETED":
             runtime.seen.pop(uid, None)
+            metrics.in_flight(uid, self.binding.kind, False)
             runtime.wakeups.dependency_changed(ref)
             return
         now = (_fingerprint(meta), is_ready(body.get("status") or {}))
@@ -158,6 +174,20 @@ class Worker:
             runtime.wakeups.dependency_changed(ref)
 
 
+def pass_outcome(done: Pass) -> str:
+    """The outcome label of a pass: stalled, ready (nothing to look at again), paused (the
+    reconciler did not run, nothing stalled), else progressing."""
+    status = done.status or {}
+    conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+    if conditions.get("Stalled") == "True":
+        return "stalled"
+    if done.outcome is None:
+        return "paused" if conditions.get("Paused") == "True" or not status else "progressing"
+    if is_ready(done.outcome.status) and done.outcome.requeue_after is None:
+        return "ready"
+    return "progressing"
+
+
 def _differs(current: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
     return any(current.get(key) != value for key, value in status.items())
 
@@ -169,7 +199,15 @@ def register(binding: Binding, *, resync_seconds: float) -> None:
 
     def delete_handler(**kwargs: Any) -> None:
         runtime: Runtime = kwargs["memo"]["runtime"]
-        done = run_pass(binding, runtime, kwargs["body"], kwargs, kwargs["logger"], deleting=True)
+        try:
+            done = run_pass(
+                binding, runtime, kwargs["body"], kwargs, kwargs["logger"], deleting=True
+            )
+        except Exception:
+            metrics.reconciled(binding.kind, "delete", "error")
+            raise
+        if done is not None:
+            metrics.reconciled(binding.kind, "delete", pass_outcome(done))
         if done is not None and done.status is not None:
             kwargs["patch"].status.update(done.status)
         outcome = done.outcome if done is not None else None
