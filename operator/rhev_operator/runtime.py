@@ -8,7 +8,7 @@ import os
 import random
 import socket
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 DEFAULT_PEERING = "rhev-operator"
 
@@ -27,6 +27,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="peering priority (default: random, so replicas never tie and all pause)",
     )
     parser.add_argument("--liveness", metavar="URL", help="e.g. http://0.0.0.0:8080/healthz")
+    parser.add_argument(
+        "--readiness",
+        metavar="URL",
+        help="serve readiness, e.g. http://0.0.0.0:8082/readyz: 503 while peering keeps this "
+        "replica paused or its peering object is missing (liveness stays kopf's)",
+    )
     parser.add_argument(
         "--metrics-port",
         type=int,
@@ -94,6 +100,21 @@ def _serve_metrics(port: int, runtime: Any) -> None:
     logging.getLogger(__name__).info("Serving metrics on port %d", server.server_address[1])
 
 
+def _serve_readiness(url: str, readiness: Any) -> None:
+    from urllib.parse import urlsplit
+
+    from rhev_operator import metrics
+
+    parts = urlsplit(url)
+    if parts.scheme != "http" or parts.port is None:
+        raise SystemExit("--readiness takes http://HOST:PORT/PATH")
+    path = parts.path or "/readyz"
+    server = metrics.serve(parts.hostname or "0.0.0.0", parts.port, {path: readiness.route})
+    logging.getLogger(__name__).info(
+        "Serving readiness on port %d at %s", server.server_address[1], path
+    )
+
+
 def reporting_instance() -> str:
     """The instance named in the operator's Events: the pod (POD_NAME, set by the chart
     through the downward API), else the host name."""
@@ -120,6 +141,7 @@ def run_operator(args: argparse.Namespace) -> int:
     import kopf
 
     from rhev_operator.handlers import register_all
+    from rhev_operator.handlers.readiness import PeeringReadiness, own_identity
     from rhev_operator.handlers.runtime import Runtime, SecretReader, default_from_environment
     from rhev_operator.handlers.wakeups import Wakeups
     from rhev_operator.inventory.connections import Connections
@@ -188,10 +210,24 @@ def run_operator(args: argparse.Namespace) -> int:
         _serve_metrics(args.metrics_port, runtime)
 
     namespaces = list(args.namespace)
+    priority = args.priority if args.priority is not None else random.randint(1, 1_000_000)
+    identity = own_identity()
+    readiness = PeeringReadiness(
+        name=None if args.standalone else (args.peering or DEFAULT_PEERING),
+        namespaces=namespaces,
+        identity=identity,
+        priority=priority,
+        mandatory=bool(args.peering),
+        kube=runtime.kube,
+    )
+    readiness.start()
+    if args.readiness:
+        _serve_readiness(args.readiness, readiness)
     kopf.run(
         standalone=bool(args.standalone),
         peering_name=args.peering,  # given: peering is mandatory
-        priority=args.priority if args.priority is not None else random.randint(1, 1_000_000),
+        priority=priority,
+        identity=cast(Any, identity),  # kopf's Identity is a NewType of str
         liveness_endpoint=args.liveness,
         clusterwide=not namespaces,
         namespaces=namespaces,

@@ -104,9 +104,13 @@ def test_pod_meets_pod_security_restricted() -> None:
     assert context["seccompProfile"] == {"type": "RuntimeDefault"}
     assert set(container["resources"]) == {"requests", "limits"}
     assert {"cpu", "memory"} <= container["resources"]["limits"].keys()
-    for probe in ("livenessProbe", "readinessProbe"):
-        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "health"}
+    # Liveness is kopf's (a standby replica is alive); readiness fails while peering keeps
+    # the replica from acting.
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "ready"}
     assert "--liveness=http://0.0.0.0:8080/healthz" in container["args"]
+    assert "--readiness=http://0.0.0.0:8082/readyz" in container["args"]
+    assert {"name": "ready", "containerPort": 8082, "protocol": "TCP"} in container["ports"]
 
 
 def rules(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -239,7 +243,7 @@ def test_metrics_are_served_exposed_and_let_in() -> None:
     assert service["spec"]["selector"] == deployment(docs)["spec"]["selector"]["matchLabels"]
     (policy,) = by_kind(docs, "NetworkPolicy")
     ports = [p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]]
-    assert ports == ["health", "metrics"]
+    assert ports == ["health", "ready", "metrics"]
     assert not by_kind(docs, "ServiceMonitor")  # off unless asked for
 
     monitored = objects(
