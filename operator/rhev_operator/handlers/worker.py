@@ -39,7 +39,11 @@ from rhev_operator.handlers.common import (
 from rhev_operator.handlers.runtime import Runtime
 
 #: Annotations kopf writes for itself: their changes are no reason to reconcile.
-_OWN_ANNOTATIONS = ("rhev.io/last-handled-configuration", "kopf.zalando.org/")
+_OWN_ANNOTATIONS = (
+    "rhev.io/last-handled-configuration",
+    "rhev.io/kopf-",  # kopf-managed, and kopf's progress records under our prefix
+    "kopf.zalando.org/",
+)
 
 
 def _fingerprint(meta: Mapping[str, Any]) -> tuple[Any, ...]:
