@@ -6,8 +6,9 @@ import argparse
 import logging
 import os
 import random
+import socket
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 DEFAULT_PEERING = "rhev-operator"
 
@@ -26,6 +27,20 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="peering priority (default: random, so replicas never tie and all pause)",
     )
     parser.add_argument("--liveness", metavar="URL", help="e.g. http://0.0.0.0:8080/healthz")
+    parser.add_argument(
+        "--readiness",
+        metavar="URL",
+        help="serve readiness, e.g. http://0.0.0.0:8082/readyz: 503 while peering keeps this "
+        "replica paused or its peering object is missing (liveness stays kopf's)",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve Prometheus metrics on http://0.0.0.0:PORT/metrics (default: off; the "
+        "chart turns it on at 8081)",
+    )
     parser.add_argument("--trace-rest", action="store_true", help="log every REST call")
     parser.add_argument("--log-format", choices=["plain", "json"], default="plain")
     parser.add_argument("--verbose", action="store_true", help="kopf's debug logging")
@@ -53,6 +68,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="how often RHEV-M's events feed is read between listings (default 1)",
     )
     parser.add_argument(
+        "--secret-ttl",
+        type=float,
+        default=30.0,
+        help="how long a Secret read by name is reused before it is read again (default 30, "
+        "at most 30): a rotated password or CA is in use within that",
+    )
+    parser.add_argument(
         "--workers", type=int, default=8, help="passes that run at once (default 8)"
     )
     parser.add_argument(
@@ -61,6 +83,42 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         default=4,
         help="concurrent changing calls (POST, PUT, DELETE) per RHEV-M connection (default 4)",
     )
+
+
+def _serve_metrics(port: int, runtime: Any) -> None:
+    from rhev_operator import metrics
+
+    def inventories() -> list[metrics.InventoryView]:
+        views: list[metrics.InventoryView] = []
+        for connection in runtime.connections.all():
+            objects, age = connection.inventory.stats()
+            views.append((connection.source, objects, age))
+        return views
+
+    metrics.watch_inventories(inventories)
+    server = metrics.serve("0.0.0.0", port, {"/metrics": metrics.metrics_route})
+    logging.getLogger(__name__).info("Serving metrics on port %d", server.server_address[1])
+
+
+def _serve_readiness(url: str, readiness: Any) -> None:
+    from urllib.parse import urlsplit
+
+    from rhev_operator import metrics
+
+    parts = urlsplit(url)
+    if parts.scheme != "http" or parts.port is None:
+        raise SystemExit("--readiness takes http://HOST:PORT/PATH")
+    path = parts.path or "/readyz"
+    server = metrics.serve(parts.hostname or "0.0.0.0", parts.port, {path: readiness.route})
+    logging.getLogger(__name__).info(
+        "Serving readiness on port %d at %s", server.server_address[1], path
+    )
+
+
+def reporting_instance() -> str:
+    """The instance named in the operator's Events: the pod (POD_NAME, set by the chart
+    through the downward API), else the host name."""
+    return os.environ.get("POD_NAME") or socket.gethostname()
 
 
 def _configure_logging(fmt: str, verbose: bool) -> None:
@@ -83,7 +141,8 @@ def run_operator(args: argparse.Namespace) -> int:
     import kopf
 
     from rhev_operator.handlers import register_all
-    from rhev_operator.handlers.runtime import Runtime, default_from_environment
+    from rhev_operator.handlers.readiness import PeeringReadiness, own_identity
+    from rhev_operator.handlers.runtime import Runtime, SecretReader, default_from_environment
     from rhev_operator.handlers.wakeups import Wakeups
     from rhev_operator.inventory.connections import Connections
 
@@ -109,6 +168,7 @@ def run_operator(args: argparse.Namespace) -> int:
         default_secret=default_secret,
         default_env=default_from_environment(args.rhevm_url),
         pool=ThreadPoolExecutor(args.workers, thread_name_prefix="rhev-pass"),
+        secret_reader=SecretReader(min(args.secret_ttl, 30.0)),
     )
 
     @kopf.on.startup()
@@ -120,6 +180,10 @@ def run_operator(args: argparse.Namespace) -> int:
             prefix="rhev.io", key="last-handled-configuration"
         )
         settings.posting.level = logging.INFO
+        # Events say who reported them: the operator, and which pod of it.
+        settings.posting.reporting_component = "rhev-operator"
+        settings.posting.reporting_instance = reporting_instance()
+        settings.posting.event_name_prefix = "rhev-operator-"
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
         settings.execution.max_workers = 16
@@ -142,12 +206,28 @@ def run_operator(args: argparse.Namespace) -> int:
         runtime.pool.shutdown(wait=False, cancel_futures=True)
 
     register_all(resync_seconds=args.resync_seconds)
+    if args.metrics_port is not None:
+        _serve_metrics(args.metrics_port, runtime)
 
     namespaces = list(args.namespace)
+    priority = args.priority if args.priority is not None else random.randint(1, 1_000_000)
+    identity = own_identity()
+    readiness = PeeringReadiness(
+        name=None if args.standalone else (args.peering or DEFAULT_PEERING),
+        namespaces=namespaces,
+        identity=identity,
+        priority=priority,
+        mandatory=bool(args.peering),
+        kube=runtime.kube,
+    )
+    readiness.start()
+    if args.readiness:
+        _serve_readiness(args.readiness, readiness)
     kopf.run(
         standalone=bool(args.standalone),
         peering_name=args.peering,  # given: peering is mandatory
-        priority=args.priority if args.priority is not None else random.randint(1, 1_000_000),
+        priority=priority,
+        identity=cast(Any, identity),  # kopf's Identity is a NewType of str
         liveness_endpoint=args.liveness,
         clusterwide=not namespaces,
         namespaces=namespaces,

@@ -22,6 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=0)
     dev.add_argument("--kubeconfig", help="write a kubeconfig for this server to FILE")
     dev.add_argument("--crds", help="a folder or file of CRDs to register at start")
+    dev.add_argument(
+        "--log-requests", action="store_true", help="print every request (method, path, query)"
+    )
 
     demo = sub.add_parser("demo", help="the embedded default: simulator, local API and operator")
     demo.add_argument(
@@ -46,7 +49,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "dev-apiserver":
         from rhev_testbed.kubeapi.server import serve_forever
 
-        return serve_forever(args.host, args.port, kubeconfig=args.kubeconfig, crds=args.crds)
+        return serve_forever(
+            args.host,
+            args.port,
+            kubeconfig=args.kubeconfig,
+            crds=args.crds,
+            log_requests=args.log_requests,
+        )
     if args.command == "demo":
         from rhev_testbed.demo import run_demo
 

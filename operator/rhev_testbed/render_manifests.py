@@ -36,6 +36,7 @@ FILES: Mapping[str, str] = {
     "20-rbac.yaml": "templates/rbac.yaml",
     "30-peering.yaml": "templates/peering.yaml",
     "40-deployment.yaml": "templates/deployment.yaml",
+    "45-service.yaml": "templates/service.yaml",
     "50-networkpolicy.yaml": "templates/networkpolicy.yaml",
 }
 

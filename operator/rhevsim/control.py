@@ -9,6 +9,8 @@ POST   /sim/api/up
 POST   /sim/clock/advance {"seconds": S}         manual clock only
 GET    /sim/clock                       {"mode", "now", "pending"}
 POST   /sim/auth/expire-tokens          drop all SSO tokens and sessions
+POST   /sim/auth/password {"user", "password"}  change a user's password (a rotation); the
+                                         tokens and sessions already given stay valid
 GET    /sim/machines                    physical machines
 GET    /sim/machines/{name}
 POST   /sim/machines/{name}/power {"on": bool}
@@ -136,6 +138,15 @@ class Control:
                 except Exception as exc:  # a broken transition: report it, keep serving
                     raise ControlError(500, f"a transition failed: {exc!r}") from exc
                 return 200, {"now": sim.clock.now(), "ran": ran}
+            case ("POST", ["auth", "password"]):
+                user, password = data.get("user"), data.get("password")
+                if not isinstance(user, str) or not isinstance(password, str) or not password:
+                    raise ControlError(400, "user and password: expected non-empty strings")
+                if user not in sim.auth.users:
+                    raise ControlError(404, f"no user {user!r}")
+                with reg.lock:
+                    sim.auth.users[user] = password
+                return 200, {"user": user}
             case ("POST", ["auth", "expire-tokens"]):
                 with reg.lock:
                     n = sim.auth.expire_all()

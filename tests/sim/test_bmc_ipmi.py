@@ -242,3 +242,31 @@ def test_unreachable_then_recovery_after_bmc_restart(bmc_process: Bmcs) -> None:
     assert client.power_state() == "off"
     client.power_on()
     assert client.power_state() == "on"
+
+
+def ipmi_calls(operation: str, result: str) -> float:
+    from rhev_operator import metrics
+
+    return (
+        metrics.REGISTRY.get_sample_value(
+            "rhev_operator_ipmi_calls_total", {"operation": operation, "result": result}
+        )
+        or 0.0
+    )
+
+
+def test_ipmi_calls_are_counted_by_operation_and_result(bmc_process: Bmcs) -> None:
+    ok, on, auth = (
+        ipmi_calls("power_state", "ok"),
+        ipmi_calls("power_on", "ok"),
+        ipmi_calls("power_state", "auth"),
+    )
+    client = bmc_process.client("vm0")
+    client.power_state()
+    client.power_on()
+    client.power_state()
+    with pytest.raises(IpmiAuthError):
+        bmc_process.client("vm0", password="not-the-password").power_state()
+    assert ipmi_calls("power_state", "ok") - ok == 2
+    assert ipmi_calls("power_on", "ok") - on == 1
+    assert ipmi_calls("power_state", "auth") - auth == 1

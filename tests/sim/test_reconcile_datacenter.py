@@ -198,3 +198,40 @@ def test_an_uninitialized_data_center_is_ready_without_an_spm_wait(
     assert h.condition(DC, "mydc")["status"] == "True"
     assert h.condition(DC, "mydc", "Reconciling") is None
     assert h.status(DC, "mydc").get("operation") is None
+
+
+def test_the_create_record_is_persisted_before_the_create_request(
+    simulator: Any, reconciler_harness: Any
+) -> None:
+    """A crash between the POST and the status patch can never pass for "never created":
+    the in-flight record is in Kubernetes while RHEV-M has no such data center yet."""
+    h = reconciler_harness(simulator)
+    in_rhevm_then: list[bool] = []
+    h.on_persist = lambda name, _patch: in_rhevm_then.append(
+        h.client.datacenters.find(name) is not None
+    )
+    h.apply("RhevDataCenter", "mydc", {})
+    h.run("RhevDataCenter", "mydc")
+    assert [patch["operation"]["action"] for _, patch in h.persisted] == ["Create"]
+    assert in_rhevm_then == [False]
+    status = h.status("RhevDataCenter", "mydc")
+    assert status["id"] and status.get("operation") is None  # the answer ends the record
+    # A second pass persists nothing: the data center exists.
+    h.run("RhevDataCenter", "mydc")
+    assert len(h.persisted) == 1
+
+
+def test_a_create_record_without_its_answer_ends_when_the_object_is_found(
+    simulator: Any, reconciler_harness: Any
+) -> None:
+    """A crash after the POST, before the answer reached status: the record alone is there;
+    the next pass finds the data center by its owner marker and closes the record."""
+    h = reconciler_harness(simulator)
+    body = h.apply("RhevDataCenter", "mydc", {})
+    h.run("RhevDataCenter", "mydc")
+    record = h.persisted[0][1]
+    body["status"] = dict(record)  # as if only the persisted record had been written
+    h.run("RhevDataCenter", "mydc")
+    status = h.status("RhevDataCenter", "mydc")
+    assert status["id"] and status.get("operation") is None
+    assert [d.name for d in h.client.datacenters.list()].count("mydc") == 1

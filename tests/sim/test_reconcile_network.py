@@ -66,6 +66,7 @@ def test_create_attach_rerun_drift_vlan_change_and_delete(
     assert view["rhevm2"].required is True and view["rhevm2"].status == "operational"
     status = h.status(LNET, "rhevm2")
     assert status["id"] == net.id and status["state"] == "operational"
+    assert (status["clusterNames"], status["mtu"]) == ("mycluster", 9000)
     cluster_id = h.client.clusters.find("mycluster").id
     assert status["clusters"] == [
         {
@@ -245,6 +246,20 @@ def test_retain_keeps_the_network(simulator: Any, reconciler_harness: Any) -> No
     assert outcome.finished and [e.reason for e in outcome.events] == ["Retained"]
     assert network(h, "keep", "Default") is not None
     assert "keep" in attached(h, "Default")
+
+
+def test_kubectl_columns_show_the_mtu_and_clusters_at_defaults(
+    simulator: Any, reconciler_harness: Any
+) -> None:
+    h = reconciler_harness(simulator)
+    h.apply(LNET, "plain", {"dataCenter": "Default"})
+    h.run(LNET, "plain")
+    status = h.status(LNET, "plain")
+    assert status["mtu"] == 1500  # RHEV-M says 0: its default
+    assert status.get("clusterNames") is None
+    h.apply(LNET, "plain", {"dataCenter": "Default", "clusters": ["Default"]})
+    h.run(LNET, "plain")
+    assert h.status(LNET, "plain")["clusterNames"] == "Default"
 
 
 def test_a_refused_vlan_change_is_stalled_with_the_engines_message(

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from rhev_operator.api.storagedomain import human_bytes
 from rhev_operator.inventory.observer import Inventory
 from rhev_operator.rhevm import ConnectionConfig, DiskCreate, RhevmClient, StorageDomainCreate
 from rhevsim.testing import SimHandle
@@ -139,6 +140,9 @@ def test_created_attached_and_activated_becomes_master(
     assert status["id"] == sd.id and sd.data_center_id == dc.id and sd.dc_status == "active"
     assert status["master"] is True and sd.master is True
     assert status["availableBytes"] == sd.available > 0
+    assert status["availableHuman"] == human_bytes(sd.available)
+    assert status["usedHuman"] == human_bytes(sd.used)
+    assert status["type"] == "data"  # spec.domainType is unset: RHEV-M's says it
     assert status["usedBytes"] == sd.used > 0
     assert status["committedBytes"] == 0
     assert status["storageFormat"] == "v5"

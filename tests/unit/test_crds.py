@@ -168,7 +168,14 @@ def test_printer_columns_make_kubectl_get_useful() -> None:
     assert _columns("Hypervisor")["SPM"]["jsonPath"] == ".status.spm"
     assert _columns("Hypervisor")["SPM"]["type"] == "boolean"
     assert _columns("StorageDomain")["MASTER"]["jsonPath"] == ".status.master"
-    assert _columns("StorageDomain")["AVAILABLE"]["jsonPath"] == ".status.availableBytes"
+    # Columns cannot format: they point at status fields made for them, filled by the
+    # reconcilers, never at a spec field that is empty at its default.
+    assert _columns("StorageDomain")["AVAILABLE"]["jsonPath"] == ".status.availableHuman"
+    assert _columns("StorageDomain")["USED"]["jsonPath"] == ".status.usedHuman"
+    assert _columns("StorageDomain")["TYPE"]["jsonPath"] == ".status.type"
+    assert _columns("LogicalNetwork")["CLUSTERS"]["jsonPath"] == ".status.clusterNames"
+    assert _columns("LogicalNetwork")["CLUSTERS"]["type"] == "string"
+    assert _columns("LogicalNetwork")["MTU"]["jsonPath"] == ".status.mtu"
     assert _columns("VirtualMachine")["HOST"]["jsonPath"] == ".status.host"
     assert "POWER" in _columns("VirtualMachine")
     assert _columns("LogicalNetwork")["VLAN"]["type"] == "integer"

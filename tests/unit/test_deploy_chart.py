@@ -104,9 +104,13 @@ def test_pod_meets_pod_security_restricted() -> None:
     assert context["seccompProfile"] == {"type": "RuntimeDefault"}
     assert set(container["resources"]) == {"requests", "limits"}
     assert {"cpu", "memory"} <= container["resources"]["limits"].keys()
-    for probe in ("livenessProbe", "readinessProbe"):
-        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "health"}
+    # Liveness is kopf's (a standby replica is alive); readiness fails while peering keeps
+    # the replica from acting.
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "ready"}
     assert "--liveness=http://0.0.0.0:8080/healthz" in container["args"]
+    assert "--readiness=http://0.0.0.0:8082/readyz" in container["args"]
+    assert {"name": "ready", "containerPort": 8082, "protocol": "TCP"} in container["ports"]
 
 
 def rules(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -147,7 +151,8 @@ def test_cluster_wide_install_grants_what_the_operator_needs() -> None:
             "patch",
             "update",
         }
-    assert granted(docs, "ClusterRole", "", "secrets") == {"get", "list", "watch"}
+    # Secrets are read by name: `get` only, never list or watch.
+    assert granted(docs, "ClusterRole", "", "secrets") == {"get"}
     assert granted(docs, "ClusterRole", "", "events") == {"create"}
     assert granted(docs, "ClusterRole", "", "namespaces") == {"list", "watch"}
     assert granted(docs, "ClusterRole", "apiextensions.k8s.io", "customresourcedefinitions") == {
@@ -182,6 +187,7 @@ def test_namespaced_install_grants_only_in_its_namespaces() -> None:
     for plural in PLURALS:
         assert "patch" in granted(docs, "Role", "rhev.io", f"{plural}/status")
     assert granted(docs, "Role", "kopf.dev", "kopfpeerings") == {"get", "list", "watch", "patch"}
+    assert granted(docs, "Role", "", "secrets") == {"get"}
     args = deployment(docs)["spec"]["template"]["spec"]["containers"][0]["args"]
     assert [a for a in args if a.startswith("--namespace")] == [
         f"--namespace={ns}" for ns in namespaces
@@ -223,3 +229,33 @@ def test_helm_lint_finds_no_error() -> None:
     result = helm_python.lint(str(CHART))
     assert result["errors"] == []
     assert [m for m in result["messages"] if m["severity"] > 1] == []
+
+
+def test_metrics_are_served_exposed_and_let_in() -> None:
+    docs = objects()
+    container = deployment(docs)["spec"]["template"]["spec"]["containers"][0]
+    assert "--metrics-port=8081" in container["args"]
+    assert {"name": "metrics", "containerPort": 8081, "protocol": "TCP"} in container["ports"]
+    (service,) = by_kind(docs, "Service")
+    assert service["spec"]["ports"] == [
+        {"name": "metrics", "port": 8081, "targetPort": "metrics", "protocol": "TCP"}
+    ]
+    assert service["spec"]["selector"] == deployment(docs)["spec"]["selector"]["matchLabels"]
+    (policy,) = by_kind(docs, "NetworkPolicy")
+    ports = [p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]]
+    assert ports == ["health", "ready", "metrics"]
+    assert not by_kind(docs, "ServiceMonitor")  # off unless asked for
+
+    monitored = objects(
+        {"metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prom"}}}}
+    )
+    (monitor,) = by_kind(monitored, "ServiceMonitor")
+    assert monitor["metadata"]["labels"]["release"] == "prom"
+    assert monitor["spec"]["endpoints"] == [
+        {"port": "metrics", "path": "/metrics", "interval": "30s"}
+    ]
+
+    off = objects({"metrics": {"enabled": False}})
+    assert not by_kind(off, "Service") and not by_kind(off, "ServiceMonitor")
+    args = deployment(off)["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert not any(a.startswith("--metrics-port") for a in args)

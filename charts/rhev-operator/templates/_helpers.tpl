@@ -50,10 +50,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
               storagedomains/status, hypervisors/status, virtualmachines/status,
               vmtemplates/status]
   verbs: [get, patch, update]
-# Connection, root-password and BMC credential Secrets: read only (kopf indexes them).
+# Connection, root-password and BMC credential Secrets: read by name only (`get`; never
+# listed or watched). RBAC cannot narrow `get` by label, only by resourceNames.
 - apiGroups: [""]
   resources: [secrets]
-  verbs: [get, list, watch]
+  verbs: [get]
 # Events on the objects it acts on.
 - apiGroups: ["", events.k8s.io]
   resources: [events]

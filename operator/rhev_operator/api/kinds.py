@@ -130,8 +130,8 @@ KINDS: tuple[KindInfo, ...] = (
         _columns(
             DATACENTER,
             PrinterColumn("VLAN", "integer", ".spec.vlan", "VLAN tag"),
-            PrinterColumn("MTU", "integer", ".spec.mtu", "MTU", priority=1),
-            PrinterColumn("Clusters", "string", ".spec.clusters", "Attached to", priority=1),
+            PrinterColumn("MTU", "integer", ".status.mtu", "MTU in effect", priority=1),
+            PrinterColumn("Clusters", "string", ".status.clusterNames", "Attached to", priority=1),
         ),
     ),
     KindInfo(
@@ -143,11 +143,11 @@ KINDS: tuple[KindInfo, ...] = (
         StorageDomainSpec,
         StorageDomainStatus,
         _columns(
-            PrinterColumn("Type", "string", ".spec.domainType", "data, iso or export"),
+            PrinterColumn("Type", "string", ".status.type", "data, iso or export"),
             PrinterColumn("Master", "boolean", ".status.master", "Master domain"),
-            PrinterColumn("Available", "integer", ".status.availableBytes", "Free bytes"),
+            PrinterColumn("Available", "string", ".status.availableHuman", "Free space"),
             replace(DATACENTER, priority=1),
-            PrinterColumn("Used", "integer", ".status.usedBytes", "Used bytes", 1),
+            PrinterColumn("Used", "string", ".status.usedHuman", "Used space", 1),
         ),
     ),
     KindInfo(

@@ -99,6 +99,10 @@ class LogicalNetworkStatus(CommonStatus):
 
     clusters: list[NetworkClusterStatus] = []
     """Per cluster: attached, and operational or not."""
+    cluster_names: str | None = None
+    """The clusters the network is attached to, comma-separated (for `kubectl get`)."""
+    mtu: int | None = None
+    """The MTU in effect: spec.mtu, else RHEV-M's default (1500; RHEV-M reports it as 0)."""
 
 
 class LogicalNetwork(Resource):

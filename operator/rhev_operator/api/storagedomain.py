@@ -146,6 +146,26 @@ class StorageDomainStatus(CommonStatus):
     """The storage format (v1 .. v5)."""
     data_center_id: str | None = None
     """The RHEV-M id of the data center it is attached to."""
+    type: str | None = None
+    """The domain type in effect, as RHEV-M reports it (data, iso or export)."""
+    available_human: str | None = None
+    """availableBytes in binary units, e.g. 500Gi (for `kubectl get`)."""
+    used_human: str | None = None
+    """usedBytes in binary units, e.g. 1.5Ti (for `kubectl get`)."""
+
+
+def human_bytes(value: int | None) -> str | None:
+    """Bytes in the largest binary unit that keeps at least 1, one decimal at most:
+    536870912000 -> "500Gi", 1649267441664 -> "1.5Ti", 0 -> "0"."""
+    if value is None:
+        return None
+    size = float(value)
+    for unit in ("", "Ki", "Mi", "Gi", "Ti", "Pi"):
+        if abs(size) < 1024 or unit == "Pi":
+            text = f"{size:.1f}".removesuffix(".0")
+            return f"{text}{unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
 
 
 class StorageDomain(Resource):

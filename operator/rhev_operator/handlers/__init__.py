@@ -27,7 +27,6 @@ BINDINGS = (
 
 def register_all(*, resync_seconds: float) -> list[str]:
     """Register every kind's handlers with kopf (once per process); returns the kinds."""
-    worker.register_secret_index()
     for binding in BINDINGS:
         worker.register(binding, resync_seconds=resync_seconds)
     return [binding.kind for binding in BINDINGS]

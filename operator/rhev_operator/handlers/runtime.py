@@ -69,14 +69,18 @@ class StatusWriter:
 
 
 class SecretReader:
-    """Reads one Secret through the Kubernetes API (kubeconfig or in-cluster), cached for
-    `ttl` seconds so that a rotated Secret is picked up without a request per pass."""
+    """Reads one Secret by name through the Kubernetes API (kubeconfig or in-cluster): a
+    `get`, never a list or a watch, so the operator holds only the Secrets it references and
+    needs no more than `get` on Secrets. Cached for `ttl` seconds (at most 30), so a rotated
+    password or CA is picked up within that, without a request per pass."""
 
     def __init__(self, ttl: float = 30.0, kube: KubeClient | None = None) -> None:
         self.ttl = ttl
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, str], tuple[float, dict[str, str] | None]] = {}
         self._kube = kube or KubeClient()
+        #: How many `get` requests were sent (one per Secret per ttl at most).
+        self.reads = 0
 
     def _core(self) -> Any:
         from kubernetes import client
@@ -92,6 +96,7 @@ class SecretReader:
             from kubernetes.client.exceptions import ApiException
 
             try:
+                self.reads += 1
                 secret = self._core().read_namespaced_secret(name, namespace)
                 data: dict[str, str] | None = dict(secret.data or {})
             except ApiException as exc:
@@ -159,18 +164,18 @@ class Runtime:
     seen: dict[str, tuple[Any, bool]] = field(default_factory=dict)
     #: How many passes each cause started ("start", "rhevm", "spec", "requeue", ...).
     passes_by_reason: collections.Counter[str] = field(default_factory=collections.Counter)
+    #: The uids whose create this process sent (its record persisted first): a deletion
+    #: that races the status write still knows the object may exist in RHEV-M.
+    attempted: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.secret_reader = SecretReader(self.secret_reader.ttl, self.kube)
         self.status_writer = StatusWriter(self.kube, "rhev.io", "v1alpha1")
 
-    def default_config(self, secret_index: Mapping[Any, Any]) -> ConnectionConfig:
+    def default_config(self) -> ConnectionConfig:
         if self.default_secret is not None:
             namespace, name = self.default_secret
-            store = secret_index.get((namespace, name))
-            # The index covers only the served namespaces; the operator's own Secret
-            # usually lives elsewhere (its own namespace), so read it from the API then.
-            data = next(iter(store)) if store else self.secret_reader.read(namespace, name)
+            data = self.secret_reader.read(namespace, name)
             return config_from_secret(namespace, name, data)
         if self.default_env is None:
             raise MissingSecret("(operator)", "default connection", None)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import threading
+import time
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
@@ -33,6 +34,8 @@ class Sleeper:
     loop: asyncio.AbstractEventLoop
     event: asyncio.Event = field(default_factory=asyncio.Event)
     reason: str = ""
+    #: When it was woken (time.monotonic()): the wake-up latency runs from here.
+    woken_at: float = 0.0
 
 
 @dataclass
@@ -85,6 +88,7 @@ class Wakeups:
                 if sleeper is None:
                     continue
                 sleeper.reason = reason
+                sleeper.woken_at = time.monotonic()
                 sleeper.loop.call_soon_threadsafe(sleeper.event.set)
                 self.counts[reason.split(" ", 1)[0]] += 1
                 woken += 1

@@ -21,11 +21,13 @@ import contextvars
 import copy
 import logging
 import random
+import time
 from collections.abc import Mapping
 from typing import Any
 
 import kopf
 
+from rhev_operator import metrics
 from rhev_operator.handlers.common import (
     CONNECTION_RECHECK,
     GROUP,
@@ -38,8 +40,15 @@ from rhev_operator.handlers.common import (
 )
 from rhev_operator.handlers.runtime import Runtime
 
+#: How long a worker waits after a pass failed with an unexpected error.
+ERROR_RETRY = 30.0
+
 #: Annotations kopf writes for itself: their changes are no reason to reconcile.
-_OWN_ANNOTATIONS = ("rhev.io/last-handled-configuration", "kopf.zalando.org/")
+_OWN_ANNOTATIONS = (
+    "rhev.io/last-handled-configuration",
+    "rhev.io/kopf-",  # kopf-managed, and kopf's progress records under our prefix
+    "kopf.zalando.org/",
+)
 
 
 def _fingerprint(meta: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -82,14 +91,23 @@ class Worker:
                     snapshot["status"] = merge_patch(current, written)
                 else:
                     written = None
-                runtime.passes_by_reason[reason.split(" ", 1)[0]] += 1
+                cause = reason.split(" ", 1)[0]
+                runtime.passes_by_reason[cause] += 1
+                if sleeper.woken_at and reason == sleeper.reason:
+                    metrics.woken(cause, time.monotonic() - sleeper.woken_at)
+                sleeper.woken_at = 0.0
                 context = contextvars.copy_context()  # kopf's event poster lives in it
-                done = await loop.run_in_executor(
-                    runtime.pool, context.run, self._pass, runtime, snapshot, kwargs, reason
-                )
-                if done is not None and done.written:
-                    written = merge_patch(snapshot.get("status") or {}, done.status or {})
-                delay, why = self._delay(done)
+                try:
+                    done = await loop.run_in_executor(
+                        runtime.pool, context.run, self._pass, runtime, snapshot, kwargs, reason
+                    )
+                except Exception:  # a pass that failed must not end the worker's wake-ups
+                    kwargs["logger"].exception("A pass of %s failed", self.binding.kind)
+                    delay, why = ERROR_RETRY, "retry after error"
+                else:
+                    if done is not None and done.written:
+                        written = merge_patch(snapshot.get("status") or {}, done.status or {})
+                    delay, why = self._delay(done)
                 woke = await self._sleep(sleeper.event, stopped, delay)
                 reason = (sleeper.reason or "woken") if woke == "woken" else why
         finally:
@@ -101,9 +119,18 @@ class Worker:
         logger: logging.Logger = kwargs["logger"]
         meta = body["metadata"]
         logger.debug("Reconciling %s %s (%s)", self.binding.kind, meta["name"], reason)
-        done = run_pass(self.binding, runtime, body, kwargs, logger, deleting=False)
+        cause = reason.split(" ", 1)[0]
+        try:
+            done = run_pass(self.binding, runtime, body, kwargs, logger, deleting=False)
+        except Exception:
+            metrics.reconciled(self.binding.kind, cause, "error")
+            raise
         if done is None:
             return None
+        metrics.reconciled(self.binding.kind, cause, pass_outcome(done))
+        if done.status is not None:
+            flying = bool(done.status.get("operation"))
+            metrics.in_flight(str(meta.get("uid") or ""), self.binding.kind, flying)
         if done.interest is not None:
             runtime.wakeups.set_interest(str(meta.get("uid") or ""), done.interest)
         if done.status is not None and _differs(body.get("status") or {}, done.status):
@@ -160,6 +187,7 @@ class Worker:
         )
         if event_type == "DELETED":
             runtime.seen.pop(uid, None)
+            metrics.in_flight(uid, self.binding.kind, False)
             runtime.wakeups.dependency_changed(ref)
             return
         now = (_fingerprint(meta), is_ready(body.get("status") or {}))
@@ -171,6 +199,20 @@ class Worker:
             runtime.wakeups.wake([uid], "spec change")
         if before[1] != now[1]:
             runtime.wakeups.dependency_changed(ref)
+
+
+def pass_outcome(done: Pass) -> str:
+    """The outcome label of a pass: stalled, ready (nothing to look at again), paused (the
+    reconciler did not run, nothing stalled), else progressing."""
+    status = done.status or {}
+    conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+    if conditions.get("Stalled") == "True":
+        return "stalled"
+    if done.outcome is None:
+        return "paused" if conditions.get("Paused") == "True" or not status else "progressing"
+    if is_ready(done.outcome.status) and done.outcome.requeue_after is None:
+        return "ready"
+    return "progressing"
 
 
 def _differs(current: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
@@ -197,12 +239,22 @@ def register(binding: Binding, *, resync_seconds: float) -> None:
 
     def delete_handler(**kwargs: Any) -> None:
         runtime: Runtime = kwargs["memo"]["runtime"]
-        done = run_pass(binding, runtime, kwargs["body"], kwargs, kwargs["logger"], deleting=True)
+        try:
+            done = run_pass(
+                binding, runtime, kwargs["body"], kwargs, kwargs["logger"], deleting=True
+            )
+        except Exception:
+            metrics.reconciled(binding.kind, "delete", "error")
+            raise
+        if done is not None:
+            metrics.reconciled(binding.kind, "delete", pass_outcome(done))
         if done is not None and done.status is not None:
             kwargs["patch"].status.update(done.status)
         outcome = done.outcome if done is not None else None
         if outcome is None:
             raise kopf.TemporaryError("paused or not yet deletable", delay=resync_seconds)
+        if outcome.finished:
+            runtime.attempted.discard(str(kwargs["body"]["metadata"].get("uid") or ""))
         if not outcome.finished:
             raise kopf.TemporaryError(
                 str(outcome.status.get("message", "deletion in progress")),
@@ -228,11 +280,3 @@ def register(binding: Binding, *, resync_seconds: float) -> None:
     kopf.daemon(*resource, id=f"{handler_id}-worker", cancellation_timeout=5.0)(worker.run)
     kopf.on.event(*resource, id=f"{handler_id}-changes")(worker.changed)
     kopf.on.delete(*resource, id=f"{handler_id}-delete")(delete_handler)
-
-
-def register_secret_index() -> None:
-    def secret_index(**kwargs: Any) -> dict[tuple[str, str], dict[str, str]]:
-        body = kwargs["body"]
-        return {(kwargs["namespace"], kwargs["name"]): dict(body.get("data") or {})}
-
-    kopf.index("", "v1", "secrets", id="secret_index")(secret_index)

@@ -105,6 +105,13 @@ class Inventory:
         self._reads = threading.local()
         self.changes_reported = 0
 
+    def stats(self) -> tuple[int, float | None]:
+        """Objects held, and seconds since the last complete listing (None: never listed)."""
+        with self._lock:
+            objects = sum(len(c.items) for c in self._collections.values())
+            listed = [c.listed_at for c in self._collections.values() if c.listed_at > 0]
+        return objects, (self._clock() - max(listed)) if listed else None
+
     # -- what reconcilers call -------------------------------------------------------
 
     @contextlib.contextmanager

@@ -40,6 +40,7 @@ from pyghmi import exceptions as pyghmi_exceptions
 from pyghmi.ipmi import command as pyghmi_command
 from pyghmi.ipmi.private import session as pyghmi_session
 
+from rhev_operator import metrics
 from rhev_operator.ipmi.errors import (
     IpmiAuthError,
     IpmiBusy,
@@ -296,6 +297,24 @@ class BmcClient:
             raise IpmiUnreachable(self.target, f"network error: {exc}") from None
 
     def _run(self, operation: str, fn: Callable[[Any], _T]) -> _T:
+        result = "error"
+        try:
+            value = self._run_locked(operation, fn)
+            result = "ok"
+            return value
+        except IpmiBusy:
+            result = "busy"
+            raise
+        except IpmiUnreachable:
+            result = "unreachable"
+            raise
+        except IpmiAuthError:
+            result = "auth"
+            raise
+        finally:
+            metrics.ipmi_call(operation, result)
+
+    def _run_locked(self, operation: str, fn: Callable[[Any], _T]) -> _T:
         key = self._key()
         slot = self.sessions.slot_for(key)
         if not slot.lock.acquire(timeout=self.lock_timeout):

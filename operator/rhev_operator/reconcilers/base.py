@@ -129,6 +129,10 @@ class Context:
     #: The decoded data of a Secret in the resource's namespace by name, None when absent.
     #: Values are secret: never log them or put them in status or Events.
     secrets: Callable[[str], Mapping[str, str] | None] = lambda _name: None
+    #: Writes a status patch to Kubernetes now, raising when it cannot: the in-flight
+    #: record of a create is persisted through it before the create request is sent
+    #: (see `before_create`). The default writes nothing (reconcilers driven directly).
+    persist: Callable[[Mapping[str, Any]], None] = lambda _patch: None
 
     @staticmethod
     def correlation_id() -> str:
@@ -358,6 +362,10 @@ def observe(p: Pass[Any], finder: Finder, name: str) -> Any | None:
 
 def claim(p: Pass[Any], found: Any, adopt: bool) -> None:
     """Accept an existing object as this resource's, or stall with AlreadyExists."""
+    if p.status.operation is not None and p.status.operation.action == CREATE:
+        # A create whose answer was never recorded (a crash, or a pass that ran on a body
+        # older than the answer's status write): the object is here, so it is over.
+        p.end_operation()
     if p.status.id == found.id or owned_by(getattr(found, "comment", None), p.ctx.uid):
         p.status.id = found.id
         return
@@ -372,7 +380,39 @@ def claim(p: Pass[Any], found: Any, adopt: bool) -> None:
     p.did("Adopted", f"Adopted existing {found.name} ({found.id})")
 
 
+#: The in-flight record of a create that RHEV-M answers at once (data center, cluster,
+#: network, storage domain): it lives from just before the request until its answer.
+CREATE = "Create"
+#: How long a create that answers at once may take (it bounds nothing; the record only
+#: says "this may exist in RHEV-M" should the answer never be written).
+CREATE_SECONDS = 600.0
+
+
+def before_create(
+    p: Pass[Any], action: str = CREATE, timeout_seconds: float = CREATE_SECONDS
+) -> str:
+    """Record `action` as the in-flight operation and write that record to Kubernetes
+    before the create request is sent; returns the correlation id to send it under.
+
+    So a crash between the request and the status patch that records its answer can never
+    pass for "never created": deletion releases an object at once only when its status has
+    neither an id nor an operation. A record already persisted for `action` (a retry after
+    a failed request) is kept with its correlation id, and not written again."""
+    before = getattr(p.resource, "status").operation  # noqa: B009 - every kind has it
+    if before is not None and before.action == action:
+        p.status.operation = before.model_copy()
+        return str(before.correlation_id)
+    cid = p.ctx.correlation_id()
+    p.start(action, cid, timeout_seconds)
+    assert p.status.operation is not None
+    p.ctx.persist({"operation": p.status.operation.model_dump(by_alias=True, mode="json")})
+    return cid
+
+
 def created(p: Pass[Any], finder: Finder, obj: Any, what: str) -> None:
+    """Record what a create request made (its id); ends a synchronous create's record."""
+    if p.status.operation is not None and p.status.operation.action == CREATE:
+        p.end_operation()
     p.status.id = obj.id
     p.ctx.inventory.remember(finder.key, obj)
     p.ctx.inventory.poke()

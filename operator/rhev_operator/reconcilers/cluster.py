@@ -28,6 +28,7 @@ from rhev_operator.reconcilers.base import (
     Outcome,
     Pass,
     Stall,
+    before_create,
     claim,
     created,
     deletion_start,
@@ -64,6 +65,7 @@ def _ensure(p: Pass[RhevClusterStatus], res: RhevCluster) -> str:
     find = finder(p.ctx.client)
     cluster: Cluster | None = observe(p, find, name)
     if cluster is None:
+        cid = before_create(p)
         cluster = p.ctx.client.clusters.add(
             ClusterCreate(
                 name=name,
@@ -74,7 +76,7 @@ def _ensure(p: Pass[RhevClusterStatus], res: RhevCluster) -> str:
                 memory_overcommit=spec.memory_overcommit,
                 transparent_hugepages=spec.memory_hugepages,
             ),
-            correlation_id=p.ctx.correlation_id(),
+            correlation_id=cid,
         )
         created(p, find, cluster, f"cluster {name} in data center {dc.name}")
     else:

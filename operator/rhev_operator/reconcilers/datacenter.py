@@ -30,6 +30,7 @@ from rhev_operator.reconcilers.base import (
     Pass,
     Stall,
     Wait,
+    before_create,
     bounded_wait,
     claim,
     created,
@@ -83,7 +84,7 @@ def _ensure(p: Pass[RhevDataCenterStatus], res: RhevDataCenter, spm: list[Wait |
     find = finder(p.ctx.client)
     dc: DataCenter | None = observe(p, find, name)
     if dc is None:
-        cid = p.ctx.correlation_id()
+        cid = before_create(p)
         dc = p.ctx.client.datacenters.add(
             DataCenterCreate(
                 name=name,

@@ -46,6 +46,7 @@ from rhev_operator.reconcilers.base import (
     Pass,
     Stall,
     Wait,
+    before_create,
     claim,
     created,
     deletion_start,
@@ -95,6 +96,7 @@ def _ensure(p: P, res: LogicalNetwork) -> str:
     find = finder(client, dc.id)
     net: Network | None = observe(p, find, name)
     if net is None:
+        cid = before_create(p)
         net = client.networks.add(
             NetworkCreate(
                 name=name,
@@ -105,7 +107,7 @@ def _ensure(p: P, res: LogicalNetwork) -> str:
                 stp=spec.stp,
                 mtu=spec.mtu,
             ),
-            correlation_id=p.ctx.correlation_id(),
+            correlation_id=cid,
         )
         created(p, find, net, f"network {name} in data center {dc.name}" + _vlan_text(net))
     else:
@@ -201,6 +203,7 @@ def _ensure_clusters(p: P, res: LogicalNetwork, net: Network, dc: DataCenter) ->
 
     def commit() -> None:
         p.status.clusters = entries + [e for e in leftover if e.managed]
+        _name_clusters(p)
 
     for ref in res.spec.clusters:
         try:
@@ -307,10 +310,22 @@ def _detach_unlisted(
             p.ctx.inventory.forget(finders.attachments_key(cl.id), net.id)
             p.did("Detached", f"Detached network {net.name} from cluster {cl.name}")
         p.status.clusters = [e for e in p.status.clusters if e is not entry]
+        _name_clusters(p)
+
+
+def _name_clusters(p: P) -> None:
+    """status.clusterNames, the kubectl column: the attached clusters, comma-separated."""
+    names = [e.name for e in p.status.clusters if e.attached]
+    p.status.cluster_names = ",".join(names) or None
+
+
+#: The MTU RHEV-M gives a network whose MTU is 0 ("the default").
+DEFAULT_MTU = 1500
 
 
 def _summary(p: P, res: LogicalNetwork, net: Network, dc: DataCenter) -> str:
     text = f"network {net.name}{_vlan_text(net)} in data center {dc.name}"
+    p.status.mtu = net.mtu or DEFAULT_MTU
     if not res.spec.clusters:
         p.status.state = DEFINED
         return text

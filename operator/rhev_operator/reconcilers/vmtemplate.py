@@ -37,6 +37,7 @@ from rhev_operator.reconcilers.base import (
     Pass,
     Stall,
     Wait,
+    before_create,
     bounded_wait,
     claim,
     created,
@@ -171,8 +172,7 @@ def _create(p: TP, res: VmTemplate) -> Template:
         _wait_for_source_vm(p, res, vm)
     if p.status.operation is not None and p.status.operation.action == WAIT_VM:
         p.end_operation()
-    cid = p.ctx.correlation_id()
-    p.start(CREATE, cid, spec.timeouts.creation_seconds)
+    cid = before_create(p, CREATE, spec.timeouts.creation_seconds)
     try:
         template = p.ctx.client.templates.add(
             TemplateCreate(

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from requests.adapters import HTTPAdapter
 
+from rhev_operator import metrics
 from rhev_operator.rhevm import errors, xmlio
 
 __all__ = ["ConnectionConfig", "Reply", "Session", "mask_secrets", "path_template"]
@@ -217,6 +218,7 @@ class Session:
                 allow_redirects=False,
             )
         except requests.exceptions.RequestException as exc:
+            metrics.rhevm_request(method, counter, "error", time.perf_counter() - started)
             if self.trace:
                 elapsed = (time.perf_counter() - started) * 1000
                 self.log.info(
@@ -227,6 +229,7 @@ class Session:
                     type(exc).__name__,
                 )
             raise
+        metrics.rhevm_request(method, counter, str(resp.status_code), time.perf_counter() - started)
         if self.trace:
             elapsed = (time.perf_counter() - started) * 1000
             self._trace_response(prepared, resp, elapsed)

@@ -45,9 +45,19 @@ def write_kubeconfig(path: str | Path, url: str) -> Path:
 
 
 @contextlib.asynccontextmanager
-async def serving(api: DevApi, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
-    """Serve `api` on host:port inside the running loop; yield the base URL."""
-    server = aiohttp.web.Server(api, access_log=None)
+async def serving(
+    api: DevApi, host: str = "127.0.0.1", port: int = 0, *, log_requests: bool = False
+) -> AsyncIterator[str]:
+    """Serve `api` on host:port inside the running loop; yield the base URL. With
+    `log_requests`, every request is printed ("dev-apiserver request GET /api/v1/...?query
+    <user agent>"): what an e2e test reads to see which calls another process made."""
+
+    async def logged(raw: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+        agent = raw.headers.get("User-Agent", "-").replace(" ", "_")
+        print(f"dev-apiserver request {raw.method.upper()} {raw.path_qs} {agent}", flush=True)
+        return await api(raw)
+
+    server = aiohttp.web.Server(logged if log_requests else api, access_log=None)
     runner = aiohttp.web.ServerRunner(server, shutdown_timeout=1.0)
     await runner.setup()
     site = aiohttp.web.TCPSite(runner, host, port, reuse_address=True)
@@ -65,7 +75,9 @@ async def serving(api: DevApi, host: str = "127.0.0.1", port: int = 0) -> AsyncI
             logger.warning("devapi: some connections did not close in time")
 
 
-async def _main(host: str, port: int, kubeconfig: str | None, crds: str | None) -> int:
+async def _main(
+    host: str, port: int, kubeconfig: str | None, crds: str | None, log_requests: bool
+) -> int:
     api = DevApi()
     if crds:
         names = api.load_crds(crds)
@@ -74,7 +86,7 @@ async def _main(host: str, port: int, kubeconfig: str | None, crds: str | None) 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with serving(api, host, port) as url:
+    async with serving(api, host, port, log_requests=log_requests) as url:
         if kubeconfig:
             write_kubeconfig(kubeconfig, url)
             print(f"dev-apiserver kubeconfig written to {kubeconfig}", flush=True)
@@ -84,14 +96,21 @@ async def _main(host: str, port: int, kubeconfig: str | None, crds: str | None) 
     return 0
 
 
-def serve_forever(host: str, port: int, *, kubeconfig: str | None, crds: str | None) -> int:
+def serve_forever(
+    host: str,
+    port: int,
+    *,
+    kubeconfig: str | None,
+    crds: str | None,
+    log_requests: bool = False,
+) -> int:
     """The `rhev-operator dev-apiserver` command: serve until SIGTERM or SIGINT."""
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"dev-apiserver: refusing to bind {host}: only loopback is allowed", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     try:
-        return asyncio.run(_main(host, port, kubeconfig, crds))
+        return asyncio.run(_main(host, port, kubeconfig, crds, log_requests))
     except OSError as exc:
         print(f"dev-apiserver: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
         return 1

@@ -11,6 +11,7 @@ from rhev_operator.ipmi import IpmiError
 from rhev_operator.reconcilers.base import (
     Stall,
     Wait,
+    before_create,
     bounded_wait,
     created,
     owned_by,
@@ -119,7 +120,7 @@ def _add_rhel(p: HostPass, res: Hypervisor) -> None:
     assert spec.root_password_secret is not None
     cluster = _cluster(p, res)
     password = _secret_value(p, spec.root_password_secret, "password", "spec.rootPasswordSecret")
-    cid = p.ctx.correlation_id()
+    cid = before_create(p, "InstallHost", spec.timeouts.host_install_seconds)
     host = p.ctx.client.hosts.add(
         HostCreate(
             name=res.rhev_name,

@@ -7,6 +7,7 @@ from typing import NoReturn
 
 from rhev_operator.api import StorageDomain as StorageDomainResource
 from rhev_operator.api import StorageDomainStatus
+from rhev_operator.api.storagedomain import human_bytes
 from rhev_operator.reconcilers import finders
 from rhev_operator.reconcilers.base import (
     Context,
@@ -173,6 +174,9 @@ def _report(p: SP, sd: StorageDomain, view: StorageDomain | None, dc_id: str | N
     p.status.master = bool(view.master) if view is not None else False
     p.status.available_bytes = src.available
     p.status.used_bytes = src.used
+    p.status.available_human = human_bytes(src.available)
+    p.status.used_human = human_bytes(src.used)
+    p.status.type = sd.type or src.type
     p.status.committed_bytes = src.committed
     p.status.storage_format = src.storage_format
     p.status.data_center_id = dc_id if view is not None else None

@@ -10,6 +10,7 @@ from rhev_operator.reconcilers.base import (
     Context,
     Outcome,
     Stall,
+    before_create,
     claim,
     created,
     deletion_start,
@@ -144,7 +145,7 @@ def _create(p: SP, res: StorageDomainResource, dc: DataCenter) -> StorageDomain:
                 f"export or path, or set spec.name: {other.name} and spec.adopt: true",
             )
     host = _initialising_host(p, res, dc)
-    cid = p.ctx.correlation_id()
+    cid = before_create(p)
     sd = p.ctx.client.storagedomains.add(
         StorageDomainCreate(
             name=name,

@@ -13,6 +13,7 @@ from rhev_operator.reconcilers.base import (
     UPDATE_HINT,
     Stall,
     Wait,
+    before_create,
     claim,
     created,
     owner_comment,
@@ -96,7 +97,7 @@ def _create(p: VP, res: VirtualMachine, plan: _Plan) -> VmDetail:
         fields["placement_host_ids"] = (plan.host.id,)
     if spec.placement.affinity is not None:
         fields["placement_affinity"] = spec.placement.affinity
-    cid = p.ctx.correlation_id()
+    cid = before_create(p, CREATE, spec.timeouts.disk_creation_seconds)
     vm = p.ctx.client.vms.add(
         VmCreate(
             name=res.rhev_name,
@@ -108,8 +109,8 @@ def _create(p: VP, res: VirtualMachine, plan: _Plan) -> VmDetail:
         correlation_id=cid,
     )
     created(p, finder(p.ctx.client), vm, f"VM {vm.name} in cluster {cluster.name}")
-    if vm.status == "image_locked":
-        p.start(CREATE, cid, spec.timeouts.disk_creation_seconds)
+    if vm.status != "image_locked":
+        p.end_operation()  # made at once: nothing is in flight
     return _refresh(p, vm.id)
 
 
