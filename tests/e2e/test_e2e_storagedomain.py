@@ -131,7 +131,8 @@ def test_two_nfs_domains_one_master_maintenance_and_back_and_delete(e2e: E2E) ->
         "true",
     )
     assert (rows[other]["STATE"], rows[other]["MASTER"]) == ("active", "false")
-    assert int(rows[master]["AVAILABLE"]) == status(e2e, master)["availableBytes"]
+    assert rows[master]["AVAILABLE"] == status(e2e, master)["availableHuman"]
+    assert rows[master]["AVAILABLE"].endswith(("Gi", "Ti", "Mi"))
     assert e2e.get("rdc", "mydc")["status"]["state"] == "up"
 
     # The master into maintenance: the role moves to the other domain; then back.
