@@ -1,5 +1,5 @@
-"""The `rhev-operator` command: run, crds, docs, export; and dev-apiserver, demo, bench from the
-test bed."""
+"""The `rhev-operator` command: run, crds, docs, export, console; and dev-apiserver, demo, bench
+from the test bed."""
 
 from __future__ import annotations
 
@@ -42,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_export_arguments(sub.add_parser("export", help="write manifests of a running RHEV-M"))
 
+    from rhev_operator.console import add_console_arguments
+
+    add_console_arguments(
+        sub.add_parser("console", help="the graphics console of a running VirtualMachine (wvid)")
+    )
+
     for verb, text in TESTBED_VERBS.items():
         forwarded = sub.add_parser(verb, help=f"{text} (test bed)", add_help=False)
         forwarded.add_argument("args", nargs=argparse.REMAINDER)
@@ -79,6 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from rhev_operator.export import run_export
 
         return run_export(args)
+    if args.command == "console":
+        from rhev_operator.console import run_console
+
+        return run_console(args)
     return 2
 
 

@@ -14,6 +14,7 @@ from rhevsim import (
     clusternetwork,
     datacenter,
     disk,
+    graphicsconsole,
     hypervisor,
     monitoring,
     network,
@@ -35,4 +36,5 @@ MODULES: tuple[ModuleType, ...] = (
     vmtemplate,
     disk,
     virtualmachine,
+    graphicsconsole,
 )

@@ -746,3 +746,177 @@ def test_a_disk_locked_by_someone_else_stalls_past_its_deadline_and_recovers(
     converge(h, sim, "held")
     assert h.st("held").get("operation") is None
     assert [d.name for _, d in sim_disks(sim, sim_vm(sim, "held"))] == ["by_hand"]  # kept
+
+
+# -- one-time requests: rhev.io/boot-once [rsetboot], rhev.io/reset [rpower reset] -------------
+
+BOOTS_FROM_DISK: dict[str, Any] = {
+    **SMALL,
+    "disks": [{"storageDomain": "image", "size": "1Gi", "type": "system"}],
+    "bootOrder": ["hd"],
+}
+
+
+def annotate(h: VmHarness, name: str, spec: dict[str, Any], **annotations: str | None) -> None:
+    body = h.bodies.get((VM, name))
+    current = dict((body or {}).get("metadata", {}).get("annotations") or {})
+    for key, value in annotations.items():
+        full = f"rhev.io/{key.replace('_', '-')}"
+        if value is None:
+            current.pop(full, None)
+        else:
+            current[full] = value
+    h.apply(VM, name, spec, annotations=current)
+
+
+def events(outcome: Outcome) -> list[str]:
+    return [e.reason for e in outcome.events]
+
+
+def test_boot_once_starts_the_vm_once_from_the_device_and_keeps_its_boot_order(
+    sim: SimHandle, h: VmHarness
+) -> None:
+    annotate(h, "bo", BOOTS_FROM_DISK, boot_once="network")
+    reasons = converge(h, sim, "bo")  # powerState Stopped: it waits for a start
+    assert "BootOncePending" in reasons and "BootOnce" not in reasons
+    assert h.st("bo")["bootOncePending"] == "network" and h.st("bo").get("bootOnceDone") is None
+    vm = sim_vm(sim, "bo")
+    assert vm.status == "down" and vm.run_boot_devices is None
+
+    running = {**BOOTS_FROM_DISK, "powerState": "Running"}
+    h.apply(VM, "bo", running)
+    out = h.pass_("bo")
+    assert events(out) == ["Starting", "BootOnce"]
+    assert h.st("bo")["bootOnceDone"] == "network" and h.st("bo").get("bootOncePending") is None
+    converge(h, sim, "bo")
+    vm = sim_vm(sim, "bo")
+    assert vm.status == "up" and vm.run_once is True
+    assert vm.run_boot_devices == ["network"] and vm.config.boot_devices == ["hd"]
+
+    # Done once: a stop and a start later boot from the disk, as the boot order says.
+    h.apply(VM, "bo", {**running, "powerState": "Stopped"})
+    converge(h, sim, "bo")
+    h.apply(VM, "bo", running)
+    reasons = converge(h, sim, "bo")
+    assert "BootOnce" not in reasons
+    vm = sim_vm(sim, "bo")
+    assert vm.run_once is False and vm.run_boot_devices == ["hd"]
+    assert h.st("bo")["bootOnceDone"] == "network"
+
+    # Removing the annotation forgets it; asking again waits for the next start (the VM
+    # runs and is not restarted for it).
+    annotate(h, "bo", running, boot_once=None)
+    h.pass_("bo")
+    assert h.st("bo").get("bootOnceDone") is None
+    annotate(h, "bo", running, boot_once="network")
+    before = dict(h.client.request_counts)
+    out = h.pass_("bo")
+    assert events(out) == ["BootOncePending"] and h.ready("bo")
+    assert "rhev.io/boot-once=network applies at its next start" in h.cond("bo")["message"]
+    assert writes(delta(before, dict(h.client.request_counts))) == {}
+    assert sim_vm(sim, "bo").status == "up"
+    assert events(h.pass_("bo")) == []  # announced once
+    h.apply(VM, "bo", {**running, "powerState": "Stopped"})
+    converge(h, sim, "bo")
+    h.apply(VM, "bo", running)
+    assert "BootOnce" in converge(h, sim, "bo")
+    assert sim_vm(sim, "bo").run_boot_devices == ["network"]
+
+
+def test_reset_resets_a_running_vm_once_per_token_and_never_on_resync(
+    sim: SimHandle, h: VmHarness, harness: Callable[[SimHandle], VmHarness]
+) -> None:
+    spec = {**SMALL, "powerState": "Running"}
+    h.apply(VM, "rs", spec)
+    converge(h, sim, "rs")
+    annotate(h, "rs", spec, reset="t1")
+    out = h.pass_("rs")
+    assert events(out) == ["Reset"] and h.ready("rs")
+    assert sim_vm(sim, "rs").resets == 1 and h.st("rs")["resetDone"] == "t1"
+    assert sim_vm(sim, "rs").status == "up"
+    for _ in range(3):  # resyncs
+        assert events(h.pass_("rs")) == []
+    # A restarted operator (a new client and inventory, the status as it was written).
+    again = harness(sim)
+    again.bodies = h.bodies
+    assert events(again.pass_("rs")) == []
+    assert sim_vm(sim, "rs").resets == 1
+
+    annotate(h, "rs", spec, reset="t2")
+    assert events(h.pass_("rs")) == ["Reset"] and sim_vm(sim, "rs").resets == 2
+
+    # A VM that is not running is left alone, with a Warning, and the token is not kept
+    # for a later start.
+    stopped = {**spec, "powerState": "Stopped"}
+    h.apply(VM, "rs", stopped)
+    converge(h, sim, "rs")
+    annotate(h, "rs", stopped, reset="t3")
+    out = h.pass_("rs")
+    assert [(e.type, e.reason) for e in out.events] == [("Warning", "ResetSkipped")]
+    assert h.st("rs")["resetDone"] == "t3"
+    h.apply(VM, "rs", spec)
+    reasons = converge(h, sim, "rs")
+    assert "Reset" not in reasons and sim_vm(sim, "rs").resets == 2
+
+    # A token that comes with a start is served by the start itself.
+    h.apply(VM, "rs", stopped)
+    converge(h, sim, "rs")
+    annotate(h, "rs", spec, reset="t4")
+    out = h.pass_("rs")
+    assert events(out) == ["Starting", "Reset"] and h.st("rs")["resetDone"] == "t4"
+    converge(h, sim, "rs")
+    assert sim_vm(sim, "rs").resets == 2
+
+
+@pytest.mark.parametrize(
+    ("annotation", "value", "allowed"),
+    [
+        ("boot_once", "cdrom", "allowed: network or hd"),
+        ("boot_once", "Network", "allowed: network or hd"),
+        ("reset", " ", "allowed: any non-empty token"),
+    ],
+)
+def test_an_invalid_annotation_stalls_naming_it_and_changes_nothing(
+    sim: SimHandle, h: VmHarness, annotation: str, value: str, allowed: str
+) -> None:
+    spec = {**SMALL, "powerState": "Running"}
+    h.apply(VM, "bad", spec)
+    converge(h, sim, "bad")
+    annotate(h, "bad", {**spec, "powerState": "Stopped"}, **{annotation: value})
+    before = dict(h.client.request_counts)
+    out = h.pass_("bad")
+    stalled = h.cond("bad", "Stalled")
+    name = "rhev.io/" + annotation.replace("_", "-")
+    assert stalled["status"] == "True" and stalled["reason"] == "InvalidAnnotation"
+    assert stalled["message"].startswith(f"annotation {name}: {value!r} is not allowed")
+    assert allowed in stalled["message"]
+    assert [(e.type, e.reason) for e in out.events] == [("Warning", "InvalidAnnotation")]
+    assert writes(delta(before, dict(h.client.request_counts))) == {}
+    assert sim_vm(sim, "bad").status == "up"  # not even the spec's stop is sent
+    annotate(h, "bad", {**spec, "powerState": "Stopped"}, **{annotation: None})
+    converge(h, sim, "bad")
+    assert sim_vm(sim, "bad").status == "down" and h.cond("bad", "Stalled").get("status") != "True"
+
+
+def test_a_reset_the_engine_refuses_stalls_with_its_words(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], VmHarness]
+) -> None:
+    inv = inventory()
+    inv["datacenters"] = [{"name": "mydc", "version": "4.5"}]
+    inv["clusters"] = [{"name": "mycluster", "data_center": "mydc", "version": "4.5"}]
+    inv["hosts"] = inv["hosts"][:2]
+    sim = simulator_factory(inv)
+    h = harness(sim)
+    spec = {**SMALL, "powerState": "Running"}
+    h.apply(VM, "old", spec)
+    converge(h, sim, "old")
+    annotate(h, "old", spec, reset="now")
+    h.pass_("old")
+    stalled = h.cond("old", "Stalled")
+    assert stalled["reason"] == "ResetRefused"
+    assert "Reset VM requires cluster compatibility version 4.6 or higher" in stalled["message"]
+    assert "remove the rhev.io/reset annotation" in stalled["message"]
+    assert h.st("old").get("resetDone") is None and sim_vm(sim, "old").resets == 0
+    annotate(h, "old", spec, reset=None)
+    converge(h, sim, "old")
+    assert h.cond("old", "Stalled").get("status") != "True"

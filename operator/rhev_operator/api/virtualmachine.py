@@ -48,6 +48,15 @@ VmNicName = Annotated[
 
 DEFAULT_MEMORY = 2 * GIB
 
+#: One-time requests, as annotations of a VirtualMachine: a new value asks again; status
+#: records the last value done, so a resync or a restart never repeats it.
+BOOT_ONCE_ANNOTATION = "rhev.io/boot-once"
+"""`network` or `hd`: the next start the operator makes boots once from that device
+[`rsetboot`]."""
+RESET_ANNOTATION = "rhev.io/reset"
+"""Any new token: a running VM is reset (RHEV-M's hard reset) once [`rpower reset`]."""
+BOOT_ONCE_DEVICES: tuple[BootDevice, ...] = ("network", "hd")
+
 
 class Cpu(ApiModel):
     """The CPU topology."""
@@ -239,6 +248,15 @@ class VirtualMachineStatus(CommonStatus):
     """NICs: name, network, MAC."""
     disks: list[VmDiskStatus] = []
     """Disks as RHEV-M reports them."""
+    boot_once_pending: Annotated[BootDevice | None, xcat("rsetboot (next boot only)")] = None
+    """The device of a rhev.io/boot-once annotation waiting for the VM's next start (the VM
+    is running, or powerState is not Running); cleared when that start is made."""
+    boot_once_done: Annotated[BootDevice | None, xcat("rsetboot (next boot only)")] = None
+    """The last rhev.io/boot-once value carried out: the VM was started once from it. Cleared
+    when the annotation is removed, so the same device can be asked for again."""
+    reset_done: Annotated[str | None, xcat("rpower reset")] = None
+    """The last rhev.io/reset token handled: the running VM was reset (a VM that was not
+    running is left alone, with a Warning Event). A new token asks again."""
 
 
 class VirtualMachine(Resource):

@@ -108,11 +108,17 @@ _MASK_RES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+# Console tickets (<ticket>, <proxy_ticket>): their <value> is a password.
+_TICKET_RE = re.compile(r"<(\w*ticket)(?:\s[^>]*)?>.*?</\1\s*>", re.S | re.I)
+_TICKET_VALUE_RE = re.compile(r"(<value(?:\s[^>]*)?>)(.*?)(</value\s*>)", re.S | re.I)
+
+
 def mask_secrets(text: str) -> str:
-    """``text`` with every password, token, Authorization and Cookie value replaced."""
+    """``text`` with every password, token, console ticket, Authorization and Cookie value
+    replaced."""
     for pattern, repl in _MASK_RES:
         text = pattern.sub(repl, text)
-    return text
+    return _TICKET_RE.sub(lambda m: _TICKET_VALUE_RE.sub(rf"\1{_MASK}\3", m.group(0)), text)
 
 
 # --- request counters ------------------------------------------------------------------

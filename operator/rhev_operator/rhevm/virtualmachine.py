@@ -1,11 +1,13 @@
-"""Virtual machines: ``/vms``, their disk attachments and NICs, and the actions
-start/stop/shutdown/suspend/reboot/migrate."""
+"""Virtual machines: ``/vms``, their disk attachments, NICs and graphics consoles, and the
+actions start (with a one-time boot device)/stop/shutdown/suspend/reboot/reset/migrate."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import Field, model_validator
 
-from rhev_operator.rhevm import xmlio
+from rhev_operator.rhevm import errors, xmlio
 from rhev_operator.rhevm._base import (
     ActionResult,
     Collection,
@@ -13,6 +15,7 @@ from rhev_operator.rhevm._base import (
     DetailedCollection,
     Frozen,
     Input,
+    check_action,
     one_of,
     ref,
 )
@@ -25,9 +28,12 @@ __all__ = [
     "DiskAttachmentCreate",
     "DiskAttachmentUpdate",
     "DiskAttachments",
+    "GraphicsConsole",
+    "Ticket",
     "Vm",
     "VmCreate",
     "VmDetail",
+    "VmGraphicsConsoles",
     "VmNic",
     "VmNicCreate",
     "VmNicUpdate",
@@ -68,6 +74,7 @@ class Vm(Frozen):
     stop_time: str | None = None
     creation_time: str | None = None
     next_run_configuration_exists: bool | None = None
+    run_once: bool | None = None
 
 
 _VM_PATHS: dict[str, str] = {
@@ -337,6 +344,67 @@ def _attached(el: xmlio.Element) -> AttachedDisk:
     return AttachedDisk(**attachment.model_dump(), disk=disk)
 
 
+class GraphicsConsole(Frozen):
+    """A graphics console of a VM (``/vms/{id}/graphicsconsoles``): its protocol (spice or
+    vnc) and, read with ``current=true`` while the VM runs, where it listens."""
+
+    id: str
+    protocol: str | None = None
+    address: str | None = None
+    port: int | None = None
+    tls_port: int | None = None
+
+
+class Ticket(Frozen):
+    """A console ticket: the one-time password and how many seconds it is valid.
+
+    Secret: never log it or put it in status or Events."""
+
+    value: str = Field(repr=False)
+    expiry: int | None = None
+
+
+class VmGraphicsConsoles(Collection[GraphicsConsole]):
+    """``/vms/{id}/graphicsconsoles`` and the console actions ``ticket`` and
+    ``remoteviewerconnectionfile``."""
+
+    tag = "graphics_console"
+    plural = "graphics_consoles"
+    model = GraphicsConsole
+
+    def list_current(self) -> list[GraphicsConsole]:
+        """The consoles of the running VM with address and ports (``current=true``); without
+        it the engine lists the configured protocols only."""
+        return self._list_as(self.parse, {"current": "true"})
+
+    def _post(self, console_id: str, verb: str, body: xmlio.Element) -> xmlio.Element | None:
+        path = f"{self._item(console_id)}/{verb}"
+        cid = self._cid(None)
+        reply = self._s.request("POST", path, params={"correlation_id": cid}, body=body)
+        check_action(reply, "POST", f"{self._s.api_path}/{path}", cid)
+        return reply.root
+
+    def ticket(self, console_id: str, expiry: int | None = None) -> Ticket:
+        """A new console ticket (the engine makes the password; ``expiry`` in seconds,
+        the engine's default 7200)."""
+        body = xmlio.action()
+        xmlio.set_path(body, "ticket/expiry", expiry)
+        root = self._post(console_id, "ticket", body)
+        value = xmlio.get(root, "ticket/value") if root is not None else None
+        if not value:
+            raise errors.ProtocolError(f"POST {self.path}/ticket: the answer has no ticket")
+        expires = xmlio.get(root, "ticket/expiry") if root is not None else None
+        return Ticket(value=value, expiry=int(expires) if expires else None)
+
+    def remote_viewer_connection_file(self, console_id: str) -> str | None:
+        """The remote-viewer (.vv) file of the console, with a new ticket in it; None when the
+        engine has none (it answers 204 when the VM is not running). Secret, like a ticket."""
+        root = self._post(console_id, "remoteviewerconnectionfile", xmlio.action())
+        if root is None:
+            return None
+        return xmlio.get(root, "remote_viewer_connection_file")
+
+
 class Vms(DetailedCollection[Vm, VmDetail]):
     tag = "vm"
     plural = "vms"
@@ -387,12 +455,27 @@ class Vms(DetailedCollection[Vm, VmDetail]):
     def nics(self, vm_id: str) -> VmNics:
         return VmNics(self._s, f"{self._item(vm_id)}/nics")
 
+    def graphics_consoles(self, vm_id: str) -> VmGraphicsConsoles:
+        return VmGraphicsConsoles(self._s, f"{self._item(vm_id)}/graphicsconsoles")
+
     # --- actions ---
 
     def start(
-        self, vm_id: str, pause: bool | None = None, correlation_id: str | None = None
+        self,
+        vm_id: str,
+        pause: bool | None = None,
+        boot_devices: Sequence[str] | None = None,
+        correlation_id: str | None = None,
     ) -> ActionResult:
-        return self._action(vm_id, "start", correlation_id, xmlio.action(pause=pause))
+        """Start the VM; with ``boot_devices`` this one start boots from them (the engine's
+        Run Once: the VM's own boot order is unchanged, ``run_once`` is true while it runs)."""
+        body = xmlio.action(pause=pause)
+        if boot_devices:
+            for device in boot_devices:
+                if device not in BOOT_DEVICES:
+                    raise ValueError(f"boot device: one of {', '.join(BOOT_DEVICES)}")
+            xmlio.set_path(body, "vm/os/boot/devices/device", list(boot_devices))
+        return self._action(vm_id, "start", correlation_id, body)
 
     def stop(
         self, vm_id: str, force: bool | None = None, correlation_id: str | None = None
@@ -414,6 +497,10 @@ class Vms(DetailedCollection[Vm, VmDetail]):
 
     def reboot(self, vm_id: str, correlation_id: str | None = None) -> ActionResult:
         return self._action(vm_id, "reboot", correlation_id)
+
+    def reset(self, vm_id: str, correlation_id: str | None = None) -> ActionResult:
+        """A hard reset of the running VM (the engine's ResetVm; cluster level 4.6+)."""
+        return self._action(vm_id, "reset", correlation_id)
 
     def migrate(
         self,

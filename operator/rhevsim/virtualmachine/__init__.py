@@ -9,6 +9,9 @@ States (VmStatus) and the steps the clock runs (timing keys, simulated seconds):
     shutdown: up --> powering_down --vm.shutdown 10--> down  (not up yet: a stop)
     suspend:  up --> saving_state --vm.suspend 8--> suspended
     reboot:   up|powering_up --> reboot_in_progress --vm.reboot 10--> up
+    reset:    (running) stays as it is: a hard reset of the guest (cluster level 4.6+)
+    start with <vm><os><boot><devices> (Run Once): this run boots from those devices
+              (`run_once` true, `?current=true` shows them); the VM's boot order is unchanged
     migrate:  up --> migrating --vm.migrate 10--> up on the target;  cancelmigration --> up
 
 A host is chosen by placement: the VM's placement hosts (pinned or preferred) that are up,
@@ -27,9 +30,10 @@ suspended, host (for up), placement: {affinity, hosts: [names]}, disks: [...], n
 [{name, profile | network, interface, mac}], id}` (disks as in rhevsim.vmtemplate).
 
 The package: `entity` (the Vm and Nic entities, placement on hosts, transitions, lookups,
-the MAC pool), `crud` (the /vms CRUD handlers), `power` (run, stop, suspend, reboot,
-migrate; reactions to host events), `nics` (the NIC handlers), `inventory` (inventory and
-builder); this module registers the routes and hooks.
+the MAC pool), `crud` (the /vms CRUD handlers), `power` (run, run once, stop, suspend,
+reboot, reset, migrate; reactions to host events), `nics` (the NIC handlers), `inventory`
+(inventory and builder); this module registers the routes and hooks. The graphics consoles
+of VMs are rhevsim.graphicsconsole's.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ from rhevsim.virtualmachine.power import (
     host_lost,
     migrate,
     reboot,
+    reset,
     shutdown,
     simple_action,
     start_vm,
@@ -81,6 +86,7 @@ def register(api: Api) -> None:
     api.action("/vms/{id}", "shutdown", shutdown)
     api.action("/vms/{id}", "suspend", suspend)
     api.action("/vms/{id}", "reboot", reboot)
+    api.action("/vms/{id}", "reset", reset)
     api.action("/vms/{id}", "migrate", migrate)
     api.action("/vms/{id}", "cancelmigration", cancel_migration)
     api.action("/vms/{id}", "export", simple_action("export", "Exporting VM"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from lxml import etree
@@ -144,6 +145,10 @@ def get_vm_handler(req: Request) -> Response:
     vm = vm_or_404(req)
     if req.query_bool("next_run") and vm.next_run is not None:
         return xml_response(render_vm(req.ctx, vm, vm.next_run))
+    if req.query_bool("current") and vm.running and vm.run_boot_devices is not None:
+        # The current run's values (a Run Once's boot devices), as VmMapper shows them.
+        run = dataclasses.replace(vm.config, boot_devices=list(vm.run_boot_devices))
+        return xml_response(render_vm(req.ctx, vm, run))
     return xml_response(vm.render(req.ctx))
 
 

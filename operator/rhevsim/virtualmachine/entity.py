@@ -146,14 +146,14 @@ VM_LINKS = (
 )
 
 
-# Link-only sub-collections, served as empty lists (element names of the engine's).
+# Link-only sub-collections, served as empty lists (element names of the engine's);
+# graphicsconsoles is served by rhevsim.graphicsconsole.
 VM_LINK_PLURALS = {
     "affinitylabels": "affinity_labels",
     "applications": "applications",
     "backups": "backups",
     "cdroms": "cdroms",
     "checkpoints": "checkpoints",
-    "graphicsconsoles": "graphics_consoles",
     "hostdevices": "host_devices",
     "katelloerrata": "katello_errata",
     "mediateddevices": "vm_mediated_devices",
@@ -172,6 +172,9 @@ HOTPLUG_MEMORY_FACTOR = 256 * MIB  # x86_64 getHotplugMemorySizeFactorMb
 
 
 TYPE_NAME = "VM"
+
+#: ResetVm needs this cluster level (FeatureSupported.isVMResetSupported).
+RESET_SINCE = (4, 6)
 
 
 CODES.update(
@@ -195,6 +198,7 @@ CODES.update(
         "VM_WAS_SET_DOWN_DUE_TO_HOST_REBOOT_OR_MANUAL_FENCE": 143,
         "USER_STARTED_VM": 153,
         "USER_REBOOT_VM": 157,
+        "USER_RESET_VM": 221,
         "VM_CANCEL_MIGRATION": 161,
         "USER_SUSPEND_VM": 501,
         "USER_SUSPEND_VM_FINISH_SUCCESS": 512,
@@ -295,6 +299,12 @@ class Vm(Entity):
     stop_time: float | None = None
     stop_reason: str | None = None
     run_once: bool = False
+    # The boot devices of the current run (a Run Once's, else the VM's own); None when down.
+    run_boot_devices: list[str] | None = None
+    # Hard resets (ResetVm) of the current and past runs, for tests.
+    resets: int = 0
+    # Console tickets set on the running VM: protocol -> (value, valid until, clock seconds).
+    tickets: dict[str, tuple[str, float]] = field(default_factory=dict, repr=False)
     migration_target_id: str | None = None
     disk_attachments: list[DiskAttachment] = field(default_factory=list)
     nics: list[Nic] = field(default_factory=list)
@@ -477,6 +487,8 @@ def set_down(reg: Registry, vm: Vm, exit_message: str, correlation_id: str | Non
     vm.start_time = None
     vm.stop_time = reg.clock.now()
     vm.run_once = False
+    vm.run_boot_devices = None
+    vm.tickets.clear()
     if vm.next_run is not None:
         vm.config, vm.next_run = vm.next_run, None
     reg.event(

@@ -18,8 +18,10 @@ from rhevsim.disk.entity import disks_of, sd_status_name, storage_domain
 from rhevsim.event import CODES
 from rhevsim.model import Entity
 from rhevsim.virtualmachine.entity import (
+    RESET_SINCE,
     TYPE_NAME,
     Vm,
+    cluster_of_vm,
     host_name_of,
     hosts_by_id,
     illegal,
@@ -32,7 +34,8 @@ from rhevsim.virtualmachine.entity import (
     vm_or_404,
     vms_on_host,
 )
-from rhevsim.xmlutil import boolean, text
+from rhevsim.vmtemplate.config import BOOT_DEVICES
+from rhevsim.xmlutil import boolean, enum, text
 
 if TYPE_CHECKING:
     from rhevsim.job import Job
@@ -56,14 +59,17 @@ def start_vm(req: Request) -> Response:
         return action_complete(req, job)
     if vm.status not in ("down", "suspended"):
         raise illegal("run", vm)
-    if vm.config.boot_devices == ["hd"] and not vm.disk_attachments:
+    run_once = req.body is not None and req.body.find("vm") is not None
+    boot = run_once_boot(req) if run_once else None
+    devices = boot or vm.config.boot_devices
+    if devices == ["hd"] and not vm.disk_attachments:
         raise errors.conflict(
             "Cannot run VM without at least one bootable disk.\nAlternatives:\n- Create a disk "
             "for this VM, and rerun the VM.\n- Change the boot sequence using the Edit VM "
             "command (Boot Option Sub-Tab).\n- Use the 'Run Once' command to select a "
             "different boot option and rerun the VM."
         )
-    if vm.config.boot_devices == ["network"] and not vm.nics:
+    if devices == ["network"] and not vm.nics:
         raise errors.conflict(
             "VM is configured to be 'Network bootable', but no Network Interface is "
             "configured.\nAlternatives:\n- Select a different boot device (using the 'Run "
@@ -86,7 +92,8 @@ def start_vm(req: Request) -> Response:
                 f"{sd_status_name(str(status))}."
             )
     host = schedule_host(reg, vm, "run")
-    job = reg.start_job(f"Launching VM {vm.name}", req.correlation_id)
+    mode = " in run-once mode" if run_once and vm.status == "down" else ""
+    job = reg.start_job(f"Launching VM {vm.name}{mode}", req.correlation_id)
     cid = job.correlation_id
     vm.host_id = host.id
     vm.stop_reason = None
@@ -102,7 +109,8 @@ def start_vm(req: Request) -> Response:
         step_vm(reg, vm, "vm.restore", restored)
     else:
         transition(vm, "wait_for_launch")
-        vm.run_once = req.body is not None and req.body.find("vm") is not None
+        vm.run_once = run_once
+        vm.run_boot_devices = list(devices)  # this run's; the VM's own boot order stays
 
         def launched() -> None:
             transition(vm, "powering_up")
@@ -121,6 +129,42 @@ def start_vm(req: Request) -> Response:
         vm=vm,
         host=host,
     )
+    return action_complete(req, job)
+
+
+def run_once_boot(req: Request) -> list[str] | None:
+    """The boot devices of a Run Once (`<action><vm><os><boot><devices>`), None when the
+    action does not set them (RunVmOnce then boots as the VM is configured)."""
+    devs = req.body.find("vm/os/boot/devices") if req.body is not None else None
+    if devs is None:
+        return None
+    found = [enum(d, ".", BOOT_DEVICES, "BootDevice") for d in devs.findall("device")]
+    return [d for d in found if d] or None
+
+
+def reset(req: Request) -> Response:
+    """ResetVm: a hard reset of a running VM (the guest boots again, the VM stays up on its
+    host); cluster level 4.6 and up."""
+    reg = req.reg
+    vm = vm_or_404(req)
+    reg.check_unlocked(vm, "reset")
+    cluster = cluster_of_vm(reg, vm)
+    if cluster is not None and cluster.version < RESET_SINCE:
+        raise errors.conflict(
+            f"Cannot reset {TYPE_NAME}. Reset VM requires cluster compatibility version "
+            f"{RESET_SINCE[0]}.{RESET_SINCE[1]} or higher."
+        )
+    if not vm.running or vm.status == "wait_for_launch":
+        raise illegal("reset", vm)
+    with reg.job(f"Resetting VM {vm.name}", req.correlation_id) as job:
+        vm.resets += 1
+        reg.event(
+            CODES["USER_RESET_VM"],
+            f"VM {vm.name} is resetting. Reset by: {ENGINE_USER}",
+            correlation_id=job.correlation_id,
+            vm=vm,
+            host=hosts_by_id(reg).get(vm.host_id or ""),
+        )
     return action_complete(req, job)
 
 

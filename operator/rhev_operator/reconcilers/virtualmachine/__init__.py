@@ -19,7 +19,11 @@ Ladder, each step idempotent and level-based (one step per pass where RHEV-M mus
 6. power [`rpower`]: Running (start, resume), Stopped (graceful shutdown, a hard stop
    once `timeouts.shutdownSeconds` pass), Suspended (start first when down, then suspend);
 7. a running VM not on `placement.host` is migrated there [`rmigrate`] and the migration
-   waited out (migrating -> up on the target) under `timeouts.migrationSeconds`.
+   waited out (migrating -> up on the target) under `timeouts.migrationSeconds`;
+8. one-time requests (`requests`): `rhev.io/boot-once: network|hd` rides on the next start
+   the power step makes (Run Once), pending in status while the VM runs [`rsetboot`];
+   `rhev.io/reset: <token>` resets a running VM once per token [`rpower reset`]. An invalid
+   value stalls the resource (InvalidAnnotation) before step 1 sends anything.
 
 Every wait has a deadline: an operation's own, else one recorded for the wait (a
 transition or a locked disk the operator did not start, a VM whose host does not answer, a

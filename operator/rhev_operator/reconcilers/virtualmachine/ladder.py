@@ -43,6 +43,13 @@ from rhev_operator.reconcilers.virtualmachine.disks import _ensure_disks
 from rhev_operator.reconcilers.virtualmachine.migration import _ensure_placement
 from rhev_operator.reconcilers.virtualmachine.nics import _ensure_nics
 from rhev_operator.reconcilers.virtualmachine.power import _ensure_power
+from rhev_operator.reconcilers.virtualmachine.requests import (
+    announce_pending,
+    ensure_reset,
+    note_boot_once,
+    pending_note,
+    read_requests,
+)
 from rhev_operator.rhevm import (
     Cluster,
     errors,
@@ -56,6 +63,8 @@ def reconcile(ctx: Context, resource: VirtualMachine) -> Outcome:
 
 def _ensure(p: VP, res: VirtualMachine) -> str:
     spec = res.spec
+    asked = read_requests(res)  # an invalid annotation stalls before anything is sent
+    note_boot_once(p, asked)
     retry_when_touched(p)
     cluster: Cluster = resolve(p, "RhevCluster", spec.cluster, finders.clusters(p.ctx.client))
     plan = _Plan(cluster=cluster)
@@ -86,7 +95,9 @@ def _ensure(p: VP, res: VirtualMachine) -> str:
     vm = _ensure_nics(p, res, vm, plan)
     _report(p, res, vm)
     _ensure_power(p, res, vm)
+    announce_pending(p, res, vm)
     _ensure_placement(p, res, vm, plan)
+    ensure_reset(p, res, vm)
     if plan.pending:
         raise Wait(
             "PendingRestart",
@@ -103,7 +114,7 @@ def _ensure(p: VP, res: VirtualMachine) -> str:
 
 def _summary(p: VP, vm: VmDetail) -> str:
     where = f" on {p.status.host}" if p.status.host else ""
-    return f"VM {vm.name} is {vm.status}{where}"
+    return f"VM {vm.name} is {vm.status}{where}{pending_note(p)}"
 
 
 # -- delete --------------------------------------------------------------------------------

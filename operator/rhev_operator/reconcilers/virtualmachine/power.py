@@ -14,6 +14,7 @@ from rhev_operator.reconcilers.virtualmachine.common import (
     _hard_stop,
     _refresh,
 )
+from rhev_operator.reconcilers.virtualmachine.requests import boot_once_for_start, started
 from rhev_operator.rhevm.virtualmachine import VmDetail
 
 # -- power ---------------------------------------------------------------------------------
@@ -21,17 +22,20 @@ from rhev_operator.rhevm.virtualmachine import VmDetail
 
 def _start(p: VP, res: VirtualMachine, vm: VmDetail) -> None:
     resume = vm.status in ("suspended", "paused")
+    boot = boot_once_for_start(p, res, vm)
     _act(
         p,
         vm,
         START,
         res.spec.timeouts.operation_seconds,
         "start",
-        lambda cid: p.ctx.client.vms.start(vm.id, correlation_id=cid),
+        lambda cid: p.ctx.client.vms.start(vm.id, boot_devices=boot, correlation_id=cid),
     )
     p.did(
         "Resuming" if resume else "Starting", f"{'Resuming' if resume else 'Starting'} VM {vm.name}"
     )
+    if not resume:
+        started(p, res, vm, boot)
     _refresh(p, vm.id)
     raise Wait("Resuming" if resume else "Starting", f"VM {vm.name} is being started", 2.0)
 
