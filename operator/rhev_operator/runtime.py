@@ -59,7 +59,15 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "--poll-seconds",
         type=float,
         default=5.0,
-        help="how often each RHEV-M collection in use is listed per connection (default 5)",
+        help="how often a RHEV-M collection that a converging object waits on is listed, per "
+        "connection (default 5)",
+    )
+    parser.add_argument(
+        "--idle-poll-seconds",
+        type=float,
+        default=30.0,
+        help="how often the other collections in use are listed (default 30; the events feed "
+        "shows their changes in between)",
     )
     parser.add_argument(
         "--events-seconds",
@@ -158,6 +166,7 @@ def run_operator(args: argparse.Namespace) -> int:
     connections = Connections(
         poll_interval=args.poll_seconds,
         events_interval=args.events_seconds,
+        idle_interval=args.idle_poll_seconds,
         trace=args.trace_rest,
         max_mutating=args.max_mutating,
         on_change=wakeups.rhevm_changed,

@@ -249,6 +249,8 @@ def _run_pass(
     post_events(body, outcome)
     own = outcome.status.get("id") or (body.get("status") or {}).get("id")
     converging = outcome.requeue_after is not None or not is_ready(outcome.status)
+    if converging:
+        ctx.inventory.mark_hot(set(read))
     refs = ctx.refs.resolved if isinstance(ctx.refs, IndexedReferences) else set()
     interest = Interest(
         source=source,

@@ -54,12 +54,14 @@ class Connections:
         *,
         poll_interval: float = 2.0,
         events_interval: float = 1.0,
+        idle_interval: float | None = None,
         trace: bool = False,
         max_mutating: int | None = None,
         on_change: Callable[[str, set[str], set[Hashable]], object] | None = None,
     ) -> None:
         self.poll_interval = poll_interval
         self.events_interval = events_interval
+        self.idle_interval = idle_interval
         self.trace = trace
         self.max_mutating = max_mutating
         #: Told (connection source, changed ids, changed collections) by every inventory.
@@ -86,6 +88,7 @@ class Connections:
                 client,
                 poll_interval=self.poll_interval,
                 events_interval=self.events_interval,
+                idle_interval=self.idle_interval,
                 on_change=self._listener(source),
             )
             current = Connection(source, wanted, client, inventory)

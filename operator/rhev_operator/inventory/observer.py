@@ -43,6 +43,9 @@ class Collection:
     started_at: float = -1.0
     #: When a reconciler last read it (collections nobody reads any more are dropped).
     read_at: float = 0.0
+    #: Until when a converging pass waits on it: listed every tick until then, else only
+    #: every idle interval (the events feed still shows changes within a second).
+    hot_until: float = 0.0
     error: errors.RhevmError | None = None
 
 
@@ -81,9 +84,14 @@ class Inventory:
         clock: Callable[[], float] = time.monotonic,
         unused_after: float = 600.0,
         on_change: ChangeListener | None = None,
+        idle_interval: float | None = None,
+        hot_for: float = 60.0,
     ) -> None:
         self.client = client
         self.poll_interval = poll_interval
+        #: How often a collection no converging pass waits on is listed.
+        self.idle_interval = max(poll_interval, idle_interval or poll_interval)
+        self.hot_for = hot_for
         self.events_interval = min(events_interval, poll_interval)
         self.on_change = on_change
         #: A collection no reconciler read for this long is no longer listed (e.g. the
@@ -188,13 +196,37 @@ class Inventory:
 
     # -- the tick --------------------------------------------------------------------
 
+    def mark_hot(self, keys: set[Hashable]) -> None:
+        """A converging pass waits on these collections: list them every tick for a while."""
+        with self._lock:
+            until = self._clock() + self.hot_for
+            for key in keys:
+                known = self._collections.get(key)
+                if known is not None:
+                    known.hot_until = max(known.hot_until, until)
+
     def refresh(self) -> None:
         """List every registered collection once and read new events."""
+        self._tick(everything=True)
+
+    def tick(self) -> None:
+        """List the collections a converging pass waits on, and the others when their idle
+        interval is up; read new events."""
+        self._tick(everything=False)
+
+    def _tick(self, *, everything: bool) -> None:
         with self._lock:
-            stale = self._clock() - self.unused_after
+            now = self._clock()
+            stale = now - self.unused_after
             for key in [k for k, c in self._collections.items() if c.read_at < stale]:
                 del self._collections[key]
-            collections = list(self._collections.items())
+            collections = [
+                (key, known)
+                for key, known in self._collections.items()
+                if everything
+                or known.hot_until > now
+                or now - known.listed_at >= self.idle_interval - 0.05
+            ]
         for key, known in collections:
             self._list_into(known, key)
         self._follow_events()
@@ -294,7 +326,7 @@ class Inventory:
         while not self._stop.is_set():
             try:
                 if self._clock() >= next_tick:
-                    self.refresh()
+                    self.tick()
                     next_tick = self._clock() + self.poll_interval
                 else:
                     self._follow_events()
