@@ -66,11 +66,14 @@ def _default_cluster(reg: Registry) -> Cluster | None:
     return reg.by_name(Cluster, "Default") or next(iter(reg.all(Cluster)), None)
 
 
-def host_fail(reg: Registry, name: str) -> bool:
+def host_fail(reg: Registry, name: str, mode: str = "machine") -> bool:
+    """The host stops answering the engine: "machine" (dead, the default) or "network"
+    (cut off from the engine; it still renews its storage lease)."""
     h = reg.by_name(Host, name)
     if h is None:
         return False
     h.failed = True
+    h.fail_mode = mode
     go_unresponsive(reg, h)
     return True
 
@@ -80,6 +83,7 @@ def host_heal(reg: Registry, name: str) -> bool:
     if h is None:
         return False
     h.failed = False
+    h.fail_mode = "machine"
     if h.status in ("connecting", "non_responsive") and is_powered(reg, h):
         connect_host(reg, h)
     return True

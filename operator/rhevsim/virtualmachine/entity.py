@@ -192,6 +192,9 @@ CODES.update(
         "USER_STOP_SUSPENDED_VM": 111,
         "USER_REMOVE_VM_FINISHED": 113,
         "VM_SET_TO_UNKNOWN_STATUS": 142,
+        "VDS_INITIATED_RUN_VM": 506,
+        "HA_VM_FAILED": 9602,
+        "HA_VM_RESTART_FAILED": 9603,
         "VM_WAS_SET_DOWN_DUE_TO_HOST_REBOOT_OR_MANUAL_FENCE": 143,
         "USER_STARTED_VM": 153,
         "USER_REBOOT_VM": 157,
@@ -216,6 +219,12 @@ TIMINGS = {
     "vm.restore": 8.0,  # restoring_state -> up
     "vm.reboot": 10.0,  # reboot_in_progress -> up
     "vm.migrate": 10.0,  # migrating -> up on the target
+    # HaAutoStartVmsRunner: the first try at once (AutoStartVmsRunnerIntervalInSeconds 1),
+    # then every RetryToRunAutoStartVmIntervalInSeconds (30), MaxNumOfTriesToRunFailedAutoStartVm
+    # (10) tries in all.
+    "vm.ha_start": 1.0,
+    "vm.ha_retry": 30.0,
+    "vm.ha_tries": 10.0,
 }
 
 
