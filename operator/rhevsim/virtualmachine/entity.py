@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from rhevsim.api import (
     Request,
     get_or_404,
 )
-from rhevsim.cluster import Cluster
+from rhevsim.cluster import Cluster, mac_pool
 from rhevsim.disk.entity import DiskAttachment
 from rhevsim.event import CODES
 from rhevsim.hypervisor.host import up_hosts_in_cluster
@@ -539,16 +538,6 @@ def check_name(name: str, action: str) -> None:
 
 def name_taken(reg: Registry, name: str, exclude: Vm | None = None) -> bool:
     return any(v.name == name and v is not exclude for v in reg.all(Vm))
-
-
-def mac_pool(reg: Registry) -> dict[str, Any]:
-    pool = reg.config.get("_vm_mac_pool")
-    if pool is None:
-        rnd = random.Random(reg.seed * 7 + 13)
-        prefix = f"56:6f:{rnd.randrange(256):02x}:{rnd.randrange(256):02x}"
-        pool = {"prefix": prefix, "next": 0, "used": set()}
-        reg.config["_vm_mac_pool"] = pool
-    return pool
 
 
 def allocate_mac(reg: Registry) -> str:
