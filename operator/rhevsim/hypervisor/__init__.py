@@ -78,8 +78,8 @@ from rhevsim.hypervisor.actions import (
     setup_networks_handler,
     sync_all_networks,
 )
-from rhevsim.hypervisor.fencing import non_responding_treatment
 from rhevsim.hypervisor.crud import add_host, get_host, list_hosts, remove_host, update_host
+from rhevsim.hypervisor.fencing import non_responding_treatment
 from rhevsim.hypervisor.host import (
     TIMINGS,
     Host,

@@ -17,12 +17,12 @@ from rhevsim.api import (
 )
 from rhevsim.datacenter import ENGINE_USER
 from rhevsim.event import CODES
-from rhevsim.fenceagent import agents_of
 from rhevsim.hostnic import NetworkAttachment, parse_changes, validate_result
 from rhevsim.hypervisor.crud import (
     cluster_from,
     move_to_cluster,
 )
+from rhevsim.hypervisor.fencing import agent_power, agent_reaches_bmc
 from rhevsim.hypervisor.host import (
     FENCE_TYPES,
     MANUAL_FENCE_OK,
@@ -36,7 +36,6 @@ from rhevsim.hypervisor.host import (
     reachable,
     spm_status_of,
 )
-from rhevsim.hypervisor.fencing import agent_power, agent_reaches_bmc
 from rhevsim.hypervisor.spm import elect, host_fenced
 from rhevsim.hypervisor.status import (
     FENCE_JOB_VERBS,
@@ -56,7 +55,6 @@ from rhevsim.xmlutil import Element, boolean, text
 
 if TYPE_CHECKING:
     from rhevsim.job import Job
-    from rhevsim.registry import Registry
 
 
 def approve_host(req: Request) -> Response:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rhevsim.cluster import Cluster
 from rhevsim.datacenter import recompute_status
 from rhevsim.event import CODES
 from rhevsim.fenceagent import agents_of
@@ -45,34 +46,15 @@ class Policy:
     threshold: int = 50
 
 
-def policy_of(cluster: object | None) -> Policy:
-    """The cluster's `fencing_policy` (an object or a dict with the API's field names)."""
-    fp = getattr(cluster, "fencing_policy", None)
-    if fp is None:
+def policy_of(cluster: Cluster | None) -> Policy:
+    """The cluster's fencing policy (rhevsim.cluster's fencing_* fields)."""
+    if cluster is None:
         return Policy()
-
-    def get(key: str, default: object) -> object:
-        if isinstance(fp, dict):
-            return fp.get(key, default)
-        return getattr(fp, key, default)
-
-    sub = get("skip_if_connectivity_broken", None)
-    broken, threshold = False, 50
-    if isinstance(sub, bool):
-        broken = sub
-        threshold = int(str(get("threshold", 50)))
-    elif sub is not None:
-        broken = bool(sub.get("enabled", False) if isinstance(sub, dict) else sub.enabled)
-        raw = sub.get("threshold", 50) if isinstance(sub, dict) else sub.threshold
-        threshold = int(str(raw if raw is not None else 50))
-    sd = get("skip_if_sd_active", False)
-    if sd is not None and not isinstance(sd, bool):
-        sd = sd.get("enabled", False) if isinstance(sd, dict) else sd.enabled
     return Policy(
-        enabled=bool(get("enabled", True)),
-        skip_if_sd_active=bool(sd),
-        skip_if_connectivity_broken=broken,
-        threshold=threshold,
+        enabled=cluster.fencing_enabled,
+        skip_if_sd_active=cluster.fencing_skip_if_sd_active,
+        skip_if_connectivity_broken=cluster.fencing_skip_if_connectivity_broken,
+        threshold=cluster.fencing_connectivity_threshold,
     )
 
 
