@@ -18,6 +18,8 @@ def machine_power_changed(reg: Registry, m: Machine) -> None:
     h = next((x for x in reg.all(Host) if x.machine == m.name), None)
     if not m.powered_on:
         if h is not None:
+            if h.fail_mode == "machine":
+                h.failed = False  # a hung machine loses its hang with its power
             if h.status in ("maintenance",) and h.lock is None:
                 h.admin_maintenance = True
             go_unresponsive(reg, h)
