@@ -665,7 +665,7 @@ def test_a_vm_whose_host_stops_answering_stalls_past_its_deadline_and_recovers(
     h.apply(VM, "orphan", spec)
     converge(h, sim, "orphan")
     sim.control("POST", "/sim/hosts/rhevh1/fail")
-    sim.advance(31)  # connecting, then non_responsive: the VM is unknown
+    sim.advance(81)  # connecting for the grace (60 s, +20 s as SPM, +0.5 s per VM): unknown
     assert sim_vm(sim, "orphan").status == "unknown"
     h.pass_("orphan")
     assert h.reason("orphan") == "HostNotResponding"
@@ -693,7 +693,7 @@ def test_a_placement_host_that_is_not_up_stalls_past_its_deadline_then_the_vm_mi
     h.apply(VM, "mover", spec)
     converge(h, sim, "mover")
     sim.control("POST", "/sim/hosts/rhevh2/fail")
-    sim.advance(31)
+    sim.advance(81)  # past the grace period: non_responsive
     moved = {**spec, "placement": {"host": "rhevh2"}, "timeouts": {"operationSeconds": 30}}
     h.apply(VM, "mover", moved)
     h.pass_("mover")
@@ -704,7 +704,8 @@ def test_a_placement_host_that_is_not_up_stalls_past_its_deadline_then_the_vm_mi
     stalled = h.cond("mover", "Stalled")
     assert stalled["status"] == "True" and stalled["reason"] == "Timeout"
     assert "AwaitPlacementHost did not finish" in stalled["message"]
-    assert "RHEV-M said: Host rhevh2 is non responsive" in stalled["message"]
+    # The engine's newest alert: VDS_ALERT_NO_PM_CONFIG_FENCE_OPERATION_SKIPPED.
+    assert "RHEV-M said: Host rhevh2 became non responsive" in stalled["message"]
     assert "spec.placement.host" in stalled["message"]
     assert host_name(sim, sim_vm(sim, "mover").host_id) == "rhevh1"  # nothing sent
     sim.control("POST", "/sim/hosts/rhevh2/heal")
