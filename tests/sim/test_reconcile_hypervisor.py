@@ -710,6 +710,41 @@ def test_without_auto_confirm_a_dead_spm_the_engine_cannot_fence_is_stalled_with
     assert h.run(HV, "hv1").events == []  # said once
 
 
+def test_an_interface_removed_from_the_spec_is_detached_only_if_the_operator_attached_it(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    inv = _up_host_inventory()
+    inv["networks"].append(
+        {"name": "backend", "data_center": "Default", "vlan": 30, "clusters": [{"name": "Default"}]}
+    )
+    # Found on the host: an attachment the operator did not make.
+    inv["hosts"][0]["networks"] = [{"network": "backend", "nic": "eth0"}]
+    sim = simulator_factory(inv)
+    h = harness(sim)
+    h.apply(HV, "hv1", {"address": "10.0.0.11", "adopt": True, "interfaces": [STATIC]})
+    converge(h, sim, "hv1", step=10)
+    assert h.status(HV, "hv1")["attachedNetworks"] == ["storage"]
+    host = host_of(sim, "hv1")
+    nets = {sim.find("network", n).id: n for n in ("storage", "backend", "rhevm")}
+    assert sorted(nets[a.network_id] for a in host.attachments) == ["backend", "rhevm", "storage"]
+
+    h.apply(HV, "hv1", {"address": "10.0.0.11", "adopt": True, "interfaces": []})
+    reasons: list[str] = []
+    for _ in range(12):
+        reasons += h.reasons(h.run(HV, "hv1"))
+        if h.ready("hv1"):
+            break
+        sim.advance(10)
+    assert reasons == ["MovingToMaintenance", "NetworksSetUp", "Activating"]
+    assert any("detached storage" in e.message for o in h.outcomes for e in o.events)
+    assert sorted(nets[a.network_id] for a in host.attachments) == ["backend", "rhevm"]
+    assert h.status(HV, "hv1").get("attachedNetworks") is None
+    calls = setupnetworks_calls(h)
+    for _ in range(2):  # backend (found) and rhevm (management) are left alone
+        assert h.run(HV, "hv1").events == []
+    assert setupnetworks_calls(h) == calls and host.status == "up"
+
+
 def test_interfaces_with_update_of_host_made_by_hand_are_corrected(
     simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
 ) -> None:
