@@ -747,3 +747,36 @@ def test_a_disk_locked_by_someone_else_stalls_past_its_deadline_and_recovers(
     converge(h, sim, "held")
     assert h.st("held").get("operation") is None
     assert [d.name for _, d in sim_disks(sim, sim_vm(sim, "held"))] == ["by_hand"]  # kept
+
+
+def test_a_highly_available_vm_of_a_fenced_host_is_left_to_the_engines_restart(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], VmHarness]
+) -> None:
+    pm = {"enabled": True, "agents": [{"address": "127.0.0.1", "port": 6230,
+                                       "username": "admin", "password": "admin"}]}  # fmt: skip
+    inv = inventory(timings={"vm.ha_start": 30.0})  # widen the engine's restart window
+    for host in inv["hosts"]:
+        host["power_management"] = pm
+    sim = simulator_factory(inv)
+    h = harness(sim)
+    spec = {**SMALL, "powerState": "Running", "highAvailability": {"enabled": True, "priority": 50}}
+    h.apply(VM, "ha", spec)
+    converge(h, sim, "ha")
+    vm = sim_vm(sim, "ha")
+    assert vm.config.high_availability is True and vm.config.ha_priority == 50  # enforced
+    first = host_name(sim, vm.host_id)
+    sim.control("POST", f"/sim/hosts/{first}/fail")
+    sim.advance(81)
+    assert vm.status == "unknown"
+    h.pass_("ha")
+    assert h.reason("ha") == "HostNotResponding"  # never started elsewhere by the operator
+    sim.advance(15)  # the engine fenced the host: the VM is down, to be restarted by it
+    assert vm.status == "down"
+    before = dict(h.client.request_counts)
+    h.pass_("ha")
+    assert h.reason("ha") == "EngineRestartingHaVm"
+    assert not [k for k in delta(before, h.client.request_counts) if k[1].endswith("/start")]
+    sim.advance(30)
+    assert vm.status in ("wait_for_launch", "powering_up")
+    converge(h, sim, "ha")
+    assert host_name(sim, vm.host_id) not in (first, None)
