@@ -645,6 +645,25 @@ def test_a_dead_spm_is_left_to_the_engines_fencing_without_ipmi_power_commands(
     }
 
 
+def test_past_engine_fencing_seconds_auto_confirm_takes_over(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    """The engine could fence (power management, policy on, a proxy) but has not done so by
+    timeouts.engineFencingSeconds: the operator's autoConfirm fencing goes ahead."""
+    sim, h = _two_spm_hosts(simulator_factory, harness, auto_confirm=True)
+    sim.control("POST", "/sim/hosts/hv1/fail")
+    sim.advance(80)  # non_responsive; the engine's soft fencing is still running
+    outcome = h.run(HV, "hv1")
+    assert outcome.events == [] and h.reason("hv1") == "EngineFencing"
+    h.skew = 601  # timeouts.engineFencingSeconds (600) later, as far as the operator knows
+    outcome = h.run(HV, "hv1")
+    assert h.reasons(outcome) == ["FencingSpm", "PoweredOff", "ConfirmedReboot"]
+    warning = outcome.events[0].message
+    assert "RHEV-M did not fence host hv1 within timeouts.engineFencingSeconds" in warning
+    assert machine(sim, "hv1")["ipmi"] == {"on": 0, "off": 1}
+    assert h.reason("hv1") == "WaitingForSPM"
+
+
 def test_with_engine_fencing_disabled_auto_confirm_fences_the_dead_spm_over_ipmi(
     simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
 ) -> None:
