@@ -206,14 +206,21 @@ def list_response(
     *,
     searchable: bool = True,
     default_sort: bool = True,
+    kind: type[Entity] | None = None,
 ) -> Response:
-    """A collection answer with search (top-level only), case_sensitive, max, page, sortby."""
+    """A collection answer with search (top-level only), case_sensitive, max, page, sortby.
+
+    The query's syntax is checked against `kind.SEARCH_KEYS` (and the keys the items fill),
+    so that an unknown key is a 400 whatever the collection holds, as on the engine.
+    """
     items = list(objs)
     query = req.query.get("search") if searchable else None
     if query:
         case_sensitive = req.query_bool("case_sensitive", False)
-        allowed: set[str] = set(items[0].search_fields(req.reg)) if items else set()
-        q = compile_query(query, allowed, case_sensitive) if items else None
+        allowed: set[str] = set(kind.SEARCH_KEYS) if kind is not None else set()
+        if items:
+            allowed |= type(items[0]).SEARCH_KEYS | set(items[0].search_fields(req.reg))
+        q = compile_query(query, allowed, case_sensitive) if allowed else None
         if q is not None:
             items = [o for o in items if q.predicate(o.search_fields(req.reg))]
             if q.sortby:

@@ -142,7 +142,7 @@ class SimulatorBackend:
 
     def _get(self) -> dict[str, Any]:
         try:
-            response = self._http.get(self._base, timeout=self._timeout)
+            response = self._http.get(self._base, params={"via": "ipmi"}, timeout=self._timeout)
         except requests.RequestException as exc:
             raise BackendError(f"GET {self._base}: {exc}") from exc
         if response.status_code != 200:
@@ -165,7 +165,7 @@ class SimulatorBackend:
         return self._get().get("power") == "on"
 
     def set_power(self, on: bool) -> None:
-        self._post("power", {"on": on})
+        self._post("power", {"on": on, "via": "ipmi"})
 
     def boot(self) -> BootSetting:
         body = self._get()

@@ -7,6 +7,7 @@ use it (RemoveClusterCommand).
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,6 +83,38 @@ CPU_TYPES = (
 )
 ON_ERROR = ("migrate", "migrate_highly_available", "do_not_migrate")
 ARCHITECTURES = ("x86_64", "ppc64", "s390x", "undefined")
+INHERITABLE = ("inherit", "true", "false")
+BANDWIDTH_METHODS = ("auto", "hypervisor_default", "custom")
+RNG_SOURCES = ("hwrng", "random", "urandom")
+
+# The engine's built-in cluster policies (bll/scheduling/InternalClusterPolicies): id, name,
+# description. `none` is the default policy a new cluster gets.
+SCHEDULING_POLICIES = (
+    ("b4ed2332-a7ac-4d5f-9596-99a439cb2812", "none", "No load balancing operation"),
+    (
+        "7677771e-5eab-422e-83fa-dc04080d21b7",
+        "cluster_maintenance",
+        "Cluster maintenance policy: no VM may be started or migrated in",
+    ),
+    (
+        "20d25257-b4bd-4589-92a6-c4c5c5d3fd1a",
+        "evenly_distributed",
+        "Load balancing policy that spreads CPU load evenly over the hosts",
+    ),
+    (
+        "5a2b0939-7d46-4b73-a469-e9c2c7fc6a53",
+        "power_saving",
+        "Load balancing policy that packs VMs on few hosts to save power",
+    ),
+    (
+        "8d5d7bec-68de-4a67-b53e-0ac54686d579",
+        "vm_evenly_distributed",
+        "Load balancing policy that spreads the number of VMs evenly over the hosts",
+    ),
+)
+DEFAULT_SCHEDULING_POLICY = SCHEDULING_POLICIES[0][0]
+# The one MAC pool a fresh engine has (packaging/dbscripts/data/00210_insert_mac_pools.sql).
+DEFAULT_MAC_POOL_ID = "58ca604b-017d-0374-0220-00000000014e"
 
 
 @dataclass(kw_only=True, eq=False)
@@ -107,7 +140,28 @@ class Cluster(Entity):
     ha_reservation: bool = False
     ksm_enabled: bool = True
     tunnel_migration: bool = False
+    # The engine's FencingPolicy (common/businessentities/FencingPolicy): its defaults.
     fencing_enabled: bool = True
+    fencing_skip_if_sd_active: bool = False
+    fencing_skip_if_connectivity_broken: bool = False
+    fencing_connectivity_threshold: int = 50
+    fencing_skip_if_gluster_bricks_up: bool = False
+    fencing_skip_if_gluster_quorum_not_met: bool = False
+    # Migration options (restapi ClusterMigrationOptionsMapper): a new cluster inherits the
+    # engine's settings; bandwidth DEFAULT is AUTO (MigrationBandwidthLimitType).
+    migration_auto_converge: str = "inherit"
+    migration_compressed: str = "inherit"
+    migration_encrypted: str = "inherit"
+    migration_bandwidth: str = "auto"
+    migration_bandwidth_custom: int | None = None
+    migration_policy_id: str | None = None
+    # Cluster.getRequiredRngSources: the additional sources plus urandom (4.x versions).
+    additional_rng_sources: tuple[str, ...] = ()
+    scheduling_policy_id: str = DEFAULT_SCHEDULING_POLICY
+    mac_pool_id: str = DEFAULT_MAC_POOL_ID
+
+    def required_rng_sources(self) -> list[str]:
+        return sorted({"urandom", *self.additional_rng_sources})
 
     def render(self, ctx: Ctx) -> Element:
         el = ctx.el(self)
@@ -130,10 +184,26 @@ class Cluster(Entity):
         if self.cpu_type:
             etree.SubElement(cpu, "type").text = self.cpu_type
         etree.SubElement(el, "error_handling").append(_txt("on_error", self.on_error))
+        etree.SubElement(el, "firewall_type").text = "firewalld"
         fp = etree.SubElement(el, "fencing_policy")
         etree.SubElement(fp, "enabled").text = xml_bool(self.fencing_enabled)
+        cb = etree.SubElement(fp, "skip_if_connectivity_broken")
+        etree.SubElement(cb, "enabled").text = xml_bool(self.fencing_skip_if_connectivity_broken)
+        etree.SubElement(cb, "threshold").text = str(self.fencing_connectivity_threshold)
+        etree.SubElement(fp, "skip_if_gluster_bricks_up").text = xml_bool(
+            self.fencing_skip_if_gluster_bricks_up
+        )
+        etree.SubElement(fp, "skip_if_gluster_quorum_not_met").text = xml_bool(
+            self.fencing_skip_if_gluster_quorum_not_met
+        )
+        sd = etree.SubElement(fp, "skip_if_sd_active")
+        etree.SubElement(sd, "enabled").text = xml_bool(self.fencing_skip_if_sd_active)
+        etree.SubElement(el, "fips_mode").text = "undefined"
         etree.SubElement(el, "gluster_service").text = xml_bool(self.gluster_service)
         etree.SubElement(el, "ha_reservation").text = xml_bool(self.ha_reservation)
+        etree.SubElement(el, "log_max_memory_used_threshold").text = "95"
+        etree.SubElement(el, "log_max_memory_used_threshold_type").text = "percentage"
+        etree.SubElement(el, "maintenance_reason_required").text = "false"
         ksm = etree.SubElement(el, "ksm")
         etree.SubElement(ksm, "enabled").text = xml_bool(self.ksm_enabled)
         etree.SubElement(ksm, "merge_across_nodes").text = "true"
@@ -142,22 +212,46 @@ class Cluster(Entity):
         etree.SubElement(oc, "percent").text = str(self.over_commit_percent)
         th = etree.SubElement(mp, "transparent_hugepages")
         etree.SubElement(th, "enabled").text = xml_bool(self.transparent_hugepages)
+        mig = etree.SubElement(el, "migration")
+        etree.SubElement(mig, "auto_converge").text = self.migration_auto_converge
+        bw = etree.SubElement(mig, "bandwidth")
+        etree.SubElement(bw, "assignment_method").text = self.migration_bandwidth
+        if self.migration_bandwidth == "custom" and self.migration_bandwidth_custom is not None:
+            etree.SubElement(bw, "custom_value").text = str(self.migration_bandwidth_custom)
+        etree.SubElement(mig, "compressed").text = self.migration_compressed
+        etree.SubElement(mig, "encrypted").text = self.migration_encrypted
+        etree.SubElement(mig, "parallel_migrations_policy").text = "disabled"
+        if self.migration_policy_id:
+            etree.SubElement(mig, "policy", {"id": self.migration_policy_id})
+        etree.SubElement(el, "optional_reason").text = "false"
+        rng = etree.SubElement(el, "required_rng_sources")
+        for source in self.required_rng_sources():
+            etree.SubElement(rng, "required_rng_source").text = source
+        etree.SubElement(el, "switch_type").text = "legacy"
         etree.SubElement(el, "threads_as_cores").text = xml_bool(self.threads_as_cores)
+        etree.SubElement(el, "trusted_service").text = "false"
         etree.SubElement(el, "tunnel_migration").text = xml_bool(self.tunnel_migration)
+        etree.SubElement(el, "upgrade_in_progress").text = "false"
         v = etree.SubElement(el, "version")
         etree.SubElement(v, "major").text = str(self.version[0])
         etree.SubElement(v, "minor").text = str(self.version[1])
         etree.SubElement(el, "virt_service").text = xml_bool(self.virt_service)
+        etree.SubElement(el, "vnc_encryption").text = "false"
         dc = ctx.reg.get(DataCenter, self.data_center_id) if self.data_center_id else None
         ctx.ref(el, "data_center", dc)
 
+        etree.SubElement(
+            el,
+            "mac_pool",
+            {"href": f"{ctx.base}/macpools/{self.mac_pool_id}", "id": self.mac_pool_id},
+        )
         ctx.ref(el, "management_network", management_network_of(ctx.reg, self))
         etree.SubElement(
             el,
             "scheduling_policy",
             {
-                "href": f"{ctx.base}/schedulingpolicies/b4ed2332-a7ac-4d5f-9596-99a439cb2812",
-                "id": "b4ed2332-a7ac-4d5f-9596-99a439cb2812",
+                "href": f"{ctx.base}/schedulingpolicies/{self.scheduling_policy_id}",
+                "id": self.scheduling_policy_id,
             },
         )
         return el
@@ -329,6 +423,7 @@ def _add(req: Request, dc: DataCenter | None = None) -> Response:
         if arch:
             fields["cpu_architecture"] = arch
         fields.update(_policy_fields(body))
+        fields.update(_references(req))
         cluster = new_cluster(reg, name, dc, correlation_id=job.correlation_id, **fields)
         cluster.description = text(body, "description")
         cluster.comment = text(body, "comment")
@@ -354,13 +449,92 @@ def _policy_fields(body: Element | None) -> dict[str, Any]:
         ("ksm_enabled", "ksm/enabled"),
         ("tunnel_migration", "tunnel_migration"),
         ("fencing_enabled", "fencing_policy/enabled"),
+        ("fencing_skip_if_sd_active", "fencing_policy/skip_if_sd_active/enabled"),
+        ("fencing_skip_if_gluster_bricks_up", "fencing_policy/skip_if_gluster_bricks_up"),
+        (
+            "fencing_skip_if_gluster_quorum_not_met",
+            "fencing_policy/skip_if_gluster_quorum_not_met",
+        ),
     ):
         v = boolean(body, path)
         if v is not None:
             out[key] = v
+    out.update(_fencing_connectivity(body))
+    out.update(_migration_fields(body))
     on_error = enum(body, "error_handling/on_error", ON_ERROR, "MigrateOnError")
     if on_error:
         out["on_error"] = on_error
+    if has(body, "required_rng_sources"):
+        rng = body.find("required_rng_sources") if body is not None else None
+        sources: set[str] = set()
+        for e in rng if rng is not None else ():
+            source = (e.text or "").strip().lower()
+            if source not in RNG_SOURCES:
+                raise errors.invalid_value(e.text or "", "RngSource")
+            sources.add(source)
+        out["additional_rng_sources"] = tuple(sorted(sources - {"urandom"}))
+    return out
+
+
+def _fencing_connectivity(body: Element | None) -> dict[str, Any]:
+    """FencingPolicyMapper: a `skip_if_connectivity_broken` without a threshold sets 50."""
+    if not has(body, "fencing_policy/skip_if_connectivity_broken"):
+        return {}
+    out: dict[str, Any] = {}
+    enabled = boolean(body, "fencing_policy/skip_if_connectivity_broken/enabled")
+    out["fencing_skip_if_connectivity_broken"] = bool(enabled)
+    threshold = integer(body, "fencing_policy/skip_if_connectivity_broken/threshold")
+    out["fencing_connectivity_threshold"] = 50 if threshold is None else threshold
+    return out
+
+
+def _migration_fields(body: Element | None) -> dict[str, Any]:
+    """ClusterMigrationOptionsMapper.copyMigrationOptions: only what the body sets."""
+    out: dict[str, Any] = {}
+    for key, path in (
+        ("migration_auto_converge", "migration/auto_converge"),
+        ("migration_compressed", "migration/compressed"),
+        ("migration_encrypted", "migration/encrypted"),
+    ):
+        v = enum(body, path, INHERITABLE, "InheritableBoolean")
+        if v:
+            out[key] = v
+    method = enum(
+        body,
+        "migration/bandwidth/assignment_method",
+        BANDWIDTH_METHODS,
+        ("MigrationBandwidthAssignmentMethod"),
+    )
+    if method:
+        out["migration_bandwidth"] = method
+        if method == "custom":
+            out["migration_bandwidth_custom"] = integer(body, "migration/bandwidth/custom_value")
+    policy = body.find("migration/policy") if body is not None else None
+    if policy is not None and policy.get("id"):
+        out["migration_policy_id"] = policy.get("id")
+    return out
+
+
+def _references(req: Request) -> dict[str, Any]:
+    """`scheduling_policy` (by id or name) and `mac_pool` (by id or name) of a body."""
+    body = req.body
+    out: dict[str, Any] = {}
+    sp = body.find("scheduling_policy") if body is not None else None
+    if sp is not None:
+        ident, name = sp.get("id"), text(sp, "name")
+        match = [p for p in SCHEDULING_POLICIES if (ident and p[0] == ident) or p[1] == name]
+        if not match:
+            key, value = ("id", ident) if ident else ("name", name or "")
+            raise errors.entity_not_found("SchedulingPolicy", key, value or "")
+        out["scheduling_policy_id"] = match[0][0]
+    mp = body.find("mac_pool") if body is not None else None
+    if mp is not None:
+        ident, pool_name = mp.get("id"), text(mp, "name")
+        known = ident == DEFAULT_MAC_POOL_ID if ident else pool_name in (None, "Default")
+        if not known:
+            key, value = ("id", ident) if ident else ("name", pool_name or "")
+            raise errors.entity_not_found("MacPool", key, value or "")
+        out["mac_pool_id"] = DEFAULT_MAC_POOL_ID
     return out
 
 
@@ -375,6 +549,8 @@ def _update(req: Request) -> Response:
         if reg.by_name(Cluster, name) is not None:
             raise errors.conflict("Cannot update Cluster. Cluster name is already in use.")
     cpu = _cpu(body, "update")
+    policy = _policy_fields(body)
+    policy.update(_references(req))
     version = _parse_version(body, "update")
     if version is not None and version not in SUPPORTED_VERSIONS:
         raise errors.bad_request(
@@ -406,7 +582,7 @@ def _update(req: Request) -> Response:
             cl.cpu_architecture = arch
         if version is not None:
             cl.version = version
-        for k, v in _policy_fields(body).items():
+        for k, v in policy.items():
             setattr(cl, k, v)
         if new_dc is not None and cl.data_center_id is None:
             cl.data_center_id = new_dc.id
@@ -447,6 +623,91 @@ def _remove(req: Request) -> Response:
     return delete_complete(req)
 
 
+def _render_policy(req: Request, policy: tuple[str, str, str]) -> Element:
+    ident, name, description = policy
+    el = etree.Element(
+        "scheduling_policy", {"href": f"{req.base}/schedulingpolicies/{ident}", "id": ident}
+    )
+    for rel in ("balances", "filters", "weights"):
+        etree.SubElement(
+            el, "link", {"href": f"{req.base}/schedulingpolicies/{ident}/{rel}", "rel": rel}
+        )
+    etree.SubElement(el, "name").text = name
+    etree.SubElement(el, "description").text = description
+    etree.SubElement(el, "default_policy").text = xml_bool(ident == DEFAULT_SCHEDULING_POLICY)
+    etree.SubElement(el, "locked").text = "true"
+    return el
+
+
+def _scheduling_policy(req: Request) -> tuple[str, str, str]:
+    for p in SCHEDULING_POLICIES:
+        if p[0] == req.params.get("id"):
+            return p
+    raise errors.not_found_url()
+
+
+def _list_scheduling_policies(req: Request) -> Response:
+    out = etree.Element("scheduling_policies")
+    for p in SCHEDULING_POLICIES:
+        out.append(_render_policy(req, p))
+    return xml_response(out)
+
+
+def _render_mac_pool(req: Request) -> Element:
+    """The engine's Default pool; its range is the one the simulator allocates VM MACs from."""
+    ident = DEFAULT_MAC_POOL_ID
+    el = etree.Element("mac_pool", {"href": f"{req.base}/macpools/{ident}", "id": ident})
+    etree.SubElement(
+        el, "link", {"href": f"{req.base}/macpools/{ident}/permissions", "rel": "permissions"}
+    )
+    etree.SubElement(el, "name").text = "Default"
+    etree.SubElement(el, "description").text = "Default MAC pool"
+    etree.SubElement(el, "allow_duplicates").text = "false"
+    etree.SubElement(el, "default_pool").text = "true"
+    prefix = mac_pool(req.reg)["prefix"]
+    ranges = etree.SubElement(el, "ranges")
+    rng = etree.SubElement(ranges, "range")
+    etree.SubElement(rng, "from").text = f"{prefix}:00:00"
+    etree.SubElement(rng, "to").text = f"{prefix}:ff:ff"
+    return el
+
+
+def _list_mac_pools(req: Request) -> Response:
+    out = etree.Element("mac_pools")
+    out.append(_render_mac_pool(req))
+    return xml_response(out)
+
+
+def _get_mac_pool(req: Request) -> Response:
+    if req.params.get("id") != DEFAULT_MAC_POOL_ID:
+        raise errors.not_found_url()
+    return xml_response(_render_mac_pool(req))
+
+
+def _policy_units(rel: str) -> Callable[[Request], Response]:
+    def handler(req: Request) -> Response:
+        _scheduling_policy(req)
+        return xml_response(etree.Element(rel))
+
+    return handler
+
+
+def _mac_pool_permissions(req: Request) -> Response:
+    _get_mac_pool(req)
+    return xml_response(etree.Element("permissions"))
+
+
+def mac_pool(reg: Registry) -> dict[str, Any]:
+    """The Default pool's state: 56:6f:XX:XX:00:00-ff:ff (XX from the seed), addresses in use."""
+    pool = reg.config.get("_vm_mac_pool")
+    if pool is None:
+        rnd = random.Random(reg.seed * 7 + 13)
+        prefix = f"56:6f:{rnd.randrange(256):02x}:{rnd.randrange(256):02x}"
+        pool = {"prefix": prefix, "next": 0, "used": set()}
+        reg.config["_vm_mac_pool"] = pool
+    return pool
+
+
 def _simple_action(description: str) -> Any:
     def handler(req: Request) -> Response:
         cl = get_or_404(req, Cluster)
@@ -473,6 +734,17 @@ def register(api: Api) -> None:
     api.route("GET", "/datacenters/{dc}/clusters/{id}", _get_in_dc)
     api.route("PUT", "/datacenters/{dc}/clusters/{id}", _in_dc(_update))
     api.route("DELETE", "/datacenters/{dc}/clusters/{id}", _in_dc(_remove))
+    api.route("GET", "/schedulingpolicies", _list_scheduling_policies)
+    api.route(
+        "GET",
+        "/schedulingpolicies/{id}",
+        lambda req: xml_response(_render_policy(req, _scheduling_policy(req))),
+    )
+    for rel in ("balances", "filters", "weights"):
+        api.route("GET", f"/schedulingpolicies/{{id}}/{rel}", _policy_units(rel))
+    api.route("GET", "/macpools", _list_mac_pools)
+    api.route("GET", "/macpools/{id}", _get_mac_pool)
+    api.route("GET", "/macpools/{id}/permissions", _mac_pool_permissions)
     api.action("/clusters/{id}", "resetemulatedmachine", _simple_action("Reset emulated machine"))
     api.action("/clusters/{id}", "syncallnetworks", _simple_action("Sync all networks of Cluster"))
     api.action("/clusters/{id}", "upgrade", _simple_action("Upgrade Cluster"))

@@ -13,9 +13,13 @@ POST   /sim/auth/password {"user", "password"}  change a user's password (a rota
                                          tokens and sessions already given stay valid
 GET    /sim/machines                    physical machines
 GET    /sim/machines/{name}
-POST   /sim/machines/{name}/power {"on": bool}
+POST   /sim/machines/{name}/power {"on": bool, "via": "ipmi"?}  (the BMC says "via": "ipmi";
+                                        counted per machine under "ipmi")
+POST   /sim/machines/{name}/bmc   {"reachable": bool}   the BMC stops (or starts) answering
 POST   /sim/machines/{name}/boot  {"device": "network"|"disk"|"cdrom"|"bios"}
-POST   /sim/hosts/{name}/fail           the host stops answering (rhevsim.hypervisor hook)
+POST   /sim/hosts/{name}/fail {"mode": "machine"|"network"}  the host stops answering the
+                                        engine: dead (default) or cut off, still renewing its
+                                        storage lease (rhevsim.hypervisor hook)
 POST   /sim/hosts/{name}/heal
 """
 
@@ -62,6 +66,7 @@ class Engine(Protocol):
 class Control:
     def __init__(self, sim: Engine) -> None:
         self.sim = sim
+        self._via_ipmi = False
 
     def handle(self, method: str, path: str, query: str, body: bytes) -> Answer:
         segs = [urllib.parse.unquote(s) for s in path.split("/") if s][1:]
@@ -74,6 +79,7 @@ class Control:
             data: Any = json.loads(body) if body.strip() else {}
         except ValueError:
             return json_answer(400, {"error": "the body must be JSON"})
+        self._via_ipmi = "via=ipmi" in query.split("&")
         try:
             status, result = self._dispatch(method, segs, data)
         except ControlError as exc:
@@ -156,18 +162,34 @@ class Control:
                     return 200, {"machines": [m.as_json() for m in reg.machines.values()]}
             case ("GET", ["machines", name]):
                 with reg.lock:
-                    return 200, self._machine(name).as_json()
+                    m = self._machine(name)
+                    if self._via_ipmi and m.bmc.get("reachable") is False:
+                        raise ControlError(503, f"the BMC of {name} does not answer")
+                    return 200, m.as_json()
             case ("POST", ["machines", name, "power"]):
                 on = data.get("on")
                 if not isinstance(on, bool):
                     raise ControlError(400, "on: expected true or false")
                 with reg.lock:
                     m = self._machine(name)
+                    if data.get("via") == "ipmi":
+                        if m.bmc.get("reachable") is False:
+                            raise ControlError(503, f"the BMC of {name} does not answer")
+                        counters = m.extra.setdefault("ipmi", {"on": 0, "off": 0})
+                        counters["on" if on else "off"] += 1
                     changed = m.powered_on != on
                     m.powered_on = on
                     if changed:
                         for hook in reg.hooks.machine_power:
                             hook(reg, m)
+                    return 200, m.as_json()
+            case ("POST", ["machines", name, "bmc"]):
+                reachable = data.get("reachable")
+                if not isinstance(reachable, bool):
+                    raise ControlError(400, "reachable: expected true or false")
+                with reg.lock:
+                    m = self._machine(name)
+                    m.bmc["reachable"] = reachable
                     return 200, m.as_json()
             case ("POST", ["machines", name, "boot"]):
                 device = data.get("device")
@@ -180,11 +202,19 @@ class Control:
                         hook(reg, m)
                     return 200, m.as_json()
             case ("POST", ["hosts", name, ("fail" | "heal") as what]):
+                mode = str(data.get("mode", "machine"))
+                if mode not in ("machine", "network"):
+                    raise ControlError(400, 'mode: expected "machine" or "network"')
                 with reg.lock:
-                    host_hook = reg.hooks.host_fail if what == "fail" else reg.hooks.host_heal
-                    if host_hook is None:
+                    if what == "fail":
+                        fail = reg.hooks.host_fail
+                        found = None if fail is None else fail(reg, name, mode)
+                    else:
+                        heal = reg.hooks.host_heal
+                        found = None if heal is None else heal(reg, name)
+                    if found is None:
                         raise ControlError(501, "no host module is loaded")
-                    if not host_hook(reg, name):
+                    if not found:
                         raise ControlError(404, f"no host named {name!r}")
                     return 200, {"host": name, "state": "failed" if what == "fail" else "healed"}
         raise ControlError(404, f"no control endpoint {method} /sim/{'/'.join(segs)}")

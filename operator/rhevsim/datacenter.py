@@ -69,6 +69,9 @@ class DataCenter(Entity):
     # Maintained by the SPM code in rhevsim.hypervisor: "none" | "contending" | "spm".
     spm_host_id: str | None = None
     spm_status: str = "none"
+    # Fencing of its non-responsive SPM failed (VdsNotRespondingTreatment ->
+    # SetStoragePoolStatus NotOperational); cleared once an SPM runs again.
+    spm_fence_failed: bool = False
 
     def render(self, ctx: Ctx) -> Element:
         el = ctx.el(self)
@@ -143,18 +146,20 @@ def recompute_status(reg: Registry, dc: DataCenter, correlation_id: str | None =
         new = "maintenance"
     elif dc.spm_status == "contending":
         new = "contend"
-    elif master_status != "active":
+    elif master_status not in ("active", "unknown"):
         # The master is being attached/activated: a new pool stays uninitialized (or in
         # maintenance) until its master is active; a running one has lost it.
         new = dc.status if dc.status in ("uninitialized", "maintenance") else "problematic"
     elif dc.spm_status == "spm" and dc.spm_host_id:
         new = "up"
     else:
-        new = "problematic"
+        new = "not_operational" if dc.spm_fence_failed else "problematic"
+    if new == "up":
+        dc.spm_fence_failed = False
     if new == dc.status:
         return
     old, dc.status = dc.status, new
-    if new == "problematic" and old != "contend":
+    if new == "problematic" and old not in ("contend", "not_operational"):
         reg.event(
             CODES["SYSTEM_CHANGE_STORAGE_POOL_STATUS_PROBLEMATIC_SEARCHING_NEW_SPM"],
             "Data Center is being initialized, please wait for initialization to complete.",

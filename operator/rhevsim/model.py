@@ -39,6 +39,11 @@ class Entity:
     PATH: ClassVar[str] = ""
     TYPE_NAME: ClassVar[str] = ""
     REF_NAME: ClassVar[str] = ""
+    # The search keys the engine's condition-field and cross-reference auto-completers know
+    # for this kind (searchbackend/*AutoCompleter), lower-case, "storage.name" style for
+    # cross-references. The syntax is checked against these, whatever the data; keys the
+    # simulator does not fill are None and match nothing. Empty: the keys of search_fields.
+    SEARCH_KEYS: ClassVar[frozenset[str]] = frozenset()
 
     id: str
     name: str = ""

@@ -50,7 +50,8 @@ class Hooks:
         storage (master domain activated/deactivated, attach, detach). The SPM module
         (rhevsim.hypervisor) uses it to start an election; it then sets dc.spm_host_id and
         dc.spm_status and calls `datacenter.recompute_status(reg, dc)`.
-    host_fail / host_heal: POST /sim/hosts/{name}/fail|heal; return False when no such host.
+    host_fail / host_heal: POST /sim/hosts/{name}/fail|heal; return False when no such host
+        (host_fail takes the mode: "machine" or "network").
     machine_power / machine_boot: called after /sim/machines/{name}/power|boot changed a
         machine (rhevsim.hypervisor makes it install/register or go non_responsive).
     active_hosts: hosts that count as Up in a data center (for attach/"no active host").
@@ -64,7 +65,7 @@ class Hooks:
     """
 
     dc_status_listeners: list[Callable[[Registry, Entity], None]] = field(default_factory=list)
-    host_fail: Callable[[Registry, str], bool] | None = None
+    host_fail: Callable[[Registry, str, str], bool] | None = None
     host_heal: Callable[[Registry, str], bool] | None = None
     machine_power: list[Callable[[Registry, Machine], None]] = field(default_factory=list)
     machine_boot: list[Callable[[Registry, Machine], None]] = field(default_factory=list)

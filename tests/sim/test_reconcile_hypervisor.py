@@ -569,9 +569,14 @@ def test_wrong_bmc_credentials_are_stalled(
     assert machine(sim, "node1")["power"] == "off"
 
 
-def test_spm_status_and_a_dead_spm_is_fenced_with_auto_confirm(
-    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
-) -> None:
+def _two_spm_hosts(
+    simulator_factory: Callable[..., SimHandle],
+    harness: Callable[[SimHandle], HvHarness],
+    auto_confirm: bool,
+    policy: dict[str, Any] | None = None,
+) -> tuple[SimHandle, HvHarness]:
+    """hv1 (the SPM) and hv2 up with power management over their simulated BMCs; the
+    cluster's fencing policy as `policy` (through the RhevCluster resource)."""
     sim, machines = _bmc_sim(
         simulator_factory,
         ["hv1", "hv2"],
@@ -583,52 +588,180 @@ def test_spm_status_and_a_dead_spm_is_fenced_with_auto_confirm(
     )
     h = harness(sim)
     h.secrets["bmc"] = dict(BMC_SECRET)
-    for name, m in zip(("hv1", "hv2"), machines, strict=True):
-        h.apply(HV, name, {"address": m["address"], "adopt": True, "bmc": bmc_spec(machines, name),
-                           "fencing": {"autoConfirm": True}})  # fmt: skip
+    if policy is not None:
+        h.apply("RhevCluster", "default", {"name": "Default", "adopt": True, "fencing": policy})
+        h.run("RhevCluster", "default")
+    for name in ("hv1", "hv2"):
+        h.apply(HV, name, {"address": next(m["address"] for m in machines if m["name"] == name),
+                           "adopt": True, "bmc": bmc_spec(machines, name),
+                           "fencing": {"autoConfirm": auto_confirm}})  # fmt: skip
         converge(h, sim, name)
     assert h.status(HV, "hv1")["spm"] is True and h.status(HV, "hv1")["spmStatus"] == "spm"
     assert h.status(HV, "hv2")["spm"] is False
     h.apply("RhevDataCenter", "default", {"name": "Default", "adopt": True})
     h.run("RhevDataCenter", "default")
     assert "SPM: hv1" in h.status("RhevDataCenter", "default")["message"]
-
-    # hv1 dies (its machine loses power): RHEV-M keeps it as SPM, the data center is stuck.
-    sim.control("POST", "/sim/machines/hv1/power", {"on": False})
-    sim.advance(40)
-    assert host_of(sim, "hv1").status == "non_responsive"
-    outcome = h.run(HV, "hv1")
-    assert h.reasons(outcome) == ["ConfirmedReboot", "PoweredOn"]  # it was off already
-    assert h.reason("hv1") == "FencingSpm"
-    sim.advance(20)  # the SPM role moves to hv2
-    h.run(HV, "hv2")
-    assert h.status(HV, "hv2")["spm"] is True
-    converge(h, sim, "hv1")  # hv1 boots from disk and comes back up, no longer SPM
-    assert h.status(HV, "hv1")["spm"] is False
-    h.run("RhevDataCenter", "default")
-    assert "SPM: hv2" in h.status("RhevDataCenter", "default")["message"]
+    return sim, h
 
 
-def test_without_auto_confirm_a_dead_spm_is_left_alone(
+def test_a_dead_spm_is_left_to_the_engines_fencing_without_ipmi_power_commands(
     simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
 ) -> None:
-    sim, machines = _bmc_sim(
-        simulator_factory,
-        ["hv1", "hv2"],
-        storage_domains=[NFS],
-        hosts=[{"name": "hv1", "machine": "hv1", "status": "up", "spm_priority": 8},
-               {"name": "hv2", "machine": "hv2", "status": "up"}],
-    )  # fmt: skip
-    h = harness(sim)
-    h.secrets["bmc"] = dict(BMC_SECRET)
-    h.apply(HV, "hv1", {"address": machines[0]["address"], "adopt": True,
-                        "bmc": bmc_spec(machines, "hv1")})  # fmt: skip
-    converge(h, sim, "hv1")
-    sim.control("POST", "/sim/hosts/hv1/fail")
+    sim, h = _two_spm_hosts(simulator_factory, harness, auto_confirm=True)
+    fencing = h.status(HV, "hv1")["fencing"]
+    assert fencing["engine"] is True and "with hv2 as fence proxy" in fencing["reason"]
+    assert h.status("RhevDataCenter", "default")["spmFenceable"] is True
+
+    sim.control("POST", "/sim/hosts/hv1/fail")  # the machine hangs: VDSM stops answering
     sim.advance(40)
     outcome = h.run(HV, "hv1")
-    assert outcome.events == [] and h.reason("hv1") == "HostNotResponding"
-    assert h.status(HV, "hv1")["spm"] is True and machine(sim, "hv1")["power"] == "on"
+    assert outcome.events == [] and h.reason("hv1") == "EngineGracePeriod"
+    assert "RHEV-M waits out its grace period" in h.condition(HV, "hv1", "Reconciling")["message"]
+    sim.advance(40)  # the SPM's grace (80 s) is over: non_responsive
+    outcome = h.run(HV, "hv1")
+    assert outcome.events == [] and h.reason("hv1") == "EngineFencing"
+    assert h.status(HV, "hv1")["operation"]["action"] == "AwaitEngineFencing"
+    h.run("RhevDataCenter", "default")
+    reconciling = h.condition("RhevDataCenter", "default", "Reconciling")
+    assert reconciling is not None and reconciling["reason"] == "WaitingForSPM"
+    assert "SPM host hv1 is non_responsive" in reconciling["message"]
+    sim.advance(5)  # soft fencing failed; the engine sends the stop through the agent
+    h.run(HV, "hv1")
+    message = h.condition(HV, "hv1", "Reconciling")["message"]
+    assert h.reason("hv1") == "EngineFencing" and "Power management stop of Host hv1" in message
+    sim.advance(10)
+    h.run(HV, "hv1")
+    assert h.reason("hv1") == "Rebooting" and h.status(HV, "hv1")["spm"] is False
+    sim.advance(12)  # the election
+    h.run(HV, "hv2")
+    assert h.status(HV, "hv2")["spm"] is True
+    converge(h, sim, "hv1", step=10)
+    assert h.status(HV, "hv1").get("operation") is None
+    # The engine power-cycled hv1 through its agent; the operator sent no power command.
+    assert machine(sim, "hv1")["fence_agent"] == {"on": 1, "off": 1}
+    assert "ipmi" not in machine(sim, "hv1")
+    assert not {"PoweredOff", "PoweredOn", "ConfirmedReboot"} & {
+        e.reason for o in h.outcomes for e in o.events
+    }
+
+
+def test_past_engine_fencing_seconds_auto_confirm_takes_over(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    """The engine could fence (power management, policy on, a proxy) but has not done so by
+    timeouts.engineFencingSeconds: the operator's autoConfirm fencing goes ahead."""
+    sim, h = _two_spm_hosts(simulator_factory, harness, auto_confirm=True)
+    sim.control("POST", "/sim/hosts/hv1/fail")
+    sim.advance(80)  # non_responsive; the engine's soft fencing is still running
+    outcome = h.run(HV, "hv1")
+    assert outcome.events == [] and h.reason("hv1") == "EngineFencing"
+    h.skew = 601  # timeouts.engineFencingSeconds (600) later, as far as the operator knows
+    outcome = h.run(HV, "hv1")
+    assert h.reasons(outcome) == ["FencingSpm", "PoweredOff", "ConfirmedReboot"]
+    warning = outcome.events[0].message
+    assert "RHEV-M did not fence host hv1 within timeouts.engineFencingSeconds" in warning
+    assert machine(sim, "hv1")["ipmi"] == {"on": 0, "off": 1}
+    assert h.reason("hv1") == "WaitingForSPM"
+
+
+def test_with_engine_fencing_disabled_auto_confirm_fences_the_dead_spm_over_ipmi(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    sim, h = _two_spm_hosts(simulator_factory, harness, auto_confirm=True,
+                            policy={"enabled": False})  # fmt: skip
+    assert host_of(sim, "hv1") is not None
+    cluster = sim.find("cluster", "Default")
+    assert cluster.fencing_enabled is False  # enforced through the RhevCluster resource
+    fencing = h.status(HV, "hv1")["fencing"]
+    assert fencing == {
+        "engine": False,
+        "reason": "the fencing policy of cluster Default is disabled",
+    }
+    h.run("RhevDataCenter", "default")
+    assert h.status("RhevDataCenter", "default")["spmFenceable"] is False
+    assert (
+        "failover cannot happen automatically" in h.status("RhevDataCenter", "default")["message"]
+    )
+
+    sim.control("POST", "/sim/hosts/hv1/fail")
+    sim.advance(80)
+    outcome = h.run(HV, "hv1")
+    assert h.reasons(outcome) == ["FencingSpm", "PoweredOff", "ConfirmedReboot"]
+    assert h.reason("hv1") == "WaitingForSPM"
+    assert machine(sim, "hv1")["ipmi"] == {"on": 0, "off": 1}
+    assert machine(sim, "hv1")["power"] == "off"
+    assert "fence_agent" not in machine(sim, "hv1")
+    outcome = h.run(HV, "hv1")
+    assert outcome.events == [] and h.reason("hv1") == "WaitingForSPM"  # no power on yet
+    sim.advance(12)  # hv2 is elected; the domain is unknown for one monitoring cycle
+    h.run(HV, "hv1")
+    assert h.reason("hv1") == "WaitingForSPM"
+    assert "unknown: nfs1 (unknown)" in h.condition(HV, "hv1", "Reconciling")["message"]
+    sim.advance(10)
+    outcome = h.run(HV, "hv1")
+    assert h.reasons(outcome) == ["PoweredOn"] and h.reason("hv1") == "Rebooting"
+    assert machine(sim, "hv1")["ipmi"] == {"on": 1, "off": 1}
+    h.run(HV, "hv2")
+    assert h.status(HV, "hv2")["spm"] is True
+    converge(h, sim, "hv1", step=10)
+    assert h.status(HV, "hv1")["spm"] is False and h.status(HV, "hv1").get("operation") is None
+
+
+def test_without_auto_confirm_a_dead_spm_the_engine_cannot_fence_is_stalled_with_instructions(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    sim, h = _two_spm_hosts(simulator_factory, harness, auto_confirm=False,
+                            policy={"enabled": False})  # fmt: skip
+    sim.control("POST", "/sim/hosts/hv1/fail")
+    sim.advance(80)
+    outcome = h.run(HV, "hv1")
+    stalled = h.condition(HV, "hv1", "Stalled")
+    assert stalled is not None and stalled["reason"] == "ManualFenceRequired"
+    assert (
+        "became Non Responsive and was not restarted due to disabled fencing"
+        in (stalled["message"])
+    )
+    assert "Confirm 'Host has been rebooted'" in stalled["message"]
+    assert "moves to hv2" in stalled["message"]
+    assert h.reasons(outcome) == ["ManualFenceRequired"]  # the Stall's one Warning
+    assert machine(sim, "hv1")["power"] == "on"
+    assert "ipmi" not in machine(sim, "hv1") and h.status(HV, "hv1")["spm"] is True
+    assert h.run(HV, "hv1").events == []  # said once
+
+
+def test_an_interface_removed_from_the_spec_is_detached_only_if_the_operator_attached_it(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    inv = _up_host_inventory()
+    inv["networks"].append(
+        {"name": "backend", "data_center": "Default", "vlan": 30, "clusters": [{"name": "Default"}]}
+    )
+    # Found on the host: an attachment the operator did not make.
+    inv["hosts"][0]["networks"] = [{"network": "backend", "nic": "eth0"}]
+    sim = simulator_factory(inv)
+    h = harness(sim)
+    h.apply(HV, "hv1", {"address": "10.0.0.11", "adopt": True, "interfaces": [STATIC]})
+    converge(h, sim, "hv1", step=10)
+    assert h.status(HV, "hv1")["attachedNetworks"] == ["storage"]
+    host = host_of(sim, "hv1")
+    nets = {sim.find("network", n).id: n for n in ("storage", "backend", "rhevm")}
+    assert sorted(nets[a.network_id] for a in host.attachments) == ["backend", "rhevm", "storage"]
+
+    h.apply(HV, "hv1", {"address": "10.0.0.11", "adopt": True, "interfaces": []})
+    reasons: list[str] = []
+    for _ in range(12):
+        reasons += h.reasons(h.run(HV, "hv1"))
+        if h.ready("hv1"):
+            break
+        sim.advance(10)
+    assert reasons == ["MovingToMaintenance", "NetworksSetUp", "Activating"]
+    assert any("detached storage" in e.message for o in h.outcomes for e in o.events)
+    assert sorted(nets[a.network_id] for a in host.attachments) == ["backend", "rhevm"]
+    assert h.status(HV, "hv1").get("attachedNetworks") is None
+    calls = setupnetworks_calls(h)
+    for _ in range(2):  # backend (found) and rhevm (management) are left alone
+        assert h.run(HV, "hv1").events == []
+    assert setupnetworks_calls(h) == calls and host.status == "up"
 
 
 def test_interfaces_with_update_of_host_made_by_hand_are_corrected(
@@ -731,7 +864,7 @@ def test_a_host_that_stops_responding_past_the_deadline_is_stalled_with_the_engi
                         "timeouts": {"operationSeconds": 60}})  # fmt: skip
     converge(h, sim, "hv1")
     sim.control("POST", "/sim/hosts/hv1/fail")
-    sim.advance(40)
+    sim.advance(60)  # the grace of a host that is not SPM
     assert host_of(sim, "hv1").status == "non_responsive"
     outcome = h.run(HV, "hv1")
     assert outcome.events == [] and h.reason("hv1") == "HostNotResponding"

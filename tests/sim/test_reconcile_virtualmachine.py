@@ -665,7 +665,7 @@ def test_a_vm_whose_host_stops_answering_stalls_past_its_deadline_and_recovers(
     h.apply(VM, "orphan", spec)
     converge(h, sim, "orphan")
     sim.control("POST", "/sim/hosts/rhevh1/fail")
-    sim.advance(31)  # connecting, then non_responsive: the VM is unknown
+    sim.advance(81)  # connecting for the grace (60 s, +20 s as SPM, +0.5 s per VM): unknown
     assert sim_vm(sim, "orphan").status == "unknown"
     h.pass_("orphan")
     assert h.reason("orphan") == "HostNotResponding"
@@ -693,7 +693,7 @@ def test_a_placement_host_that_is_not_up_stalls_past_its_deadline_then_the_vm_mi
     h.apply(VM, "mover", spec)
     converge(h, sim, "mover")
     sim.control("POST", "/sim/hosts/rhevh2/fail")
-    sim.advance(31)
+    sim.advance(81)  # past the grace period: non_responsive
     moved = {**spec, "placement": {"host": "rhevh2"}, "timeouts": {"operationSeconds": 30}}
     h.apply(VM, "mover", moved)
     h.pass_("mover")
@@ -704,7 +704,8 @@ def test_a_placement_host_that_is_not_up_stalls_past_its_deadline_then_the_vm_mi
     stalled = h.cond("mover", "Stalled")
     assert stalled["status"] == "True" and stalled["reason"] == "Timeout"
     assert "AwaitPlacementHost did not finish" in stalled["message"]
-    assert "RHEV-M said: Host rhevh2 is non responsive" in stalled["message"]
+    # The engine's newest alert: VDS_ALERT_NO_PM_CONFIG_FENCE_OPERATION_SKIPPED.
+    assert "RHEV-M said: Host rhevh2 became non responsive" in stalled["message"]
     assert "spec.placement.host" in stalled["message"]
     assert host_name(sim, sim_vm(sim, "mover").host_id) == "rhevh1"  # nothing sent
     sim.control("POST", "/sim/hosts/rhevh2/heal")
@@ -920,3 +921,36 @@ def test_a_reset_the_engine_refuses_stalls_with_its_words(
     annotate(h, "old", spec, reset=None)
     converge(h, sim, "old")
     assert h.cond("old", "Stalled").get("status") != "True"
+
+
+def test_a_highly_available_vm_of_a_fenced_host_is_left_to_the_engines_restart(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], VmHarness]
+) -> None:
+    pm = {"enabled": True, "agents": [{"address": "127.0.0.1", "port": 6230,
+                                       "username": "admin", "password": "admin"}]}  # fmt: skip
+    inv = inventory(timings={"vm.ha_start": 30.0})  # widen the engine's restart window
+    for host in inv["hosts"]:
+        host["power_management"] = pm
+    sim = simulator_factory(inv)
+    h = harness(sim)
+    spec = {**SMALL, "powerState": "Running", "highAvailability": {"enabled": True, "priority": 50}}
+    h.apply(VM, "ha", spec)
+    converge(h, sim, "ha")
+    vm = sim_vm(sim, "ha")
+    assert vm.config.high_availability is True and vm.config.ha_priority == 50  # enforced
+    first = host_name(sim, vm.host_id)
+    sim.control("POST", f"/sim/hosts/{first}/fail")
+    sim.advance(81)
+    assert vm.status == "unknown"
+    h.pass_("ha")
+    assert h.reason("ha") == "HostNotResponding"  # never started elsewhere by the operator
+    sim.advance(15)  # the engine fenced the host: the VM is down, to be restarted by it
+    assert vm.status == "down"
+    before = dict(h.client.request_counts)
+    h.pass_("ha")
+    assert h.reason("ha") == "EngineRestartingHaVm"
+    assert not [k for k in delta(before, h.client.request_counts) if k[1].endswith("/start")]
+    sim.advance(30)
+    assert vm.status in ("wait_for_launch", "powering_up")
+    converge(h, sim, "ha")
+    assert host_name(sim, vm.host_id) not in (first, None)

@@ -154,3 +154,89 @@ def test_actions_answer_complete_with_a_job(sdk_connection: Any, simulator: SimH
     assert r.status_code == 200 and el.findtext("status") == "complete"
     assert el.find("job").get("href").startswith("/ovirt-engine/api/jobs/")
     clusters(sdk_connection).cluster_service(cl.id).sync_all_networks()
+
+
+def test_cluster_renders_the_engines_fencing_policy_migration_rng_and_mac_pool(
+    sdk_connection: Any,
+) -> None:
+    """restapi ClusterMapper.map(Cluster) always sets fencing_policy (FencingPolicyMapper,
+    with the defaults of common/businessentities/FencingPolicy: enabled, threshold 50),
+    migration (ClusterMigrationOptionsMapper: inherit, bandwidth AUTO), required RNG sources
+    (Cluster.getRequiredRngSources: urandom for 4.x) and the MAC pool (the Default pool of
+    dbscripts/data/00210_insert_mac_pools.sql). The Ansible module ovirt_cluster reads all
+    of them on its second run."""
+    cl = clusters(sdk_connection).list()[0]
+    fp = cl.fencing_policy
+    assert fp.enabled is True
+    assert fp.skip_if_sd_active.enabled is False
+    assert fp.skip_if_connectivity_broken.enabled is False
+    assert fp.skip_if_connectivity_broken.threshold == 50
+    assert fp.skip_if_gluster_bricks_up is False
+    assert fp.skip_if_gluster_quorum_not_met is False
+    assert cl.migration.auto_converge == types.InheritableBoolean.INHERIT
+    assert cl.migration.compressed == types.InheritableBoolean.INHERIT
+    assert cl.migration.encrypted == types.InheritableBoolean.INHERIT
+    assert cl.migration.bandwidth.assignment_method == (
+        types.MigrationBandwidthAssignmentMethod.AUTO
+    )
+    assert cl.required_rng_sources == [types.RngSource.URANDOM]
+    pools = sdk_connection.system_service().mac_pools_service().list()
+    assert [p.name for p in pools] == ["Default"]
+    assert cl.mac_pool.id == pools[0].id
+    assert pools[0].default_pool is True and pools[0].ranges[0].from_.startswith("56:6f:")
+    # The href the cluster renders answers (BackendSchedulingPolicyResource).
+    policy = sdk_connection.follow_link(cl.scheduling_policy)
+    assert policy.name == "none" and policy.default_policy is True
+    names = {p.name for p in sdk_connection.system_service().scheduling_policies_service().list()}
+    assert {"none", "evenly_distributed", "power_saving", "vm_evenly_distributed"} <= names
+
+
+def test_fencing_policy_and_references_are_set_on_add_and_update(sdk_connection: Any) -> None:
+    """FencingPolicyMapper.map(model, entity) copies only what the body sets; a
+    skip_if_connectivity_broken without a threshold sets 50. BackendClustersResource resolves
+    the scheduling policy by name."""
+    svc = clusters(sdk_connection)
+    cl = svc.add(
+        types.Cluster(
+            name="fenced",
+            data_center=types.DataCenter(name="Default"),
+            fencing_policy=types.FencingPolicy(
+                enabled=False,
+                skip_if_sd_active=types.SkipIfSdActive(enabled=True),
+                skip_if_connectivity_broken=types.SkipIfConnectivityBroken(
+                    enabled=True, threshold=30
+                ),
+            ),
+            scheduling_policy=types.SchedulingPolicy(name="evenly_distributed"),
+            required_rng_sources=[types.RngSource.HWRNG],
+        )
+    )
+    assert cl.fencing_policy.enabled is False
+    assert cl.fencing_policy.skip_if_sd_active.enabled is True
+    assert cl.fencing_policy.skip_if_connectivity_broken.threshold == 30
+    assert sdk_connection.follow_link(cl.scheduling_policy).name == "evenly_distributed"
+    assert sorted(str(s) for s in cl.required_rng_sources) == ["hwrng", "urandom"]
+    one = svc.cluster_service(cl.id)
+    one.update(
+        types.Cluster(
+            fencing_policy=types.FencingPolicy(
+                skip_if_connectivity_broken=types.SkipIfConnectivityBroken(enabled=False),
+                skip_if_gluster_bricks_up=True,
+            )
+        )
+    )
+    got = one.get()
+    assert got.fencing_policy.enabled is False  # untouched
+    assert got.fencing_policy.skip_if_sd_active.enabled is True  # untouched
+    assert got.fencing_policy.skip_if_connectivity_broken.enabled is False
+    assert got.fencing_policy.skip_if_connectivity_broken.threshold == 50
+    assert got.fencing_policy.skip_if_gluster_bricks_up is True
+    with pytest.raises(sdk.NotFoundError):
+        one.update(types.Cluster(scheduling_policy=types.SchedulingPolicy(name="nope")))
+
+
+def test_unknown_scheduling_policy_and_mac_pool_ids_are_404(simulator: SimHandle) -> None:
+    auth = ("admin@internal", "admin")
+    for path in ("/schedulingpolicies/nope", "/macpools/nope"):
+        r = requests.get(simulator.api_url + path, auth=auth, timeout=10)
+        assert r.status_code == 404

@@ -169,3 +169,27 @@ def test_disk_on_running_vm(api: Api) -> None:
     )
     assert code == 200
     assert api.delete(f"/vms/{vm}/diskattachments/{disk}")[0] == 200
+
+
+def test_disk_search_knows_vm_names_and_the_storage_cross_reference_whatever_the_data(
+    api: Api,
+) -> None:
+    """searchbackend DiskConditionFieldAutoCompleter lists VM_NAMES among the disk's fields
+    and DiskCrossRefAutoCompleter the Storage (and Datacenter) cross-references; the
+    SyntaxChecker refuses an unknown key before any data is read. ovirt_disk (Ansible)
+    searches `name="x" and Storage.name="sd" and vm_names="vm"`."""
+    query = 'name="a_disk" and Storage.name="data1" and vm_names="v1"'
+    code, el = api.request("GET", "/disks", search=query)
+    assert code == 200 and el is not None and len(el) == 0
+    code, el = api.request("GET", "/disks", search="nosuchkey=1")
+    assert code == 400 and "is invalid" in fault_detail(el)
+    v1 = api.add_vm("v1")
+    v2 = api.add_vm("v2")
+    first = api.add_disk(v1, "a_disk")
+    api.add_disk(v2, "a_disk")
+    api.advance(60)
+    hits = api.get("/disks", search=query)
+    assert [d.get("id") for d in hits] == [first]
+    assert len(api.get("/disks", search='name="a_disk" and Storage.name="other"')) == 0
+    code, _ = api.request("GET", "/disks", search="nosuchkey=1")
+    assert code == 400

@@ -146,7 +146,7 @@ def test_manual_fence_only_for_hosts_not_up(env: tuple[SimHandle, Api, str]) -> 
     assert r.status_code == 409
     assert "Cannot confirm 'Host has been rebooted' Host" in fault_detail(r)
     sim.control("POST", "/sim/machines/hv01/power", {"on": False})
-    sim.advance(30)
+    sim.advance(80)  # the SPM's grace: 60 s + 20 s (VdsManager.calcTimeoutToFence)
     r = api.action(hid, "fence", "<action><fence_type>manual</fence_type></action>")
     assert r.status_code == 200 and "<status>complete</status>" in r.text
     assert api.status("hv01") == "non_responsive"  # the command does not change the status

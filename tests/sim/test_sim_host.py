@@ -262,7 +262,7 @@ def test_machine_power_off_makes_host_non_responsive_and_back(
     sim.control("POST", "/sim/machines/hv02/power", {"on": False})
     sim.control("POST", "/sim/machines/hv01/power", {"on": False})
     assert api.status("hv01") == "connecting"
-    sim.advance(30)
+    sim.advance(80)  # the SPM's grace: 60 + 20 s
     assert api.status("hv01") == "non_responsive"
     assert api.events(12)
     sim.control("POST", "/sim/machines/hv01/power", {"on": True})
@@ -279,7 +279,7 @@ def test_machine_power_off_makes_host_non_responsive_and_back(
 def test_sim_fail_and_heal(two_hosts: tuple[SimHandle, Api]) -> None:
     sim, api = two_hosts
     assert sim.control("POST", "/sim/hosts/hv01/fail")["state"] == "failed"
-    sim.advance(30)
+    sim.advance(80)
     assert api.status("hv01") == "non_responsive"
     sim.control("POST", "/sim/hosts/hv01/heal")
     sim.advance(5)

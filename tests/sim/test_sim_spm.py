@@ -57,7 +57,7 @@ def test_inventory_election_picks_highest_priority(up3: tuple[SimHandle, Api]) -
 def test_non_responsive_spm_blocks_election_until_manual_fence(up3: tuple[SimHandle, Api]) -> None:
     sim, api = up3
     sim.control("POST", "/sim/hosts/hv02/fail")
-    sim.advance(30)
+    sim.advance(80)  # grace of an SPM host: 60 + 20 s (VdsManager.calcTimeoutToFence)
     assert api.status("hv02") == "non_responsive"
     assert api.dc_status() == "problematic"
     # No re-election while the SPM may still hold the lease, however long we wait.
@@ -76,7 +76,11 @@ def test_non_responsive_spm_blocks_election_until_manual_fence(up3: tuple[SimHan
     assert api.spm("hv01") == "spm"
 
 
-def test_restart_fence_of_dead_spm_unblocks_election(up3: tuple[SimHandle, Api]) -> None:
+def test_engine_fences_a_dead_spm_with_power_management_and_elects_another(
+    up3: tuple[SimHandle, Api],
+) -> None:
+    """VdsNotRespondingTreatmentCommand -> RestartVdsCommand (StopVds, FenceVdsManualy,
+    StartVds): with power management the engine restarts the dead SPM itself."""
     sim, api = up3
     hid = api.host("hv02").get("id")
     api.post(
@@ -90,17 +94,20 @@ def test_restart_fence_of_dead_spm_unblocks_election(up3: tuple[SimHandle, Api])
         "<host><power_management><enabled>true</enabled></power_management></host>",
     )
     sim.control("POST", "/sim/machines/hv02/power", {"on": False})
-    sim.advance(30)
-    assert api.dc_status() == "problematic"
-    sim.advance(300)
-    assert api.dc_status() == "problematic"
-    r = api.action(hid, "fence", "<action><fence_type>restart</fence_type></action>")
-    assert r.status_code == 200, r.text
+    sim.advance(79)
+    assert api.status("hv02") == "connecting" and api.dc_status() == "problematic"
+    sim.advance(1)
+    assert api.status("hv02") == "non_responsive"
+    sim.advance(5 + 10)  # soft fencing fails, the agent stops the host
+    assert api.status("hv02") == "reboot" and api.spm("hv02") == "none"
+    assert api.events(9018)  # FENCE_OPERATION_SUCCEEDED
     run_until(sim, lambda: api.dc_status() == "up", limit=60)
     assert api.spm("hv01") == "spm"
     # hv02 comes back after the reboot but does not take the role back.
     run_until(sim, lambda: api.status("hv02") == "up", limit=200)
     assert api.spm("hv02") == "none" and api.spm("hv01") == "spm"
+    assert api.events(121)  # SYSTEM_VDS_RESTART
+    assert sim.control("GET", "/sim/machines/hv02")["fence_agent"] == {"on": 1, "off": 1}
 
 
 def test_deactivating_spm_passes_the_role(up3: tuple[SimHandle, Api]) -> None:
@@ -144,7 +151,7 @@ def test_no_spm_without_usable_master_domain(simulator_factory: Factory) -> None
 def test_removing_a_host_with_spm_role_leaves_a_valid_state(up3: tuple[SimHandle, Api]) -> None:
     sim, api = up3
     sim.control("POST", "/sim/hosts/hv02/fail")
-    sim.advance(30)
+    sim.advance(80)
     hid = api.host("hv02").get("id")
     r = api.call("DELETE", f"/hosts/{hid}")
     assert r.status_code == 200  # non_responsive hosts may be removed

@@ -391,7 +391,7 @@ def test_host_failure_makes_vms_unknown_and_manual_fence_downs_them(api: Api) ->
     host_id = rid(api.get(f"/vms/{vm}"), "host")
     host = api.get(f"/hosts/{host_id}").findtext("name")
     api.sim.control("POST", f"/sim/hosts/{host}/fail")
-    api.advance(40)
+    api.advance(81)  # grace: 60 s, + 20 s if SPM, + 0.5 s per VM (calcTimeoutToFence)
     assert api.status(f"/hosts/{host_id}") == "non_responsive"
     assert api.status(f"/vms/{vm}") == "unknown"
     code, el = api.action(f"/vms/{vm}", "start")

@@ -60,6 +60,10 @@ class RhevDataCenterStatus(CommonStatus):
 
     storage_format: str | None = None
     """The storage format RHEV-M chose (v1 .. v5)."""
+    spm_fenceable: bool | None = None
+    """Whether RHEV-M can fence the SPM host itself when it stops responding (power
+    management with a fence agent, the cluster's fencing policy on, another Up host as fence
+    proxy). False: a lost SPM cannot fail over automatically (status.message says why)."""
 
 
 class RhevDataCenter(Resource):

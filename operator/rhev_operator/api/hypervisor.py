@@ -9,6 +9,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from rhev_operator.api.base import (
     ApiModel,
+    StatusModel,
 )
 from rhev_operator.api.common import (
     CommonSpec,
@@ -125,7 +126,8 @@ class HypervisorTimeouts(Timeouts):
     `operationSeconds` bounds update and remove; `registrationSeconds` the wait for a
     provisioned host to appear in RHEV-M; `hostInstallSeconds` installation until the host
     is up; `maintenanceSeconds` moving to maintenance (VMs migrate away);
-    `spmElectionSeconds` the SPM role moving to another host."""
+    `spmElectionSeconds` the SPM role moving to another host; `engineFencingSeconds` RHEV-M
+    fencing a dead SPM host itself."""
 
     registration_seconds: Annotated[int, Field(ge=1)] = 1800
     """A provisioned (powered-on) host registering with RHEV-M. Default 1800."""
@@ -135,6 +137,9 @@ class HypervisorTimeouts(Timeouts):
     """Reaching maintenance (its VMs migrate away first). Default 900."""
     spm_election_seconds: Annotated[int, Field(ge=1)] = 600
     """Another host taking over the SPM role. Default 600."""
+    engine_fencing_seconds: Annotated[int, Field(ge=1)] = 600
+    """RHEV-M fencing a dead SPM host itself (grace period, restart through the fence
+    agent) before the operator treats the engine's fencing as failed. Default 600."""
 
 
 class HypervisorSpec(CommonSpec):
@@ -198,6 +203,16 @@ class HypervisorSpec(CommonSpec):
         return self
 
 
+class FencingStatus(StatusModel):
+    """Whether RHEV-M itself will fence the host when it stops responding."""
+
+    engine: bool = False
+    """True when RHEV-M will fence the host: power management enabled with a fence agent,
+    the cluster's fencing policy on, another Up host of the data center as fence proxy."""
+    reason: str = ""
+    """Why (or why not), in a sentence."""
+
+
 class HypervisorStatus(CommonStatus):
     """The observed state of the host (state: pending_approval, installing, up, maintenance,
     non_responsive, ...)."""
@@ -210,6 +225,11 @@ class HypervisorStatus(CommonStatus):
     """on, off or unknown, as read over IPMI."""
     cluster: str | None = None
     """The name of its cluster in RHEV-M."""
+    fencing: FencingStatus | None = None
+    """Whether RHEV-M will fence the host itself (see spec.fencing for the operator's part)."""
+    attached_networks: list[str] | None = None
+    """The networks the operator attached to the host (from spec.interfaces): only these
+    are detached when they leave the spec."""
 
 
 class Hypervisor(Resource):

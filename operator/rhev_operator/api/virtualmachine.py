@@ -111,6 +111,26 @@ class Placement(ApiModel):
         return self
 
 
+#: RHEV-M's HA priority range (the UI's low/medium/high are 1, 50 and 100).
+HA_PRIORITY_MIN, HA_PRIORITY_MAX = 0, 100
+
+
+class HighAvailability(ApiModel):
+    """Whether RHEV-M restarts the VM on another host when its host is fenced (or confirmed
+    rebooted), and in which order among the cluster's HA VMs."""
+
+    enabled: bool = True
+    """The VM is highly available. Default true (set the field to ask for it)."""
+    priority: Annotated[int, Field(ge=HA_PRIORITY_MIN, le=HA_PRIORITY_MAX)] | None = None
+    """Restart order, 0 .. 100 (higher first). Default: RHEV-M's (0 low, the UI's 1)."""
+
+    @model_validator(mode="after")
+    def _priority_needs_ha(self) -> HighAvailability:
+        if not self.enabled and self.priority is not None:
+            raise field_error("priority", "is meaningful only with enabled: true")
+        return self
+
+
 class VirtualMachineTimeouts(Timeouts):
     """How long the operator waits for RHEV-M before it reports Stalled (seconds).
 
@@ -167,6 +187,8 @@ class VirtualMachineSpec(CommonSpec):
     """Running, Stopped or Suspended. Default Stopped."""
     display: Annotated[Display | None, xcat("wvid")] = None
     """vnc or spice. Default: the template's."""
+    high_availability: HighAvailability | None = None
+    """RHEV-M restarts the VM elsewhere when its host is fenced. Default: the template's."""
     timeouts: VirtualMachineTimeouts = Field(default_factory=VirtualMachineTimeouts)
     """Operation timeouts in seconds."""
 

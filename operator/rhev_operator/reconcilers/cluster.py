@@ -120,6 +120,7 @@ def _ensure_fields(p: Pass[RhevClusterStatus], res: RhevCluster, cluster: Cluste
         changes["memory_overcommit"] = spec.memory_overcommit
     if spec.memory_hugepages is not None and cluster.transparent_hugepages != spec.memory_hugepages:
         changes["transparent_hugepages"] = spec.memory_hugepages
+    changes.update(_fencing_changes(res, cluster))
     if cluster.name != res.rhev_name:
         changes["name"] = res.rhev_name
     if not changes:
@@ -134,6 +135,31 @@ def _ensure_fields(p: Pass[RhevClusterStatus], res: RhevCluster, cluster: Cluste
     p.ctx.inventory.remember(finder(p.ctx.client).key, updated)
     p.did("Updated", f"Updated cluster {res.rhev_name}: {fields}")
     return updated
+
+
+def _fencing_changes(res: RhevCluster, cluster: Cluster) -> dict[str, object]:
+    """The fencing policy fields the spec sets and RHEV-M differs on."""
+    fencing = res.spec.fencing
+    if fencing is None:
+        return {}
+    want: dict[str, object] = {}
+    if fencing.enabled is not None:
+        want["fencing_enabled"] = fencing.enabled
+    if fencing.skip_if_storage_active is not None:
+        want["fencing_skip_if_sd_active"] = fencing.skip_if_storage_active
+    broken = fencing.skip_if_connectivity_broken
+    if broken is not None and broken.enabled is not None:
+        want["fencing_skip_if_connectivity_broken"] = broken.enabled
+    if broken is not None and broken.threshold is not None:
+        want["fencing_connectivity_threshold"] = broken.threshold
+    out = {k: v for k, v in want.items() if getattr(cluster, k) != v}
+    pair = ("fencing_skip_if_connectivity_broken", "fencing_connectivity_threshold")
+    if any(k in out for k in pair):  # one element on the wire: send both halves
+        for k in pair:
+            current = getattr(cluster, k)
+            if k not in out and current is not None:
+                out[k] = current
+    return out
 
 
 #: The wait while RHEV-M refuses to remove the cluster (hosts or VMs still in it).

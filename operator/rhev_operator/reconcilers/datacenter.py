@@ -40,7 +40,9 @@ from rhev_operator.reconcilers.base import (
     owner_comment,
     run_ladder,
 )
+from rhev_operator.reconcilers.fencing import episode, fenceability, quote
 from rhev_operator.rhevm import DataCenter, DataCenterCreate, DataCenterUpdate, errors
+from rhev_operator.rhevm.hypervisor import HostDetail
 
 finder = finders.datacenters
 
@@ -50,9 +52,9 @@ NOT_UP = {
     "uninitialized": "no active master storage domain yet (attach and activate a data "
     "domain through an up host)",
     "maintenance": "its storage is in maintenance",
-    "problematic": "the SPM host does not respond; fence it or confirm it was rebooted",
+    "problematic": "no working SPM (RHEV-M is electing one, or its SPM host does not respond)",
     "contend": "an SPM election is in progress",
-    "not_operational": "RHEV-M cannot reach its storage",
+    "not_operational": "RHEV-M failed to fence its SPM host (or cannot reach its storage)",
 }
 
 
@@ -65,7 +67,7 @@ def describe(dc: DataCenter) -> str:
 
 #: Statuses with storage but no working SPM: searching for one (or its host is lost), or
 #: the winner starting.
-NO_SPM = ("problematic", "contend")
+NO_SPM = ("problematic", "contend", "not_operational")
 WAIT_SPM = "WaitForSPM"
 
 
@@ -101,14 +103,48 @@ def _ensure(p: Pass[RhevDataCenterStatus], res: RhevDataCenter, spm: list[Wait |
     dc = _ensure_fields(p, res, dc)
     p.status.state = dc.status
     p.status.storage_format = dc.storage_format
+    failover = _spm_failover(p, dc)
     try:
-        _await_spm(p, res, dc)
+        _await_spm(p, res, dc, failover)
     except (Wait, Stall) as verdict:
         spm.append(verdict)
-    return f"{describe(dc)}; {spm_holder(p.ctx, dc.id)}"
+    return f"{describe(dc)}; {spm_holder(p.ctx, dc.id)}{failover}"
 
 
-def _await_spm(p: Pass[RhevDataCenterStatus], res: RhevDataCenter, dc: DataCenter) -> None:
+def _spm_host(ctx: Context, dc_id: str) -> HostDetail | None:
+    in_dc = {
+        c.id
+        for c in finders.listed(ctx, finders.clusters(ctx.client)).values()
+        if c.data_center_id == dc_id
+    }
+    host: HostDetail
+    for host in finders.listed(ctx, finders.hosts(ctx.client)).values():
+        if host.cluster_id in in_dc and host.spm_status in ("spm", "contending"):
+            return host
+    return None
+
+
+def _spm_failover(p: Pass[RhevDataCenterStatus], dc: DataCenter) -> str:
+    """status.spmFenceable, and for the message: whether RHEV-M can fail the SPM over by
+    itself (it fences its host) and, while the host is lost, what RHEV-M said."""
+    host = _spm_host(p.ctx, dc.id)
+    if host is None:
+        p.status.spm_fenceable = None
+        return ""
+    fence = fenceability(p.ctx, host)
+    p.status.spm_fenceable = fence.engine
+    text = "" if fence.engine else f"; failover cannot happen automatically: {fence.reason}"
+    if host.status in ("connecting", "non_responsive", "down"):
+        said = quote(episode(p.ctx, host.id)[-2:])
+        text += f"; SPM host {host.name} is {host.status}" + (
+            f" (RHEV-M said: {said})" if said else ""
+        )
+    return text
+
+
+def _await_spm(
+    p: Pass[RhevDataCenterStatus], res: RhevDataCenter, dc: DataCenter, failover: str = ""
+) -> None:
     """Wait or Stall while the data center has no working SPM (see the module's docstring)."""
     if dc.status not in NO_SPM:
         end_waits(p, WAIT_SPM)
@@ -117,7 +153,7 @@ def _await_spm(p: Pass[RhevDataCenterStatus], res: RhevDataCenter, dc: DataCente
         p,
         WAIT_SPM,
         "WaitingForSPM",
-        f"waiting for an SPM: {describe(dc)}",
+        f"waiting for an SPM: {describe(dc)}{failover}",
         res.spec.timeouts.spm_election_seconds,
         "data_center",
         dc.id,

@@ -29,6 +29,9 @@ class Cluster(Frozen):
     gluster_service: bool | None = None
     on_error: str | None = None
     fencing_enabled: bool | None = None
+    fencing_skip_if_sd_active: bool | None = None
+    fencing_skip_if_connectivity_broken: bool | None = None
+    fencing_connectivity_threshold: int | None = None
     scheduling_policy_id: str | None = None
     mac_pool_id: str | None = None
     ksm_enabled: bool | None = None
@@ -44,6 +47,9 @@ _PATHS = {
     "transparent_hugepages": "memory_policy/transparent_hugepages/enabled",
     "on_error": "error_handling/on_error",
     "fencing_enabled": "fencing_policy/enabled",
+    "fencing_skip_if_sd_active": "fencing_policy/skip_if_sd_active/enabled",
+    "fencing_skip_if_connectivity_broken": "fencing_policy/skip_if_connectivity_broken/enabled",
+    "fencing_connectivity_threshold": "fencing_policy/skip_if_connectivity_broken/threshold",
     "scheduling_policy_id": "scheduling_policy/@id",
     "management_network_id": "management_network/@id",
     "management_network_name": "management_network/name",
@@ -67,6 +73,9 @@ class _ClusterFields(Input):
     gluster_service: bool | None = None
     on_error: str | None = None
     fencing_enabled: bool | None = None
+    fencing_skip_if_sd_active: bool | None = None
+    fencing_skip_if_connectivity_broken: bool | None = None
+    fencing_connectivity_threshold: int | None = None
     scheduling_policy_id: str | None = None
     ksm_enabled: bool | None = None
 

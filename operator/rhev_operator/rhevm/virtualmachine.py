@@ -62,6 +62,7 @@ class Vm(Frozen):
     boot_devices: tuple[str, ...] = ()
     display_type: str | None = None
     high_availability: bool | None = None
+    high_availability_priority: int | None = None
     stateless: bool | None = None
     delete_protected: bool | None = None
     cluster_id: str | None = None
@@ -87,6 +88,7 @@ _VM_PATHS: dict[str, str] = {
     "boot_devices": "os/boot/devices/device",
     "display_type": "display/type",
     "high_availability": "high_availability/enabled",
+    "high_availability_priority": "high_availability/priority",
     "cluster_id": "cluster/@id",
     "cluster_name": "cluster/name",
     "template_id": "template/@id",
@@ -119,6 +121,7 @@ class _VmFields(Input):
     boot_devices: tuple[str, ...] | None = None
     display_type: str | None = None
     high_availability: bool | None = None
+    high_availability_priority: int | None = None
     stateless: bool | None = None
     delete_protected: bool | None = None
     placement_affinity: str | None = None

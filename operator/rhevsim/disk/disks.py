@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 
 def list_disks(req: Request) -> Response:
-    return list_response(req, req.reg.all(Disk), "disks")
+    return list_response(req, req.reg.all(Disk), "disks", kind=Disk)
 
 
 def get_disk(req: Request) -> Response:

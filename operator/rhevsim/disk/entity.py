@@ -139,8 +139,25 @@ class Disk(Entity):
             ctx.ref_id(sds, "storage_domain", "storagedomains", self.storage_domain_id)
         return el
 
+    # searchbackend DiskConditionFieldAutoCompleter (the verbs) and DiskCrossRefAutoCompleter
+    # (Datacenter and Storage); "format" is a simulator extra.
+    SEARCH_KEYS = frozenset(
+        {
+            "alias", "name", "description", "provisioned_size", "size", "actual_size",
+            "creation_date", "shareable", "status", "disk_type", "disk_content_type",
+            "allocation_policy", "number_of_vms", "vm_names", "quota", "id",
+            "wipe_after_delete", "last_modified", "format", "content_type",
+            "storage", "storage.name", "storage.id", "datacenter", "datacenter.name",
+        }
+    )  # fmt: skip
+
     def search_fields(self, reg: Registry) -> dict[str, SearchValue]:
         sd = storage_domain(reg, self.storage_domain_id)
+        vms = sorted(
+            vm.name
+            for vm in reg.iter_kind("vm")
+            if any(a.id == self.id for a in getattr(vm, "disk_attachments", ()))
+        )
         return {
             "name": self.name,
             "alias": self.name,
@@ -150,8 +167,16 @@ class Disk(Entity):
             "format": self.format,
             "provisioned_size": self.provisioned_size,
             "storage": sd.name if sd else None,
+            "storage.name": sd.name if sd else None,
+            "storage.id": sd.id if sd else None,
             "shareable": self.shareable,
             "content_type": self.content_type,
+            "disk_content_type": self.content_type,
+            "disk_type": "image",
+            "allocation_policy": "sparse" if self.sparse else "preallocated",
+            "wipe_after_delete": self.wipe_after_delete,
+            "number_of_vms": len(vms),
+            "vm_names": ",".join(vms) if vms else None,
         }
 
 

@@ -35,7 +35,11 @@ Host states (HostStatus) and the transitions simulated here, each step a timing 
     deactivate             up -> preparing_for_maintenance --host.maintenance--> maintenance
     machine on, boot net   (no host) --host.register--> pending_approval (like RHEV-H)
     machine on, boot disk  non_responsive --host.boot--> connecting --host.connect--> up
-    machine off, /fail     connecting --host.non_responsive--> non_responsive
+    machine off, /fail     connecting --grace--> non_responsive (grace: host.non_responsive
+                           + host.non_responsive.spm for the SPM + .per_vm per running VM)
+    non-responding         (fencing) policy on, agent, proxy: --host.soft_fence--> stop via
+      treatment            the agent --host.fence--> reboot (SPM released, VMs down, HA VMs
+                           restarted elsewhere) --host.fence--> power on --host.boot--> up
     fence restart          reboot --host.fence--> (power on) --host.boot--> connecting -> up
     fence stop / start     (maintenance) -> down / down -> reboot -> ...
 
@@ -75,11 +79,13 @@ from rhevsim.hypervisor.actions import (
     sync_all_networks,
 )
 from rhevsim.hypervisor.crud import add_host, get_host, list_hosts, remove_host, update_host
+from rhevsim.hypervisor.fencing import non_responding_treatment
 from rhevsim.hypervisor.host import (
     TIMINGS,
     Host,
     host_has_network,
     hosts_in_dc,
+    hosts_state,
     on_status_change,
     spm_host,
     up_hosts_in_cluster,
@@ -133,6 +139,7 @@ def register(api: Api) -> None:
 def setup(reg: Registry) -> None:
     reg.register_timings(TIMINGS)
     reg.hooks.dc_status_listeners.append(dc_status_changed)
+    hosts_state(reg).treatment = non_responding_treatment
     reg.hooks.host_fail = host_fail
     reg.hooks.host_heal = host_heal
     reg.hooks.machine_power.append(machine_power_changed)

@@ -17,12 +17,12 @@ from rhevsim.api import (
 )
 from rhevsim.datacenter import ENGINE_USER
 from rhevsim.event import CODES
-from rhevsim.fenceagent import agents_of
 from rhevsim.hostnic import NetworkAttachment, parse_changes, validate_result
 from rhevsim.hypervisor.crud import (
     cluster_from,
     move_to_cluster,
 )
+from rhevsim.hypervisor.fencing import agent_power, agent_reaches_bmc
 from rhevsim.hypervisor.host import (
     FENCE_TYPES,
     MANUAL_FENCE_OK,
@@ -30,12 +30,12 @@ from rhevsim.hypervisor.host import (
     Host,
     cluster_of,
     dc_of,
+    hosts_in_dc,
     hosts_state,
     is_powered,
-    machine_of,
     reachable,
+    spm_status_of,
 )
-from rhevsim.hypervisor.machines import set_power
 from rhevsim.hypervisor.spm import elect, host_fenced
 from rhevsim.hypervisor.status import (
     FENCE_JOB_VERBS,
@@ -55,7 +55,6 @@ from rhevsim.xmlutil import Element, boolean, text
 
 if TYPE_CHECKING:
     from rhevsim.job import Job
-    from rhevsim.registry import Registry
 
 
 def approve_host(req: Request) -> Response:
@@ -219,7 +218,7 @@ def fence_host(req: Request) -> Response:
             "Cannot perform Start operation, Host has to be in one of the following statuses: "
             "Down ,Non Responsive or Maintenance."
         )
-    if not _agent_works(reg, h):
+    if not agent_reaches_bmc(reg, h):
         raise errors.conflict(f"Cannot {action} Host. Fence operation failed.")
     maint_after = boolean(body, "maintenance_after_restart") is True
     job = reg.start_job(
@@ -234,7 +233,7 @@ def fence_host(req: Request) -> Response:
     }[ftype]
     new_flow(reg, h, job)
     if ftype == "stop":
-        set_power(reg, h, False)
+        agent_power(reg, h, False)
         set_status(reg, h, "down", cid)
         host_fenced(reg, h, cid)
         reg.event(
@@ -244,7 +243,7 @@ def fence_host(req: Request) -> Response:
         return action_complete(req, job)
     if ftype == "restart":
         was_maint = h.status == "maintenance" or maint_after
-        set_power(reg, h, False)
+        agent_power(reg, h, False)
         set_status(reg, h, "reboot", cid)
         host_fenced(reg, h, cid)  # RestartVds runs FenceVdsManualy: SPM released, VMs down
         h.admin_maintenance = was_maint
@@ -257,7 +256,7 @@ def fence_host(req: Request) -> Response:
             set_status(reg, h, "reboot", cid)
 
     def powered_on() -> None:
-        set_power(reg, h, True)
+        agent_power(reg, h, True)
         reg.event(
             CODES[code], f"Host {h.name} was {verb} by {ENGINE_USER}.", correlation_id=cid, host=h
         )
@@ -276,29 +275,11 @@ def fence_host(req: Request) -> Response:
     return action_complete(req, job)
 
 
-def _agent_works(reg: Registry, h: Host) -> bool:
-    """Some agent (in order) reaches the machine's BMC with the right credentials."""
-    m = machine_of(reg, h)
-    for a in agents_of(h):
-        if m is None or not m.bmc:
-            return True
-        user, pw = m.bmc.get("username"), m.bmc.get("password")
-        port = m.bmc.get("port")
-        if user is not None and a.username != str(user):
-            continue
-        if pw is not None and a.password != str(pw):
-            continue
-        if port is not None and a.port is not None and int(a.port) != int(port):
-            continue
-        return True
-    return False
-
-
 def _fence_status(req: Request, h: Host) -> Response:
     reg = req.reg
     job = reg.start_job(f"Getting power status of Host {h.name}", req.correlation_id)
     act = etree.Element("action")
-    if not h.agents or not _agent_works(reg, h):
+    if not h.agents or not agent_reaches_bmc(reg, h):
         end_job_once(reg, job, False)
         reg.event(
             CODES["VDS_ALERT_FENCE_IS_NOT_CONFIGURED"]
@@ -341,6 +322,20 @@ def _fence_manual(req: Request, h: Host) -> Response:
             "Cannot confirm 'Host has been rebooted' Host. Valid Host statuses are \"Non "
             'operational", "Maintenance" or "Connecting".'
         )
+    dc = dc_of(reg, h)
+    if dc is not None and not dc.local and spm_status_of(reg, h) == "spm":
+        # FenceVdsManualyCommand.validate: for the SPM, another Up host of the pool
+        # (initializeVds) and a pool in NotOperational, NonResponsive or Maintenance.
+        others = [x for x in hosts_in_dc(reg, dc.id) if x is not h and x.status == "up"]
+        if not others:
+            raise errors.conflict(
+                "Cannot confirm 'Host has been rebooted' Host. There is no active Host in the "
+                "Data Center."
+            )
+        if dc.status not in ("not_operational", "problematic", "maintenance"):
+            raise errors.conflict(
+                "Cannot confirm 'Host has been rebooted' Host. Unknown Data Center status."
+            )
     job = reg.start_job(f"Fencing Host {h.name} manually", req.correlation_id)
     reg.event(
         CODES["VDS_MANUAL_FENCE_STATUS"],

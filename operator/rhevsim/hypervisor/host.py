@@ -57,6 +57,7 @@ HOST_CODES: dict[str, int] = {
     "VDS_FAILURE": 12,
     "VDS_DETECTED": 13,
     "VDS_RECOVER": 14,
+    "VDS_SOFT_RECOVER": 75,
     "VDS_MAINTENANCE": 15,
     "VDS_ACTIVATE": 16,
     "USER_VDS_START": 20,
@@ -65,10 +66,13 @@ HOST_CODES: dict[str, int] = {
     "USER_ADD_VDS": 42,
     "USER_UPDATE_VDS": 43,
     "USER_REMOVE_VDS": 44,
+    "VDS_RECOVER_FAILED": 19,
     "SYSTEM_VDS_RESTART": 121,
+    "SYSTEM_FAILED_VDS_RESTART": 122,
     "USER_FORCE_SELECTED_SPM": 159,
     "IRS_HOSTED_ON_VDS": 204,
     "VDS_MANUAL_FENCE_STATUS": 494,
+    "VDS_AUTO_FENCE_STATUS": 539,
     "VDS_FENCE_STATUS": 496,
     "VDS_FENCE_STATUS_FAILED": 497,
     "VDS_APPROVE": 498,
@@ -79,9 +83,19 @@ HOST_CODES: dict[str, int] = {
     "USER_VDS_MAINTENANCE": 600,
     "HOST_REFRESHED_CAPABILITIES": 606,
     "USER_VDS_MAINTENANCE_WITHOUT_REASON": 620,
+    "SYSTEM_CHANGE_STORAGE_POOL_STATUS_NO_HOST_FOR_SPM": 979,
     "SYSTEM_CHANGE_STORAGE_POOL_STATUS_PROBLEMATIC": 980,
     "NETWORK_COMMINT_NETWORK_CHANGES": 1104,
     "VDS_ALERT_FENCE_IS_NOT_CONFIGURED": 9000,
+    "VDS_ALERT_FENCE_OPERATION_FAILED": 9002,
+    "VDS_ALERT_FENCE_NO_PROXY_HOST": 9004,
+    "VDS_ALERT_FENCE_OPERATION_SKIPPED_BROKEN_CONNECTIVITY": 9013,
+    "VDS_ALERT_NOT_RESTARTED_DUE_TO_POLICY": 9014,
+    "VDS_ALERT_FENCE_DISABLED_BY_CLUSTER_POLICY": 9015,
+    "FENCE_OPERATION_STARTED": 9017,
+    "FENCE_OPERATION_SUCCEEDED": 9018,
+    "FENCE_OPERATION_FAILED": 9019,
+    "VDS_ALERT_NO_PM_CONFIG_FENCE_OPERATION_SKIPPED": 9028,
     "VDS_HOST_NOT_RESPONDING_CONNECTING": 9008,
     "PERSIST_SETUP_NETWORK_ON_HOST_FINISHED": 10903,
 }
@@ -100,10 +114,19 @@ TIMINGS: dict[str, float] = {
     "host.register": 120.0,  # machine network boot -> pending_approval host
     "host.boot": 60.0,  # machine power on (disk) -> VDSM answers (connecting)
     "host.connect": 5.0,  # connecting -> up
-    "host.non_responsive": 30.0,  # stops answering: connecting -> non_responsive
+    # Grace before a host that stops answering is non_responsive (VdsManager
+    # calcTimeoutToFence): TimeoutToResetVdsInSeconds, + DelayResetForSpmInSeconds when it is
+    # the SPM, + DelayResetPerVmInSeconds per running VM.
+    "host.non_responsive": 60.0,
+    "host.non_responsive.spm": 20.0,
+    "host.non_responsive.per_vm": 0.5,
+    "host.soft_fence": 5.0,  # SshSoftFencing: SSH to the host to restart VDSM (fails if dead)
     "host.fence": 10.0,  # fence agent power operation
     "spm.elect": 2.0,  # problematic (searching) -> contend
     "spm.start": 10.0,  # contend -> up (SPM started)
+    # Domains a data center reported unknown while it had no SPM are active again one
+    # storage-domain monitoring cycle after an SPM runs (vdsm's domain monitor, 10 s).
+    "storage.monitor": 10.0,
 }
 
 
@@ -170,6 +193,11 @@ class Host(Entity):
     os_version: tuple[str, str] = ("8", "6")
     # Simulation state.
     failed: bool = False  # /sim/hosts/{name}/fail: VDSM does not answer
+    # How it failed: "machine" (dead: no storage lease either; a restart through the fence
+    # agent revives it) or "network" (cut off from the engine, still renewing its storage
+    # lease and running its VMs; a reboot does not mend the network).
+    fail_mode: str = "machine"
+    in_fence_flow: bool = False  # VdsNotRespondingTreatment running (VDS.isInFenceFlow)
     virtual_power: bool = True  # power of a host without a machine
     admin_maintenance: bool = False  # put in maintenance by the admin (returns there)
     net_uncommitted: bool = False
@@ -205,6 +233,8 @@ class _State:
     searching: dict[str, int] = field(default_factory=dict)  # dc -> election generation
     gen: dict[str, int] = field(default_factory=dict)
     listeners: list[Callable[[Registry, Host, str], None]] = field(default_factory=list)
+    # Run when a host's grace period ends (rhevsim.hypervisor.fencing's treatment).
+    treatment: Callable[[Registry, Host], None] | None = None
 
 
 def hosts_state(reg: Registry) -> _State:
@@ -276,6 +306,18 @@ def vms_on(reg: Registry, host: Host) -> list[Entity]:
         for v in reg.iter_kind("vm")
         if getattr(v, "host_id", None) == host.id and getattr(v, "status", "down") != "down"
     ]
+
+
+def grace_seconds(reg: Registry, h: Host) -> float:
+    """VdsManager.calcTimeoutToFence: TimeoutToResetVdsInSeconds (60) +
+    DelayResetForSpmInSeconds (20) when the host is (or contends for) SPM +
+    DelayResetPerVmInSeconds (0.5) per VM running on it."""
+    spm = spm_status_of(reg, h) != "none"
+    return (
+        reg.timing("host.non_responsive")
+        + (reg.timing("host.non_responsive.spm") if spm else 0.0)
+        + reg.timing("host.non_responsive.per_vm") * len(vms_on(reg, h))
+    )
 
 
 def is_powered(reg: Registry, host: Host) -> bool:

@@ -18,6 +18,8 @@ def machine_power_changed(reg: Registry, m: Machine) -> None:
     h = next((x for x in reg.all(Host) if x.machine == m.name), None)
     if not m.powered_on:
         if h is not None:
+            if h.fail_mode == "machine":
+                h.failed = False  # a hung machine loses its hang with its power
             if h.status in ("maintenance",) and h.lock is None:
                 h.admin_maintenance = True
             go_unresponsive(reg, h)
@@ -66,11 +68,14 @@ def _default_cluster(reg: Registry) -> Cluster | None:
     return reg.by_name(Cluster, "Default") or next(iter(reg.all(Cluster)), None)
 
 
-def host_fail(reg: Registry, name: str) -> bool:
+def host_fail(reg: Registry, name: str, mode: str = "machine") -> bool:
+    """The host stops answering the engine: "machine" (dead, the default) or "network"
+    (cut off from the engine; it still renews its storage lease)."""
     h = reg.by_name(Host, name)
     if h is None:
         return False
     h.failed = True
+    h.fail_mode = mode
     go_unresponsive(reg, h)
     return True
 
@@ -80,6 +85,7 @@ def host_heal(reg: Registry, name: str) -> bool:
     if h is None:
         return False
     h.failed = False
+    h.fail_mode = "machine"
     if h.status in ("connecting", "non_responsive") and is_powered(reg, h):
         connect_host(reg, h)
     return True

@@ -8,7 +8,7 @@ from rhevsim.datacenter import DataCenter, recompute_status
 from rhevsim.event import CODES
 from rhevsim.hypervisor.host import Host, dc_of, hosts_in_dc, hosts_state, reachable
 from rhevsim.model import Entity
-from rhevsim.storagedomain.entity import master_of
+from rhevsim.storagedomain.entity import attached_to, master_of
 
 if TYPE_CHECKING:
     from rhevsim.registry import Registry
@@ -17,6 +17,30 @@ if TYPE_CHECKING:
 def release_spm(reg: Registry, dc: DataCenter) -> None:
     dc.spm_host_id = None
     dc.spm_status = "none"
+
+
+def domains_unknown(reg: Registry, dc: DataCenter) -> None:
+    """No working SPM: the pool's active domains are reported Unknown (IrsProxy
+    failing: the engine cannot reach the pool's storage through an SPM)."""
+    for sd in attached_to(reg, dc.id):
+        if sd.dc_status == "active":
+            sd.dc_status = "unknown"
+
+
+def domains_back(reg: Registry, dc: DataCenter) -> None:
+    """An SPM runs again: the domains it sees are active after one monitoring cycle."""
+    if not any(sd.dc_status == "unknown" for sd in attached_to(reg, dc.id)):
+        return
+
+    def monitored() -> None:
+        if reg.get(DataCenter, dc.id) is not dc or dc.spm_status != "spm":
+            return
+        for sd in attached_to(reg, dc.id):
+            if sd.dc_status == "unknown":
+                sd.dc_status = "active"
+        recompute_status(reg, dc)
+
+    reg.schedule("storage.monitor", monitored, f"domain monitor {dc.name}")
 
 
 def _candidates(reg: Registry, dc: DataCenter) -> list[Host]:
@@ -50,6 +74,7 @@ def elect(reg: Registry, dc: DataCenter, correlation_id: str | None = None) -> N
                 # It answers again: it still holds the SPM lease.
                 del st.blocked[dc.id]
                 dc.spm_host_id, dc.spm_status = blocked.id, "spm"
+                domains_back(reg, dc)
             else:
                 dc.spm_host_id, dc.spm_status = blocked.id, "none"
             recompute_status(reg, dc, correlation_id)
@@ -75,6 +100,7 @@ def elect(reg: Registry, dc: DataCenter, correlation_id: str | None = None) -> N
             st.blocked[dc.id] = cur.id
             dc.spm_status = "none"
             st.searching.pop(dc.id, None)
+            domains_unknown(reg, dc)
             reg.event(
                 CODES["SYSTEM_CHANGE_STORAGE_POOL_STATUS_PROBLEMATIC"],
                 f"Invalid status on Data Center {dc.name}. Setting status to Non Responsive.",
@@ -123,6 +149,7 @@ def elect(reg: Registry, dc: DataCenter, correlation_id: str | None = None) -> N
             dc.spm_status = "spm"
             if st.preferred.get(dc.id) == h.id:
                 del st.preferred[dc.id]
+            domains_back(reg, dc)
             reg.event(
                 CODES["IRS_HOSTED_ON_VDS"],
                 f"Storage Pool Manager runs on Host {h.name} (Address: {h.address}), Data "
@@ -158,6 +185,7 @@ def host_fenced(reg: Registry, h: Host, correlation_id: str | None) -> None:
     dc = dc_of(reg, h)
     if dc is None:
         return
+    dc.spm_fence_failed = False
     if st.blocked.get(dc.id) == h.id:
         del st.blocked[dc.id]
         release_spm(reg, dc)

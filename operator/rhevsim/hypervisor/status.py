@@ -14,6 +14,7 @@ from rhevsim.hypervisor.host import (
     Host,
     cluster_of,
     dc_of,
+    grace_seconds,
     hosts_state,
     management_network,
     missing_required,
@@ -70,7 +71,9 @@ def end_job_once(reg: Registry, job: Job, succeeded: bool = True) -> None:
         reg.end_job(job, succeeded)
 
 
-def step_host(reg: Registry, h: Host, timing: str, fn: Callable[[], None], label: str = "") -> None:
+def step_host(
+    reg: Registry, h: Host, timing: str | float, fn: Callable[[], None], label: str = ""
+) -> None:
     """Run fn after `timing` unless the host was removed or a newer flow started."""
     gen = h.gen
 
@@ -144,13 +147,13 @@ def go_unresponsive(reg: Registry, h: Host, correlation_id: str | None = None) -
         )
         return
     new_flow(reg, h)
+    grace = grace_seconds(reg, h)
     if h.status != "connecting":
-        grace = int(reg.timing("host.non_responsive"))
         set_status(reg, h, "connecting", correlation_id)
         reg.event(
             CODES["VDS_HOST_NOT_RESPONDING_CONNECTING"],
             f"Host {h.name} is not responding. It will stay in Connecting state for a grace "
-            f"period of {grace} seconds and after that an attempt to fence the host will be "
+            f"period of {int(grace)} seconds and after that an attempt to fence the host will be "
             "issued.",
             "warning",
             user=None,
@@ -165,8 +168,11 @@ def go_unresponsive(reg: Registry, h: Host, correlation_id: str | None = None) -
         reg.event(
             CODES["VDS_FAILURE"], f"Host {h.name} is non responsive.", "error", user=None, host=h
         )
+        treatment = hosts_state(reg).treatment
+        if treatment is not None:
+            treatment(reg, h)
 
-    step_host(reg, h, "host.non_responsive", lost)
+    step_host(reg, h, grace, lost, f"grace {h.name}")
 
 
 def install_host(

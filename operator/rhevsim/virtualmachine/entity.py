@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from rhevsim.api import (
     Request,
     get_or_404,
 )
-from rhevsim.cluster import Cluster
+from rhevsim.cluster import Cluster, mac_pool
 from rhevsim.disk.entity import DiskAttachment
 from rhevsim.event import CODES
 from rhevsim.hypervisor.host import up_hosts_in_cluster
@@ -195,6 +194,9 @@ CODES.update(
         "USER_STOP_SUSPENDED_VM": 111,
         "USER_REMOVE_VM_FINISHED": 113,
         "VM_SET_TO_UNKNOWN_STATUS": 142,
+        "VDS_INITIATED_RUN_VM": 506,
+        "HA_VM_FAILED": 9602,
+        "HA_VM_RESTART_FAILED": 9603,
         "VM_WAS_SET_DOWN_DUE_TO_HOST_REBOOT_OR_MANUAL_FENCE": 143,
         "USER_STARTED_VM": 153,
         "USER_REBOOT_VM": 157,
@@ -220,6 +222,12 @@ TIMINGS = {
     "vm.restore": 8.0,  # restoring_state -> up
     "vm.reboot": 10.0,  # reboot_in_progress -> up
     "vm.migrate": 10.0,  # migrating -> up on the target
+    # HaAutoStartVmsRunner: the first try at once (AutoStartVmsRunnerIntervalInSeconds 1),
+    # then every RetryToRunAutoStartVmIntervalInSeconds (30), MaxNumOfTriesToRunFailedAutoStartVm
+    # (10) tries in all.
+    "vm.ha_start": 1.0,
+    "vm.ha_retry": 30.0,
+    "vm.ha_tries": 10.0,
 }
 
 
@@ -542,16 +550,6 @@ def check_name(name: str, action: str) -> None:
 
 def name_taken(reg: Registry, name: str, exclude: Vm | None = None) -> bool:
     return any(v.name == name and v is not exclude for v in reg.all(Vm))
-
-
-def mac_pool(reg: Registry) -> dict[str, Any]:
-    pool = reg.config.get("_vm_mac_pool")
-    if pool is None:
-        rnd = random.Random(reg.seed * 7 + 13)
-        prefix = f"56:6f:{rnd.randrange(256):02x}:{rnd.randrange(256):02x}"
-        pool = {"prefix": prefix, "next": 0, "used": set()}
-        reg.config["_vm_mac_pool"] = pool
-    return pool
 
 
 def allocate_mac(reg: Registry) -> str:

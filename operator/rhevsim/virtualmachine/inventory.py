@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rhevsim import errors
-from rhevsim.cluster import Cluster
+from rhevsim.cluster import Cluster, mac_pool
 from rhevsim.disk.inventory import attach_from_inventory
 from rhevsim.inventory import InventoryError, find
 from rhevsim.virtualmachine.entity import (
@@ -14,7 +14,6 @@ from rhevsim.virtualmachine.entity import (
     Vm,
     allocate_mac,
     hosts_by_id,
-    mac_pool,
     schedule_host,
 )
 from rhevsim.vmtemplate.config import MIB, config_from_inventory

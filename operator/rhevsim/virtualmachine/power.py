@@ -490,10 +490,12 @@ def host_lost(reg: Registry, host: Entity) -> list[Vm]:
 
 
 def host_fenced(reg: Registry, host: Entity) -> list[Vm]:
-    """The host was fenced or confirmed rebooted: its unknown VMs are down."""
+    """The host was fenced or confirmed rebooted: its VMs are down
+    (ClearNonResponsiveVdsVms); the highly available ones are restarted on another host
+    (HaAutoStartVmsRunner)."""
     out = []
     for vm in reg.all(Vm):
-        if vm.host_id == host.id and vm.status in ("unknown", "not_responding"):
+        if vm.host_id == host.id and vm.status not in ("down", "migrating"):
             reg.event(
                 CODES["VM_WAS_SET_DOWN_DUE_TO_HOST_REBOOT_OR_MANUAL_FENCE"],
                 f"Vm {vm.name} was shut down due to {host.name} host reboot or manual fence",
@@ -503,7 +505,72 @@ def host_fenced(reg: Registry, host: Entity) -> list[Vm]:
             )
             set_down(reg, vm, "Exit message: VM was set down due to host fencing")
             out.append(vm)
+            if vm.config.high_availability:
+                reg.event(
+                    CODES["HA_VM_FAILED"],
+                    f"Highly Available VM {vm.name} failed. It will be restarted automatically.",
+                    "error",
+                    user=None,
+                    vm=vm,
+                )
+                ha_restart(reg, vm, 0)
     return out
+
+
+def ha_restart(reg: Registry, vm: Vm, tries: int) -> None:
+    """HaAutoStartVmsRunner: try to run the VM (first at once, then every
+    RetryToRunAutoStartVmIntervalInSeconds, at most MaxNumOfTriesToRunFailedAutoStartVm)."""
+
+    def attempt() -> None:
+        if reg.objects.get("vm", {}).get(vm.id) is not vm or vm.status != "down":
+            return
+        host = None
+        if _disks_active(reg, vm):
+            try:
+                host = schedule_host(reg, vm, "run")
+            except errors.ApiError:
+                host = None
+        if host is None:
+            if tries + 1 < int(reg.timing("vm.ha_tries")):
+                ha_restart(reg, vm, tries + 1)
+            else:
+                reg.event(
+                    CODES["HA_VM_RESTART_FAILED"],
+                    f"Restart of the Highly Available VM {vm.name} failed.",
+                    "error",
+                    user=None,
+                    vm=vm,
+                )
+            return
+        vm.host_id = host.id
+        vm.stop_reason = None
+        vm.stop_time = None
+        transition(vm, "wait_for_launch")
+        reg.event(
+            CODES["VDS_INITIATED_RUN_VM"],
+            f"Trying to restart VM {vm.name} on Host {host.name}",
+            user=None,
+            vm=vm,
+            host=host,
+        )
+
+        def launched() -> None:
+            transition(vm, "powering_up")
+            vm.start_time = reg.clock.now()
+            step_vm(reg, vm, "vm.boot", lambda: set_up(reg, vm, None))
+
+        step_vm(reg, vm, "vm.launch", launched)
+
+    reg.schedule("vm.ha_start" if tries == 0 else "vm.ha_retry", attempt, f"ha restart {vm.name}")
+
+
+def _disks_active(reg: Registry, vm: Vm) -> bool:
+    for d, a in zip(disks_of(reg, vm), vm.disk_attachments, strict=False):
+        sd = storage_domain(reg, d.storage_domain_id)
+        status = getattr(sd, "dc_status", None) or getattr(sd, "status", None)
+        if a.active and sd is not None and status not in (None, "active"):
+            return False
+    return True
 
 
 def evacuation_blockers(reg: Registry, host: Entity) -> list[str]:

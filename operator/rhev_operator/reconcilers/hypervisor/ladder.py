@@ -34,8 +34,13 @@ from rhev_operator.reconcilers.hypervisor.common import (
 )
 from rhev_operator.reconcilers.hypervisor.networking import _ensure_placement
 from rhev_operator.reconcilers.hypervisor.power import (
-    _ensure_dead_spm_fenced,
+    AWAIT_ENGINE_FENCING,
+    FENCE_SPM,
+    LOST,
+    _ensure_new_spm_then_power_on,
     _ensure_power_management,
+    _ensure_spm_failover,
+    _report_fencing,
 )
 from rhev_operator.reconcilers.hypervisor.registration import (
     _claim,
@@ -73,9 +78,18 @@ def _ensure(p: HostPass, res: Hypervisor) -> str:
     _claim(p, res, host)
     end_waits(p, AWAIT_REGISTRATION)  # it registered (or was there all along)
     _report(p, host)
+    fence = _report_fencing(p, host)
     _ensure_admitted(p, res, host)
+    _ensure_new_spm_then_power_on(p, res, host)
+    if host.spm_status == "spm" and host.status in LOST:
+        _ensure_spm_failover(p, res, host, fence)
+    end_waits(p, AWAIT_ENGINE_FENCING, FENCE_SPM)  # the SPM role moved on, or it answers
     if host.status in ("non_responsive", "down"):
-        _ensure_dead_spm_fenced(p, res, host)
+        engine = (
+            "; RHEV-M fences it itself"
+            if fence.engine
+            else f"; RHEV-M cannot fence it: {fence.reason}"
+        )
         _waiting(
             p,
             host,
@@ -84,6 +98,7 @@ def _ensure(p: HostPass, res: Hypervisor) -> str:
             "HostNotResponding",
             f"host {host.name} does not respond to RHEV-M ({host.status})"
             + (f"; power state over IPMI: {p.status.power_state}" if p.status.power_state else "")
+            + engine
             + "; check that it is powered on and reachable",
             15.0,
         )
@@ -107,6 +122,7 @@ def _ensure(p: HostPass, res: Hypervisor) -> str:
     cluster = _cluster(p, res)
     host = _ensure_fields(p, res, host)
     host = _ensure_power_management(p, res, host)
+    _report_fencing(p, host)  # as power management is now
     _ensure_placement(p, res, host, cluster)
     return _ensure_state(p, res, host, cluster)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rhev_operator.api import Hypervisor
+from rhev_operator.api.fieldtypes import MANAGEMENT_NETWORK
 from rhev_operator.api.hypervisor import HostInterface
 from rhev_operator.reconcilers.base import (
     Stall,
@@ -87,6 +88,38 @@ def interface_changes(
     return out
 
 
+def interface_removals(
+    p: HostPass, res: Hypervisor, host: HostDetail, cluster: Cluster
+) -> list[tuple[str, str]]:
+    """(attachment id, network name) of the attachments to detach: networks the operator
+    attached (status.attachedNetworks) that spec.interfaces no longer lists. Never the
+    management network, never an attachment the operator found on the host."""
+    recorded = set(p.status.attached_networks or ())
+    if not recorded or not cluster.data_center_id:
+        return []
+    nets = _networks(p.ctx, cluster.data_center_id)
+    names = {n.id: n.name for n in nets.values()}
+    wanted = {
+        _network(p, iface.network, cluster.data_center_id, f"spec.interfaces[{i}].network").name
+        for i, iface in enumerate(res.spec.interfaces)
+    }
+    out = []
+    for att in host.network_attachments:
+        name = att.network_name or names.get(att.network_id or "")
+        if name is None or name not in recorded or name in wanted:
+            continue
+        if att.network_id == cluster.management_network_id or name == MANAGEMENT_NETWORK:
+            continue
+        out.append((att.id, name))
+    return out
+
+
+def _record(p: HostPass, add: list[str], drop: list[str]) -> None:
+    names = [n for n in (p.status.attached_networks or []) if n not in drop]
+    names += [n for n in add if n not in names]
+    p.status.attached_networks = sorted(names) or None
+
+
 def _matches(
     host: HostDetail, att_id: str, nic_names: Mapping[str, str], want: HostInterface
 ) -> bool:
@@ -110,7 +143,17 @@ def _ensure_placement(p: HostPass, res: Hypervisor, host: HostDetail, cluster: C
     host again)."""
     move = host.cluster_id != cluster.id
     changes = [] if move else interface_changes(p, res, host, cluster.data_center_id)
-    if not move and not changes:
+    removals = [] if move else interface_removals(p, res, host, cluster)
+    if not move and cluster.data_center_id:
+        names = {n.id: n.name for n in _networks(p.ctx, cluster.data_center_id).values()}
+        attached = {
+            a.network_name or names.get(a.network_id or "") for a in host.network_attachments
+        }
+        # A recorded network no longer attached (detached by hand, say) is forgotten.
+        stale = [n for n in (p.status.attached_networks or []) if n not in attached]
+        if stale:
+            _record(p, [], stale)
+    if not move and not changes and not removals:
         return
     why = f"to move it to cluster {cluster.name}" if move else "to set up its networks"
     if host.status != "maintenance":
@@ -126,14 +169,19 @@ def _ensure_placement(p: HostPass, res: Hypervisor, host: HostDetail, cluster: C
     client.hosts.setup_networks(
         host.id,
         modified_network_attachments=changes,
+        removed_network_attachments=[att_id for att_id, _ in removals],
         commit_on_success=True,
         correlation_id=p.ctx.correlation_id(),
     )
     nets = _networks(p.ctx, cluster.data_center_id) if cluster.data_center_id else {}
-    names = ", ".join(
-        f"{getattr(nets.get(str(c.network_id)), 'name', c.network_id)} on {c.host_nic_name}"
-        for c in changes
-    )
-    p.did("NetworksSetUp", f"Set up networks of host {host.name}: {names}")
+
+    def net_name(c: NetworkAttachmentSpec) -> str:
+        return str(getattr(nets.get(str(c.network_id)), "name", c.network_id))
+
+    made = [net_name(c) for c in changes if c.id is None]  # attached by the operator
+    _record(p, made, [name for _, name in removals])
+    done = [f"{net_name(c)} on {c.host_nic_name}" for c in changes]
+    done += [f"detached {name}" for _, name in removals]
+    p.did("NetworksSetUp", f"Set up networks of host {host.name}: {', '.join(done)}")
     _refresh(p, host.id)
     raise Wait("SettingUpNetworks", f"networks of host {host.name} were set up", 0.5)

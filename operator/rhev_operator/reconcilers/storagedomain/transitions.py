@@ -9,6 +9,7 @@ from rhev_operator.reconcilers import finders
 from rhev_operator.reconcilers.base import (
     Wait,
     bounded_wait,
+    end_waits,
 )
 from rhev_operator.reconcilers.storagedomain.common import (
     ACTIVATABLE,
@@ -44,6 +45,23 @@ def _drive(
     state = state or "unknown"
     _await_step(p, res, sd, dc, state)
     want = spec.state
+    if want == "active" and state == "unknown":
+        # The data center lost its SPM (its host stopped answering): RHEV-M reports its
+        # domains unknown until an SPM runs again and monitors them. Nothing to send.
+        holder = finders.spm_of(p.ctx, dc.id)
+        spm = f"SPM {holder[0]} ({holder[1]})" if holder else "no SPM"
+        bounded_wait(
+            p,
+            AWAIT_MONITORING,
+            "StorageUnknown",
+            f"storage domain {sd.name} is unknown in data center {dc.name} ({dc.status}, "
+            f"{spm}): RHEV-M reports it active again once an SPM runs and monitors it",
+            spec.timeouts.spm_election_seconds,
+            "data_center",
+            dc.id,
+            requeue_after=5.0,
+        )
+    end_waits(p, AWAIT_MONITORING)
     if want == "active":
         if state == "active":
             return _done(p, sd, dc, "active")
@@ -66,6 +84,10 @@ def _drive(
         if state == "maintenance":
             return _detach(p, res, dc, sd, view)
     _wait_to_settle(p, res, sd, f"storage domain {sd.name} is {state} in data center {dc.name}")
+
+
+#: Waiting for RHEV-M to report an unknown domain again (an SPM runs and monitors it).
+AWAIT_MONITORING = "AwaitStorageMonitoring"
 
 
 def _needs_spm(

@@ -176,6 +176,12 @@ def _ensure_config(p: VP, res: VirtualMachine, vm: VmDetail, plan: _Plan) -> VmD
         hot["placement_affinity"] = spec.placement.affinity
     if plan.host is not None and tuple(vm.placement_host_ids) != (plan.host.id,):
         hot["placement_host_ids"] = (plan.host.id,)
+    ha = spec.high_availability
+    if ha is not None:
+        if vm.high_availability != ha.enabled:
+            hot["high_availability"] = ha.enabled
+        if ha.priority is not None and vm.high_availability_priority != ha.priority:
+            hot["high_availability_priority"] = ha.priority
     memory = cold.get("memory")
     if memory is not None and vm.memory_guaranteed is not None and vm.memory_guaranteed > memory:
         cold["memory_guaranteed"] = memory  # RHEV-M refuses guaranteed > memory
@@ -221,6 +227,8 @@ def _describe(changes: dict[str, Any]) -> str:
         "cluster_id": "cluster",
         "placement_affinity": "placement affinity",
         "placement_host_ids": "placement host",
+        "high_availability": "high availability",
+        "high_availability_priority": "high availability priority",
     }
     return ", ".join(w for k in sorted(changes) if (w := words.get(k)))
 

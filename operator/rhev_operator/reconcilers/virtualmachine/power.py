@@ -40,11 +40,31 @@ def _start(p: VP, res: VirtualMachine, vm: VmDetail) -> None:
     raise Wait("Resuming" if resume else "Starting", f"VM {vm.name} is being started", 2.0)
 
 
+#: HA_VM_FAILED: "Highly Available VM X failed. It will be restarted automatically."
+HA_VM_FAILED = 9602
+
+
+def _engine_restarts(p: VP, vm: VmDetail) -> bool:
+    """RHEV-M announced it restarts this highly available VM (its host was fenced) and has
+    not said anything of the VM since: the restart is the engine's (HaAutoStartVmsRunner)."""
+    if not vm.high_availability:
+        return False
+    events = p.ctx.inventory.events_for("vm", vm.id, limit=1)
+    return bool(events) and events[0].code == HA_VM_FAILED
+
+
 def _ensure_power(p: VP, res: VirtualMachine, vm: VmDetail) -> None:
     want = res.spec.power_state
     state = vm.status or "unknown"
     t = res.spec.timeouts
     if want == "Running":
+        if state == "down" and _engine_restarts(p, vm):
+            raise Wait(
+                "EngineRestartingHaVm",
+                f"VM {vm.name} is highly available and its host was fenced: RHEV-M restarts "
+                "it on another host (the operator does not start it)",
+                5.0,
+            )
         if state in ("down", "suspended", "paused"):
             _start(p, res, vm)
     elif want == "Stopped":
