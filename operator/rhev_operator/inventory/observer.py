@@ -85,13 +85,15 @@ class Inventory:
         unused_after: float = 600.0,
         on_change: ChangeListener | None = None,
         idle_interval: float | None = None,
-        hot_for: float = 60.0,
+        hot_for: float | None = None,
     ) -> None:
         self.client = client
         self.poll_interval = poll_interval
         #: How often a collection no converging pass waits on is listed.
         self.idle_interval = max(poll_interval, idle_interval or poll_interval)
-        self.hot_for = hot_for
+        #: How long a converging pass's read keeps a collection listed every tick (each
+        #: pass of a converging object renews it).
+        self.hot_for = hot_for if hot_for is not None else max(15.0, 3 * poll_interval)
         self.events_interval = min(events_interval, poll_interval)
         self.on_change = on_change
         #: A collection no reconciler read for this long is no longer listed (e.g. the
