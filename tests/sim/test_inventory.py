@@ -152,3 +152,26 @@ def test_an_event_relists_the_collection_that_holds_what_it_names(simulator: Any
     assert found is not None and found.description == "changed out of band"
     assert any(dc.id in ids and "datacenters" in keys for ids, keys in changes)
     client.close()
+
+
+def test_an_event_in_a_large_collection_rereads_that_member_alone(simulator: Any) -> None:
+    client = client_for(simulator)
+    inventory = Inventory(client, poll_interval=3600)
+    lister = lambda c: c.datacenters.list()  # noqa: E731
+    ids = [
+        client.datacenters.add(DataCenterCreate(name=f"big{i}", local=False)).id
+        for i in range(inventory.reread_above + 1)
+    ]
+    inventory.collection("datacenters", lister, client.datacenters.get)
+    inventory.refresh()
+    changes = _changes(inventory)
+    client.session.reset_counts()
+    client.datacenters.update(ids[3], DataCenterUpdate(description="one of many"))
+    inventory.follow_events()
+    used = dict(client.request_counts)
+    assert used.get(("GET", "datacenters"), 0) == 0  # no listing of the whole collection
+    assert used.get(("GET", "datacenters/{id}"), 0) == 1
+    found = inventory.find("datacenters", lister, id=ids[3], name="big3")
+    assert found is not None and found.description == "one of many"
+    assert any(ids[3] in named and "datacenters" in keys for named, keys in changes)
+    client.close()

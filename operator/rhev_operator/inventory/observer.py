@@ -38,6 +38,9 @@ class Collection:
 
     lister: Lister
     items: dict[str, Any] = field(default_factory=dict)
+    #: Reads one member by id: an event naming a member of a large collection re-reads
+    #: that member alone instead of the whole collection.
+    getter: Callable[[str], Any] | None = None
     listed_at: float = 0.0
     #: When the last complete listing was started (a snapshot can't show later writes).
     started_at: float = -1.0
@@ -94,6 +97,8 @@ class Inventory:
         #: How long a converging pass's read keeps a collection listed every tick (each
         #: pass of a converging object renews it).
         self.hot_for = hot_for if hot_for is not None else max(15.0, 3 * poll_interval)
+        #: Collections larger than this re-read the few members an event names one by one.
+        self.reread_above = 50
         self.events_interval = min(events_interval, poll_interval)
         self.on_change = on_change
         #: A collection no reconciler read for this long is no longer listed (e.g. the
@@ -134,27 +139,40 @@ class Inventory:
         finally:
             self._reads.keys = None
 
-    def collection(self, key: Hashable, lister: Lister) -> dict[str, Any]:
-        """Members of a collection by id; the first call lists it at once and registers it."""
+    def collection(
+        self, key: Hashable, lister: Lister, get: Callable[[str], Any] | None = None
+    ) -> dict[str, Any]:
+        """Members of a collection by id; the first call lists it at once and registers it.
+        `get` reads one member (see `Collection.getter`)."""
         reading: set[Hashable] | None = getattr(self._reads, "keys", None)
         if reading is not None:
             reading.add(key)
         with self._lock:
             known = self._collections.get(key)
         if known is None:
-            known = Collection(lister=lister)
+            known = Collection(lister=lister, getter=get)
             self._list_into(known, key, report=False)
             with self._lock:
                 self._collections.setdefault(key, known)
         with self._lock:
             known.read_at = self._clock()
+            if get is not None and known.getter is None:
+                known.getter = get
             if known.error is not None and not known.items:
                 raise known.error
             return dict(known.items)
 
-    def find(self, key: Hashable, lister: Lister, *, id: str | None, name: str) -> Any | None:
+    def find(
+        self,
+        key: Hashable,
+        lister: Lister,
+        *,
+        id: str | None,
+        name: str,
+        get: Callable[[str], Any] | None = None,
+    ) -> Any | None:
         """The member with this id, else the one with exactly this (case-sensitive) name."""
-        items = self.collection(key, lister)
+        items = self.collection(key, lister, get)
         if id and id in items:
             return items[id]
         for item in items.values():
@@ -249,10 +267,37 @@ class Inventory:
                 if not named.isdisjoint(known.items)
             ]
         for key, known in holding:
-            self._list_into(known, key)
+            members = named & known.items.keys()
+            if known.getter is not None and len(known.items) > self.reread_above >= len(members):
+                self._reread(known, key, members)
+            else:
+                self._list_into(known, key)
         # The events name objects whose change the listings may not show yet (a job that
         # ended, a failure): their owners look again all the same.
         self._report(named, set())
+
+    def _reread(self, known: Collection, key: Hashable, members: set[str]) -> None:
+        """Read again the members an event named (one GET each, not the whole listing)."""
+        assert known.getter is not None
+        changed: set[str] = set()
+        for member in sorted(members):
+            try:
+                fresh = known.getter(member)
+            except errors.NotFound:
+                fresh = None
+            except errors.RhevmError as exc:
+                self.last_error = str(exc)
+                continue
+            with self._lock:
+                before = known.items.get(member)
+                if fresh is None:
+                    known.items.pop(member, None)
+                else:
+                    known.items[member] = fresh
+            if before != fresh:
+                changed.add(member)
+        if changed:
+            self._report(changed, {key})
 
     def _report(self, ids: set[str], keys: set[Hashable]) -> None:
         if self.on_change is not None and (ids or keys):

@@ -345,7 +345,7 @@ def observe(p: Pass[Any], finder: Finder, name: str) -> Any | None:
     is known and the snapshot was listed after this process's last write: then it is
     authoritative, and a resource that waits to be created costs no request."""
     known_id = p.status.id
-    found = p.ctx.inventory.find(finder.key, finder.lister, id=known_id, name=name)
+    found = p.ctx.inventory.find(finder.key, finder.lister, id=known_id, name=name, get=finder.get)
     if found is not None or (not known_id and p.ctx.inventory.authoritative(finder.key)):
         return found
     if known_id:
@@ -434,7 +434,9 @@ def resolve(p: Pass[Any], kind: str, ref: str, finder: Finder) -> Any:
     if target.managed and (not target.ready or target.deleting):
         state = "being deleted" if target.deleting else "not Ready yet"
         raise Wait("WaitingForDependency", f"waiting for {kind} {ref}: it is {state}", 5.0)
-    found = p.ctx.inventory.find(finder.key, finder.lister, id=target.id, name=target.name)
+    found = p.ctx.inventory.find(
+        finder.key, finder.lister, id=target.id, name=target.name, get=finder.get
+    )
     if found is None:
         found = finder.find(target.name)
     if found is None:

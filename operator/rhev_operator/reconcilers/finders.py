@@ -114,7 +114,7 @@ def templates(client: RhevmClient) -> Finder:
 
 def listed(ctx: Context, finder: Finder) -> dict[str, Any]:
     """The finder's collection as listed this tick, by id."""
-    items: dict[str, Any] = ctx.inventory.collection(finder.key, finder.lister)
+    items: dict[str, Any] = ctx.inventory.collection(finder.key, finder.lister, finder.get)
     return items
 
 

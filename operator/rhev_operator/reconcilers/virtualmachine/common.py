@@ -116,7 +116,7 @@ def _observe(p: VP, res: VirtualMachine, *, confirm: bool) -> VmDetail | None:
     """The VM by status.id, else by name, from the listing; with `confirm` (before the
     operator acts on its absence) one direct lookup, since the listing may be a tick old."""
     f = finder(p.ctx.client)
-    found = p.ctx.inventory.find(f.key, f.lister, id=p.status.id, name=res.rhev_name)
+    found = p.ctx.inventory.find(f.key, f.lister, id=p.status.id, name=res.rhev_name, get=f.get)
     if found is None and confirm:
         if p.status.id:
             with contextlib.suppress(errors.NotFound):
