@@ -103,8 +103,7 @@ def activate_host(req: Request) -> Response:
         raise errors.conflict("Cannot activate Host. Host in Up status.")
     if h.status == "non_responsive":
         raise errors.conflict("Cannot activate Host. Host is in non responsive state.")
-    if h.status not in ("maintenance", "non_operational", "error", "down", "unassigned"):
-        raise errors.status_illegal("activate", "Host", "Maintenance")
+    # validator/HostValidator.validateStatusForActivation refuses only Up and NonResponsive.
     job = reg.start_job(f"Invoking Activate Host {h.name}", req.correlation_id)
     new_flow(reg, h, job)
     h.admin_maintenance = False
@@ -420,17 +419,20 @@ def commit_net_config(req: Request) -> Response:
     return action_complete(req, job)
 
 
+# network/host/HostValidator.LEGAL_STATUSES: setupnetworks on Maintenance, Up, NonOperational.
+SETUP_NETWORKS_STATUSES = ("maintenance", "up", "non_operational")
+
+
 def setup_networks(req: Request, h: Host, body: Element | None, single: bool = False) -> Job:
     """HostSetupNetworks: validate the whole resulting configuration, then apply it."""
 
     reg = req.reg
     reg.check_unlocked(h, "setup", "Networks")
-    if h.status != "maintenance":
-        # Our contract (issue 3): only in maintenance. A real 4.5 engine also accepts
-        # Up and NonOperational hosts.
+    if h.status not in SETUP_NETWORKS_STATUSES:
+        # network/host/HostValidator.LEGAL_STATUSES (ACTION_TYPE_FAILED_VDS_STATUS_ILLEGAL).
         raise errors.conflict(
             "Cannot setup Networks. Operation can be performed only when Host status is "
-            "Maintenance."
+            "Maintenance,Up,NonOperational."
         )
     changes, removed, synced = parse_changes(reg, h, body)
     result: list[NetworkAttachment] = [a for a in h.attachments if a not in removed]

@@ -146,7 +146,8 @@ def add_host(req: Request) -> Response:
             for h in reg.all(Host)
         )
     ):
-        raise errors.conflict('Cannot add more than one Host to "Local Storage" Data Center')
+        # VDS_CANNOT_ADD_MORE_THEN_ONE_HOST_TO_LOCAL_STORAGE: CONSTRAINT_VIOLATION, a 400.
+        raise errors.bad_request('Cannot add more than one Host to "Local Storage" Data Center')
     spm_priority = _spm_priority(body, "add")
     activate = req.query_bool("activate", True)
     job = reg.start_job(f"Adding new Host {name} to Cluster {cluster.name}", req.correlation_id)

@@ -415,7 +415,8 @@ def schedule_host(reg: Registry, vm: Vm, action: str, exclude: str | None = None
     """SchedulingManager in brief: up hosts, PinToHost and Migration filters, least loaded."""
     hosts = up_hosts(reg, vm.cluster_id)
     if not hosts:
-        raise errors.conflict(
+        # SCHEDULING_NO_HOSTS has the default error type: 400 (restapi ErrorMessageHelper).
+        raise errors.bad_request(
             "There are no hosts to use. Check that the cluster contains at least one host in "
             "Up state."
         )
