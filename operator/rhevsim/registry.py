@@ -61,6 +61,10 @@ class Hooks:
         attached storage domains) react without datacenter.py importing them.
     network_added: called with (reg, network, correlation_id) after a VM network that wants
         its default vNIC profile was created (vnicprofile.py makes the profile).
+    maintenance_refusal: (reg, host) -> the engine's refusal of host maintenance because of
+        its VMs (MaintenanceNumberOfVdssCommand.validate), as fault detail lines, or None.
+    stuck_vms: (reg, host) -> names of the VMs still running on the host that are not
+        migrating away (a host preparing for maintenance waits for them).
     """
 
     dc_status_listeners: list[Callable[[Registry, Entity], None]] = field(default_factory=list)
@@ -75,6 +79,8 @@ class Hooks:
     network_added: list[Callable[[Registry, Entity, str | None], None]] = field(
         default_factory=list
     )
+    maintenance_refusal: Callable[[Registry, Entity], list[str] | None] | None = None
+    stuck_vms: Callable[[Registry, Entity], list[str]] | None = None
 
 
 @dataclass

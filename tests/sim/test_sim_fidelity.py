@@ -70,6 +70,11 @@ def test_activate_is_refused_only_for_up_and_non_responsive_hosts(
     api = Api(sim)
     r = api.action(api.host("hv01").get("id"), "activate")
     assert r.status_code == 409 and "Host in Up status" in fault_detail(r)
+    # MaintenanceNumberOfVdssCommand.validate: PendingApproval is not among the statuses
+    # that may go to maintenance (VDS_CANNOT_MAINTENANCE_VDS_IS_NOT_OPERATIONAL, CONFLICT).
+    r = api.action(api.host("hv02").get("id"), "deactivate")
+    assert r.status_code == 409
+    assert fault_detail(r) == "[Cannot switch Host to Maintenance mode, Host is not operational.]"
     r = api.action(api.host("hv02").get("id"), "activate")
     assert r.status_code == 200, r.text
     assert api.status("hv02") == "unassigned"
@@ -77,3 +82,73 @@ def test_activate_is_refused_only_for_up_and_non_responsive_hosts(
     sim.advance(60)
     # The host answers, so the activation ends (it is not installed: NonOperational is fine).
     assert api.status("hv02") in ("up", "non_operational")
+
+
+def test_host_maintenance_refusals_and_vms_that_cannot_migrate(
+    simulator_factory: Factory,
+) -> None:
+    """bll MaintenanceNumberOfVdssCommand.validate refuses maintenance for a host running a
+    pinned VM (VDS_CANNOT_MAINTENANCE_IT_INCLUDES_NON_MIGRATABLE_VM) and for running VMs
+    with no other Up host in the cluster (CANNOT_MAINTENANCE_VDS_RUN_VMS_NO_OTHER_RUNNING_
+    VDS), both CONFLICT. Once accepted, a VM that cannot migrate (user_migratable: MigrateVm
+    refuses the system's migration) keeps the host in PreparingForMaintenance; the engine
+    never powers a VM off for it. The host enters Maintenance when its last VM is gone
+    (HostMonitoring)."""
+    from tests.sim.test_sim_vm_support import INVENTORY
+    from tests.sim.test_sim_vm_support import Api as VmApi
+    from tests.sim.test_sim_vm_support import fault_detail as vm_fault
+
+    sim = simulator_factory(INVENTORY, seed=5)
+    api = VmApi(sim)
+    hv1 = api.find_id("hosts", "hv1")
+    hv2 = api.find_id("hosts", "hv2")
+    pin = (
+        "<placement_policy><affinity>{}</affinity>"
+        f'<hosts><host id="{hv1}"/></hosts></placement_policy>'
+    )
+    pinned = api.running_vm("pinned", pin.format("pinned"))
+    code, el = api.action(f"/hosts/{hv1}", "deactivate")
+    assert code == 409
+    assert vm_fault(el) == (
+        "[Cannot switch the following Hosts to Maintenance mode: hv1.\nOne or more running "
+        "VMs are indicated as non-migratable. The non-migratable VMs are: pinned.]"
+    )
+    assert api.status(f"/hosts/{hv1}") == "up"
+    api.action(f"/vms/{pinned}", "stop")
+    api.advance(30)
+    assert api.status(f"/vms/{pinned}") == "down"
+    # hv2 to maintenance: hv1 is the only Up host and takes both VMs.
+    assert api.action(f"/hosts/{hv2}", "deactivate")[0] == 200
+    api.advance(30)
+    assert api.status(f"/hosts/{hv2}") == "maintenance"
+    stays = api.running_vm("stays", pin.format("user_migratable"))
+    moves = api.running_vm("moves")
+    assert rid_of(api, stays) == hv1 and rid_of(api, moves) == hv1
+    code, el = api.action(f"/hosts/{hv1}", "deactivate")
+    assert code == 409 and vm_fault(el) == (
+        "[The following Hosts have running VMs and cannot be switched to maintenance mode: "
+        "hv1.\nPlease ensure that the following Clusters have at least one Host in UP state: "
+        "Default.]"
+    )
+    assert api.action(f"/hosts/{hv2}", "activate")[0] == 200
+    api.advance(60)
+    assert api.status(f"/hosts/{hv2}") == "up"
+
+    code, el = api.action(f"/hosts/{hv1}", "deactivate")
+    assert code == 200
+    api.advance(120)
+    # `moves` migrated to hv2; `stays` (user_migratable) could not and still runs on hv1.
+    assert rid_of(api, moves) == hv2
+    assert api.status(f"/vms/{stays}") == "up" and rid_of(api, stays) == hv1
+    assert api.status(f"/hosts/{hv1}") == "preparing_for_maintenance"
+    api.action(f"/vms/{stays}", "stop")
+    api.advance(30)
+    assert api.status(f"/hosts/{hv1}") == "maintenance"
+
+
+def rid_of(api: object, vm: str) -> str:
+    from tests.sim.test_sim_vm_support import Api as VmApi
+    from tests.sim.test_sim_vm_support import rid
+
+    assert isinstance(api, VmApi)
+    return rid(api.get(f"/vms/{vm}"), "host")

@@ -34,6 +34,7 @@ from rhevsim.hypervisor.host import (
     is_powered,
     machine_of,
     reachable,
+    vms_on,
 )
 from rhevsim.hypervisor.machines import set_power
 from rhevsim.hypervisor.spm import elect, host_fenced
@@ -149,8 +150,13 @@ def deactivate_host(req: Request) -> Response:
                 "try to fence the host automatically.\n- Otherwise, either bring the node back "
                 "up, or release the SPM resource."
             )
-    if h.status in ("installing", "initializing", "preparing_for_maintenance"):
+    if h.status in ("installing", "initializing"):
         raise errors.locked("maintenance", "Host")
+    if h.status not in MAINTENANCE_STATUSES:
+        raise errors.conflict("Cannot switch Host to Maintenance mode, Host is not operational.")
+    refusal = reg.hooks.maintenance_refusal(reg, h) if reg.hooks.maintenance_refusal else None
+    if refusal:
+        raise errors.failed(409, *refusal)
     reason = text(req.body, "reason")
     job = reg.start_job(f"Moving Host(s) {h.name} to Maintenance", req.correlation_id)
     new_flow(reg, h, job)
@@ -158,14 +164,13 @@ def deactivate_host(req: Request) -> Response:
     cid = job.correlation_id
 
     def done() -> None:
-        set_status(reg, h, "maintenance", cid)
-        reg.event(
-            CODES["VDS_MAINTENANCE"],
-            f"Host {h.name} was switched to Maintenance Mode.",
-            correlation_id=cid,
-            user=None,
-            host=h,
-        )
+        stuck = reg.hooks.stuck_vms(reg, h) if reg.hooks.stuck_vms else []
+        if stuck:
+            # MaintenanceVdsCommand: a VM that cannot migrate keeps the host in
+            # PreparingForMaintenance (the command fails; no VM is ever powered off).
+            end_job_once(reg, job, False)
+            return
+        enter_maintenance(reg, h, cid)
         end_job_once(reg, job)
 
     if reason:
@@ -182,13 +187,46 @@ def deactivate_host(req: Request) -> Response:
             correlation_id=cid,
             host=h,
         )
-    if h.status in NOT_ANSWERING or h.status in ("pending_approval", "install_failed"):
+    if h.status in NOT_ANSWERING or h.status in ("install_failed", "error", "non_operational"):
         done()
     else:
         # SPM is passed on (the host is no longer Up) while VMs migrate away.
         set_status(reg, h, "preparing_for_maintenance", cid)
         step_host(reg, h, "host.maintenance", done)
     return action_complete(req, job)
+
+
+# MaintenanceNumberOfVdssCommand.validate: other statuses get
+# VDS_CANNOT_MAINTENANCE_VDS_IS_NOT_OPERATIONAL.
+MAINTENANCE_STATUSES = (
+    "maintenance",
+    "non_responsive",
+    "up",
+    "error",
+    "preparing_for_maintenance",
+    "down",
+    "non_operational",
+    "install_failed",
+)
+
+
+def enter_maintenance(reg: Registry, h: Host, correlation_id: str | None = None) -> None:
+    set_status(reg, h, "maintenance", correlation_id)
+    reg.event(
+        CODES["VDS_MAINTENANCE"],
+        f"Host {h.name} was switched to Maintenance Mode.",
+        correlation_id=correlation_id,
+        user=None,
+        host=h,
+    )
+
+
+def vms_left_host(reg: Registry, h: Host) -> None:
+    """HostMonitoring: a host preparing for maintenance with no VM left goes to Maintenance."""
+    if h.status != "preparing_for_maintenance" or not h.admin_maintenance:
+        return
+    if not vms_on(reg, h):
+        enter_maintenance(reg, h)
 
 
 def fence_host(req: Request) -> Response:

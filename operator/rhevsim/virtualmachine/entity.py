@@ -17,7 +17,8 @@ from rhevsim.api import (
 from rhevsim.cluster import Cluster, mac_pool
 from rhevsim.disk.entity import DiskAttachment
 from rhevsim.event import CODES
-from rhevsim.hypervisor.host import up_hosts_in_cluster
+from rhevsim.hypervisor.actions import vms_left_host
+from rhevsim.hypervisor.host import Host, up_hosts_in_cluster
 from rhevsim.model import Ctx, Entity, SearchValue
 from rhevsim.vmtemplate.config import BLANK_TEMPLATE_ID, MIB, VmConfig, render_config
 from rhevsim.xmlutil import Element, fmt_time, xml_bool
@@ -487,6 +488,8 @@ def set_down(reg: Registry, vm: Vm, exit_message: str, correlation_id: str | Non
         vm=vm,
         host=host,
     )
+    if isinstance(host, Host):
+        vms_left_host(reg, host)
 
 
 def set_up(reg: Registry, vm: Vm, correlation_id: str | None) -> None:
