@@ -152,3 +152,36 @@ def rid_of(api: object, vm: str) -> str:
 
     assert isinstance(api, VmApi)
     return rid(api.get(f"/vms/{vm}"), "host")
+
+
+def test_correlation_id_header_first_cleaned_generated_and_echoed(
+    simulator_factory: Factory,
+) -> None:
+    """restapi invocation/CurrentFilter.getCorrelationId: the Correlation-Id header wins over
+    the correlation_id parameter, characters outside [0-9a-zA-Z_-] are stripped, the value
+    is cut to 36; without one a UUID is generated; the response echoes it."""
+    sim = simulator_factory(inventory())
+    api = Api(sim)
+    body = "<data_center><name>dc1</name><local>false</local></data_center>"
+    r = api.s.post(
+        api.url + "/datacenters",
+        data=body,
+        params={"correlation_id": "from-param"},
+        headers={"Correlation-Id": "from header!" + "x" * 40},
+        timeout=30,
+    )
+    assert r.status_code == 201, r.text
+    expected = ("fromheader" + "x" * 40)[:36]
+    assert r.headers["Correlation-Id"] == expected
+    jobs = api.get("/jobs", search=f"correlation_id={expected}")
+    assert len(jobs) == 1
+    r = api.s.post(
+        api.url + "/datacenters",
+        data=body.replace("dc1", "dc2"),
+        params={"correlation_id": "p-1"},
+        timeout=30,
+    )
+    assert r.headers["Correlation-Id"] == "p-1"
+    r = api.call("GET", "/datacenters")
+    generated = r.headers["Correlation-Id"]
+    assert len(generated) == 36 and generated.count("-") == 4
