@@ -185,3 +185,73 @@ def test_correlation_id_header_first_cleaned_generated_and_echoed(
     r = api.call("GET", "/datacenters")
     generated = r.headers["Correlation-Id"]
     assert len(generated) == 36 and generated.count("-") == 4
+
+
+def test_storage_domain_activation_needs_the_master_and_force_keeps_the_vm_check(
+    simulator_factory: Factory,
+) -> None:
+    """bll storage/domain/ActivateStorageDomainCommand.validate: the data center must not be
+    Uninitialized (ACTION_TYPE_FAILED_STORAGE_POOL_STATUS_ILLEGAL), the domain may be in
+    PreparingForMaintenance, and a non-master domain needs an active master
+    (StorageDomainCommandBase.checkMasterDomainIsUp); the master role is not moved by it.
+    canDetachDomain applies the same master check to a non-master detach.
+    DeactivateStorageDomainCommand.validate keeps ACTION_TYPE_FAILED_DETECTED_ACTIVE_VMS
+    whatever `force` says (force is DeactivateStorageDomainWithOvfUpdateCommand's
+    "go on when the OVF update fails")."""
+    from tests.sim.test_sim_vm_support import INVENTORY
+    from tests.sim.test_sim_vm_support import Api as VmApi
+    from tests.sim.test_sim_vm_support import fault_detail as vm_fault
+
+    sim = simulator_factory(INVENTORY, seed=5)
+    api = VmApi(sim)
+    dc = api.find_id("datacenters", "Default")
+    data1 = api.find_id("storagedomains", "data1")
+    data2 = api.find_id("storagedomains", "data2")
+    base = f"/datacenters/{dc}/storagedomains"
+
+    def status(sd: str) -> str:
+        return api.get(f"{base}/{sd}").findtext("status") or ""
+
+    def master(sd: str) -> bool:
+        return api.get(f"{base}/{sd}").findtext("master") == "true"
+
+    # A running VM with a disk on data1: deactivation refused, with or without force.
+    vm = api.running_vm("v1")
+    code, el = api.action(f"{base}/{data1}", "deactivate", "<action><force>true</force></action>")
+    assert code == 409 and "VMs in a state other than" in vm_fault(el)
+    api.action(f"/vms/{vm}", "stop")
+    api.advance(30)
+
+    # data1 (the master) to maintenance; data2 (maintenance) cannot become active before it.
+    assert api.action(f"{base}/{data1}", "deactivate")[0] == 200
+    api.advance(30)
+    assert status(data1) == "maintenance" and master(data1)
+    code, el = api.action(f"{base}/{data2}", "activate")
+    assert code == 409 and vm_fault(el) == (
+        "[Failed to activate Storage due to an error on the Data Center master Storage Domain."
+        "\n-Please activate the master Storage Domain first.]"
+    )
+    code, el = api.request("DELETE", f"{base}/{data2}")
+    assert code == 409 and "Failed to detach Storage" in vm_fault(el)
+    assert master(data1) and not master(data2)
+
+    assert api.action(f"{base}/{data1}", "activate")[0] == 200
+    api.advance(30)
+    assert api.action(f"{base}/{data2}", "activate")[0] == 200
+    api.advance(30)
+    assert status(data1) == status(data2) == "active" and master(data1)
+
+    # Activation from PreparingForMaintenance ends the deactivation.
+    assert api.action(f"{base}/{data2}", "deactivate")[0] == 200
+    assert status(data2) == "preparing_for_maintenance"
+    assert api.action(f"{base}/{data2}", "activate")[0] == 200
+    api.advance(60)
+    assert status(data2) == "active"
+
+    # An uninitialized data center refuses activation.
+    assert api.action(f"{base}/{data2}", "deactivate")[0] == 200
+    api.advance(30)
+    with sim.lock:
+        sim.reg.objects["datacenter"][dc].status = "uninitialized"
+    code, el = api.action(f"{base}/{data2}", "activate")
+    assert code == 409 and vm_fault(el) == "[Cannot activate Storage. Unknown Data Center status.]"
