@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from rhevsim.clock import Clock, Timer
-from rhevsim.errors import entity_not_found, locked
+from rhevsim.errors import conflict, entity_not_found, locked
 from rhevsim.event import Event
 from rhevsim.job import Job, Step
 from rhevsim.model import Entity
@@ -39,6 +39,16 @@ DEFAULT_TIMINGS: dict[str, float] = {
     "storagedomain.activate": 5.0,  # activating -> active
     "storagedomain.deactivate": 5.0,  # preparing_for_maintenance -> maintenance
     "storagedomain.detach": 5.0,  # detaching -> unattached
+}
+
+
+# The messages the engine's commands attach to their locks (getExclusiveLocks /
+# getSharedLocks), by (kind, lock): AddVmTemplateCommand locks the VM with
+# ACTION_TYPE_FAILED_TEMPLATE_IS_BEING_CREATED_FROM_VM and the template with
+# ACTION_TYPE_FAILED_TEMPLATE_IS_BEING_CREATED.
+LOCK_MESSAGES: dict[tuple[str, str], str] = {
+    ("vm", "AddVmTemplate"): "Template is being created from this VM.",
+    ("template", "AddVmTemplate"): "Template {name} is being created.",
 }
 
 
@@ -199,7 +209,14 @@ class Registry:
 
     @staticmethod
     def check_unlocked(obj: Entity, action: str, type_name: str | None = None) -> None:
+        """Refuse while a command holds `obj`: with the holder's message where the engine's
+        lock names one (LockMessagesMatchUtil pairs), else ACTION_TYPE_FAILED_OBJECT_LOCKED."""
         if obj.lock is not None:
+            holder = LOCK_MESSAGES.get((obj.KIND, obj.lock))
+            if holder is not None:
+                raise conflict(
+                    f"Cannot {action} {type_name or obj.TYPE_NAME}. {holder.format(name=obj.name)}"
+                )
             raise locked(action, type_name or obj.TYPE_NAME)
 
     # ------------------------------------------------------------------ time

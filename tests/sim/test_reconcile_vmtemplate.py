@@ -300,8 +300,12 @@ def test_a_failed_creation_is_stalled_with_the_engines_message_and_retried_when_
     tid = h.status(KIND, "tpl")["id"]
     dc = sim.find("datacenter", "Default")
     sd = sim.find("storagedomain", "data1")
-    # The domain the copies write to goes away under them: the engine fails the creation.
-    h.client.storagedomains.attached(dc.id).deactivate(sd.id, force=True)
+    # The domain the copies write to becomes inaccessible under them (a storage failure: the
+    # engine refuses to deactivate it while the image_locked VM uses it,
+    # GetActiveVmsByStorageDomainId counts every status but Down and Suspended): the engine
+    # fails the creation.
+    with sim.lock:
+        sd.dc_status = "inactive"
     sim.advance(10)
     assert template(sim, "tpl") is None and vm_state(sim, "golden") == "down"
 

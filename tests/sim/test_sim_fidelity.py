@@ -255,3 +255,32 @@ def test_storage_domain_activation_needs_the_master_and_force_keeps_the_vm_check
         sim.reg.objects["datacenter"][dc].status = "uninitialized"
     code, el = api.action(f"{base}/{data2}", "activate")
     assert code == 409 and vm_fault(el) == "[Cannot activate Storage. Unknown Data Center status.]"
+
+
+def test_template_creation_locks_the_source_disks_until_it_ends(
+    simulator_factory: Factory,
+) -> None:
+    """bll storage/disk/image/CreateImageTemplateCommand: `lockImage()` sets the source
+    images Locked before the copy, `unLockImage()` at its end, success or failure."""
+    from tests.sim.test_sim_vm_support import INVENTORY
+    from tests.sim.test_sim_vm_support import Api as VmApi
+    from tests.sim.test_sim_vm_support import fault_detail as vm_fault
+
+    sim = simulator_factory(INVENTORY, seed=5)
+    api = VmApi(sim)
+    vm = api.bootable_vm("golden")
+    disk = api.get(f"/vms/{vm}/diskattachments")[0].get("id")
+    code, el = api.post("/templates", f'<template><name>t1</name><vm id="{vm}"/></template>')
+    assert code == 202
+    tid = el.get("id")
+    assert api.get(f"/disks/{disk}").findtext("status") == "locked"
+    code, el = api.put(f"/disks/{disk}", "<disk><alias>renamed</alias></disk>")
+    assert code == 409 and "Disk is locked" in vm_fault(el)
+    for _ in range(120):
+        if api.status(f"/templates/{tid}") == "ok":
+            break
+        api.advance(1)
+    assert api.status(f"/templates/{tid}") == "ok"
+    assert api.get(f"/disks/{disk}").findtext("status") == "ok"
+    code, el = api.put(f"/disks/{disk}", "<disk><alias>renamed</alias></disk>")
+    assert code == 200, vm_fault(el) if code != 200 else ""

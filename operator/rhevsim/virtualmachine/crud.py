@@ -377,8 +377,8 @@ def remove_vm(req: Request) -> Response:
     vm = vm_or_404(req)
     force = req.query_bool("force")
     detach_only = req.query_bool("detach_only")
-    if vm.lock is not None and not force:
-        raise errors.locked("remove", TYPE_NAME)
+    if not force:
+        reg.check_unlocked(vm, "remove")
     if vm.config.delete_protected:
         raise errors.conflict(
             "Cannot remove VM. Delete protection is enabled. In order to delete, disable Delete "
