@@ -284,3 +284,32 @@ def test_template_creation_locks_the_source_disks_until_it_ends(
     assert api.get(f"/disks/{disk}").findtext("status") == "ok"
     code, el = api.put(f"/disks/{disk}", "<disk><alias>renamed</alias></disk>")
     assert code == 200, vm_fault(el) if code != 200 else ""
+
+
+def test_install_defaults_activate_false_and_add_approve_install_reboot(
+    simulator_factory: Factory,
+) -> None:
+    """restapi BackendHostResource.install: `activate` defaults to false there (true in
+    BackendHostsResource.add and BackendHostResource.approve); `reboot` defaults to true in
+    all three; hostdeploy/InstallVdsInternalCommand reboots (SshHostReboot, status Reboot)
+    before Maintenance or Initializing. reboot=false skips that step."""
+    sim = simulator_factory(inventory([{"name": "hv01", "status": "maintenance"}]))
+    api = Api(sim)
+    hid = api.host("hv01").get("id")
+    r = api.action(hid, "install", "<action><root_password>x</root_password></action>")
+    assert r.status_code == 200, r.text
+    sim.advance(120)
+    assert api.status("hv01") == "reboot"
+    sim.advance(60)
+    assert api.status("hv01") == "maintenance"  # not activated
+    r = api.action(
+        hid,
+        "install",
+        "<action><root_password>x</root_password><activate>true</activate>"
+        "<reboot>false</reboot></action>",
+    )
+    assert r.status_code == 200, r.text
+    sim.advance(120)
+    assert api.status("hv01") == "initializing"  # no reboot step
+    sim.advance(30)
+    assert api.status("hv01") == "up"

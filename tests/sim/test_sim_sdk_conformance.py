@@ -143,7 +143,7 @@ def test_sdk_template_update(vm_env: tuple[SimHandle, Any]) -> None:
     tsvc = templates.template_service(t.id)
     with pytest.raises(sdk.Error) as exc:
         tsvc.update(types.Template(description="while locked"))
-    assert "Related operation is currently in progress. Please try again later." in str(exc.value)
+    assert "Cannot update Template. Template upd-t is being created." in str(exc.value)
     assert exc.value.code == 409
     _wait(sim, tsvc.get, types.TemplateStatus.OK)
     updated = tsvc.update(
@@ -353,7 +353,10 @@ def test_sdk_host_install_refresh_and_sync_all_networks(host_env: tuple[SimHandl
     svc.install(root_password="secret", activate=False)
     assert svc.get().status == types.HostStatus.INSTALLING
     run_until(sim, lambda: svc.get().status == types.HostStatus.MAINTENANCE, step=5, limit=600)
-    svc.install(root_password="secret")  # activate defaults to true
+    svc.install(root_password="secret")  # activate defaults to false on install
+    run_until(sim, lambda: svc.get().status == types.HostStatus.REBOOT, step=5, limit=600)
+    run_until(sim, lambda: svc.get().status == types.HostStatus.MAINTENANCE, step=5, limit=600)
+    svc.install(root_password="secret", activate=True)
     run_until(sim, lambda: svc.get().status == types.HostStatus.UP, step=5, limit=600)
     # syncallnetworks: nothing out of sync is a successful no-op on an up host.
     n_events = len(conn.system_service().events_service().list())

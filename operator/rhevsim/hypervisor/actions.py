@@ -72,14 +72,16 @@ def approve_host(req: Request) -> Response:
     cluster = cluster_from(req, body.find("cluster") if body is not None else None)
     if cluster is None and body is not None:
         cluster = cluster_from(req, body.find("host/cluster"))
-    activate = boolean(body, "activate")
+    # BackendHostResource.approve: activate and reboot default to true.
+    activate = _flag(req, "activate", True)
+    reboot = _flag(req, "reboot", True)
     job = reg.start_job(
         f"Adding new Host {h.name} (Approve process) to Cluster {cluster_name(reg, h, cluster)}",
         req.correlation_id,
     )
     if cluster is not None and cluster.id != h.cluster_id:
         move_to_cluster(reg, h, cluster)
-    install_host(reg, h, job, activate is not False, approve=True)
+    install_host(reg, h, job, activate, approve=True, reboot=reboot)
     return action_complete(req, job)
 
 
@@ -89,11 +91,19 @@ def install_action(req: Request) -> Response:
     reg.check_unlocked(h, "install")
     if h.status not in ("maintenance", "install_failed", "non_operational", "pending_approval"):
         raise errors.conflict("Cannot install Host. Please move Host to Maintenance mode first.")
-    body = req.body
-    activate = boolean(body, "activate")
+    # BackendHostResource.install: `activate` defaults to false here (true on add and
+    # approve), `reboot` to true.
+    activate = _flag(req, "activate", False)
+    reboot = _flag(req, "reboot", True)
     job = reg.start_job(f"Installing Host {h.name}", req.correlation_id)
-    install_host(reg, h, job, activate is not False)
+    install_host(reg, h, job, activate, reboot=reboot)
     return action_complete(req, job)
+
+
+def _flag(req: Request, name: str, default: bool) -> bool:
+    """An action flag: the `<action>` element, else the query parameter, else `default`."""
+    v = boolean(req.body, name)
+    return req.query_bool(name, default) if v is None else v
 
 
 def activate_host(req: Request) -> Response:
