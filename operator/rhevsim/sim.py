@@ -307,10 +307,32 @@ class Simulator:
                 resp: Response = route.handler(req)
             except ApiError as exc:
                 return self._error(exc, route.is_action, auth_headers)
+        if resp.settle is not None:
+            resp = self._block(resp)
         hdrs = list(resp.headers) + auth_headers
         if resp.content_type:
             hdrs.append(("Content-Type", resp.content_type))
         return Answer(resp.status, resp.body, hdrs)
+
+    def _block(self, resp: Response) -> Response:
+        """Wait (outside the lock) until `resp.settle` gives the final answer: the engine
+        blocks `<async>false</async>` actions and `Expect: 201-created` creates until their
+        storage tasks end. The state machines must run meanwhile: the real clock's ticker,
+        or, under the manual clock, a test advancing it from another thread. Bounded by
+        `blocking_timeout` real seconds (config; default 30), then the immediate answer."""
+        settle = resp.settle
+        assert settle is not None
+        limit = float(self.reg.config.get("blocking_timeout", 30.0))
+        deadline = time.monotonic() + limit
+        while True:
+            with self.reg.lock:
+                final = settle()
+            if final is not None:
+                return final
+            if time.monotonic() >= deadline:
+                resp.settle = None
+                return resp
+            time.sleep(0.02)
 
     def _error(self, exc: ApiError, is_action: bool, extra: list[tuple[str, str]]) -> Answer:
         if exc.empty:

@@ -313,3 +313,81 @@ def test_install_defaults_activate_false_and_add_approve_install_reboot(
     assert api.status("hv01") == "initializing"  # no reboot step
     sim.advance(30)
     assert api.status("hv01") == "up"
+
+
+def test_blocking_requests_wait_for_the_storage_tasks_and_async_delete_is_202_empty(
+    simulator_factory: Factory,
+) -> None:
+    """restapi BackendResource: an action with `<async>false</async>` and a create with
+    `Expect: 201-created` poll the command's async tasks before answering (performAction /
+    performCreate); `DELETE ?async=true` answers 202 Accepted with no body
+    (performRemove). Under the manual clock another thread advances the clock."""
+    import threading
+    import time
+
+    from tests.sim.test_sim_vm_support import GIB, INVENTORY
+    from tests.sim.test_sim_vm_support import Api as VmApi
+
+    sim = simulator_factory(INVENTORY, seed=5)
+    api = VmApi(sim)
+    vm = api.add_vm("v1")
+    body = (
+        "<disk_attachment><bootable>true</bootable><interface>virtio</interface>"
+        f"<disk><name>v1_os</name><provisioned_size>{GIB}</provisioned_size><format>cow"
+        "</format><storage_domains><storage_domain><name>data1</name></storage_domain>"
+        "</storage_domains></disk></disk_attachment>"
+    )
+    answers: dict[str, object] = {}
+
+    def create() -> None:
+        r = api.s.post(
+            sim.api_url + f"/vms/{vm}/diskattachments",
+            data=body,
+            headers={"Expect": "201-created"},
+            timeout=60,
+        )
+        answers["create"] = r
+
+    t = threading.Thread(target=create)
+    t.start()
+    time.sleep(0.3)
+    assert "create" not in answers  # still waiting for the copy
+    for _ in range(200):
+        if "create" in answers:
+            break
+        sim.advance(1)
+        time.sleep(0.02)
+    t.join(10)
+    r = answers["create"]
+    assert getattr(r, "status_code", None) == 201
+    disk_id = api.get(f"/vms/{vm}/diskattachments")[0].get("id")
+    assert api.get(f"/disks/{disk_id}").findtext("status") == "ok"
+
+    # `<async>false</async>` on suspend (VDSM tasks): 200 complete once the VM is saved.
+    run = api.running_vm("v2")
+
+    def suspend() -> None:
+        answers["suspend"] = api.s.post(
+            sim.api_url + f"/vms/{run}/suspend",
+            data="<action><async>false</async></action>",
+            timeout=60,
+        )
+
+    t = threading.Thread(target=suspend)
+    t.start()
+    time.sleep(0.3)
+    assert "suspend" not in answers
+    for _ in range(200):
+        if "suspend" in answers:
+            break
+        sim.advance(1)
+        time.sleep(0.02)
+    t.join(10)
+    r = answers["suspend"]
+    assert getattr(r, "status_code", None) == 200
+    assert "<status>complete</status>" in getattr(r, "text", "")
+    assert api.status(f"/vms/{run}") == "suspended"
+
+    # DELETE ?async=true: 202 and an empty body.
+    r2 = api.s.delete(sim.api_url + f"/disks/{disk_id}", params={"async": "true"}, timeout=30)
+    assert r2.status_code == 202 and r2.content == b""
