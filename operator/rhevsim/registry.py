@@ -281,7 +281,7 @@ class Registry:
         steps: list[str] | None = None,
         user: str = "admin@internal",
     ) -> Job:
-        now = self.clock.now()
+        now = self.clock.wall()
         job = Job(
             id=self.new_id(),
             description=description,
@@ -329,7 +329,7 @@ class Registry:
         self.end_job(job)
 
     def end_job(self, job: Job, succeeded: bool = True) -> None:
-        job.finish(self.clock.now(), succeeded)
+        job.finish(self.clock.wall(), succeeded)
         if job.auto_cleared:
             key = "job.cleanup_finished" if succeeded else "job.cleanup_failed"
             self.schedule(key, lambda: self.remove(job), f"clear job {job.id}")
@@ -351,7 +351,7 @@ class Registry:
             code=code,
             description=description,
             severity=severity,
-            time=self.clock.now(),
+            time=self.clock.wall(),
             correlation_id=correlation_id,
             user=user,
             refs={k: (v.KIND, v.id, v.name) for k, v in refs.items() if v is not None},

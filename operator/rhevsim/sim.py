@@ -398,7 +398,7 @@ class Simulator:
                 )
             etree.SubElement(s, "active").text = str(active)
             etree.SubElement(s, "total").text = str(total)
-        etree.SubElement(api, "time").text = fmt_time(self.clock.now())
+        etree.SubElement(api, "time").text = fmt_time(self.clock.wall())
 
         uid = str(uuid.uuid5(uuid.NAMESPACE_URL, "rhevsim-user:" + user))
         etree.SubElement(api, "authenticated_user", {"href": f"{base}/users/{uid}", "id": uid})

@@ -391,3 +391,42 @@ def test_blocking_requests_wait_for_the_storage_tasks_and_async_delete_is_202_em
     # DELETE ?async=true: 202 and an empty body.
     r2 = api.s.delete(sim.api_url + f"/disks/{disk_id}", params={"async": "true"}, timeout=30)
     assert r2.status_code == 202 and r2.content == b""
+
+
+def test_api_timestamps_are_wall_clock_while_the_time_scale_speeds_the_state_machines(
+    simulator_factory: Factory,
+) -> None:
+    """The engine stamps events (AuditLog), jobs and steps (JobRepository) with the wall
+    clock; the simulator's time scale only shortens its state machines, so with scale 3600
+    a host install (minutes of simulated time) ends within seconds while the event and job
+    times stay within seconds of the real time."""
+    import time
+    from datetime import datetime
+
+    def parse(stamp: str) -> float:
+        return datetime.fromisoformat(stamp).timestamp()
+
+    sim = simulator_factory(inventory(), clock="real", time_scale=3600.0)
+    api = Api(sim)
+    t0 = time.time()
+    r = api.s.post(
+        api.url + "/hosts",
+        data="<host><name>hv01</name><address>10.0.0.11</address>"
+        "<root_password>x</root_password><cluster><name>Default</name></cluster></host>",
+        headers={"Correlation-Id": "wall"},
+        timeout=30,
+    )
+    assert r.status_code == 201, r.text
+    deadline = time.monotonic() + 20
+    while api.status("hv01") != "up":
+        assert time.monotonic() < deadline, api.status("hv01")
+        time.sleep(0.05)
+    now = time.time()
+    job = api.get("/jobs", search="correlation_id=wall")[0]
+    stamps = [parse(job.findtext("start_time") or ""), parse(job.findtext("end_time") or "")]
+    stamps += [
+        parse(e.findtext("time") or "") for e in api.get("/events", search="correlation_id=wall")
+    ]
+    assert stamps and all(t0 - 2 <= s <= now + 2 for s in stamps), (t0, now, stamps)
+    # The simulated clock did run far ahead (the install alone takes 190 simulated seconds).
+    assert sim.control("GET", "/sim/clock")["now"] - now > 150

@@ -218,7 +218,7 @@ def add_vm(req: Request) -> Response:
             template_id=BLANK_TEMPLATE_ID if clone else tmpl.id,
             original_template_id=tmpl.id,
             config=cfg,
-            creation_time=reg.clock.now(),
+            creation_time=reg.clock.wall(),
         )
     )
     for n in tmpl.nics:

@@ -476,7 +476,7 @@ def set_down(reg: Registry, vm: Vm, exit_message: str, correlation_id: str | Non
     vm.host_id = None
     vm.migration_target_id = None
     vm.start_time = None
-    vm.stop_time = reg.clock.now()
+    vm.stop_time = reg.clock.wall()
     vm.run_once = False
     if vm.next_run is not None:
         vm.config, vm.next_run = vm.next_run, None

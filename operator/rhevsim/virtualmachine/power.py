@@ -98,7 +98,7 @@ def start_vm(req: Request) -> Response:
         transition(vm, "restoring_state")
 
         def restored() -> None:
-            vm.start_time = reg.clock.now()
+            vm.start_time = reg.clock.wall()
             set_up(reg, vm, cid)
             reg.end_job(job)
 
@@ -109,7 +109,7 @@ def start_vm(req: Request) -> Response:
 
         def launched() -> None:
             transition(vm, "powering_up")
-            vm.start_time = reg.clock.now()
+            vm.start_time = reg.clock.wall()
             step_vm(reg, vm, "vm.boot", booted)
 
         def booted() -> None:

@@ -110,7 +110,7 @@ def add_template(req: Request) -> Response:
             comment=text(body, "comment"),
             cluster_id=cluster_id,
             config=cfg,
-            creation_time=reg.clock.now(),
+            creation_time=reg.clock.wall(),
             status="locked",
             version_name=text(body, "version/version_name"),
         )
