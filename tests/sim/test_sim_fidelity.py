@@ -430,3 +430,21 @@ def test_api_timestamps_are_wall_clock_while_the_time_scale_speeds_the_state_mac
     assert stamps and all(t0 - 2 <= s <= now + 2 for s in stamps), (t0, now, stamps)
     # The simulated clock did run far ahead (the install alone takes 190 simulated seconds).
     assert sim.control("GET", "/sim/clock")["now"] - now > 150
+
+
+def test_cross_reference_searches_the_ansible_modules_send(simulator_factory: Factory) -> None:
+    """searchbackend SearchObjectAutoCompleter joins data centers to clusters
+    (`Datacenters: Clusters.name=X`, ovirt_nic), templates to VMs (`Templates: vm.name=X`,
+    ovirt_vm) and events to VMs (`Events: vm.id=X`, ovirt_vm); a to-many reference holds
+    when any of the joined rows matches."""
+    from tests.sim.test_sim_vm_support import INVENTORY
+    from tests.sim.test_sim_vm_support import Api as VmApi
+
+    sim = simulator_factory(INVENTORY, seed=5)
+    api = VmApi(sim)
+    dcs = api.get("/datacenters", search="Clusters.name=Default")
+    assert [d.findtext("name") for d in dcs] == ["Default"]
+    assert len(api.get("/datacenters", search="Clusters.name=nope")) == 0
+    vm = api.add_vm("v1")
+    assert [t.findtext("name") for t in api.get("/templates", search="vm.name=v1")] == ["Blank"]
+    assert len(api.get("/events", search=f"vm.id={vm}")) >= 1
