@@ -1,5 +1,8 @@
-"""Hypervisor cluster and interfaces: when either differs from the spec the host goes to
-maintenance, is moved, and gets one `setupnetworks` call."""
+"""Hypervisor cluster and interfaces. A cluster change goes through maintenance (the engine
+moves only hosts in maintenance). Interfaces are applied with one `setupnetworks` call on the
+host as it is when the engine takes it there (Maintenance, Up, NonOperational: its
+network/host/HostValidator), so no VM is migrated for it; through maintenance only where the
+engine refuses."""
 
 from __future__ import annotations
 
@@ -22,10 +25,14 @@ from rhev_operator.rhevm import (
     HostUpdate,
     Network,
     NetworkAttachmentSpec,
+    errors,
 )
 from rhev_operator.rhevm.hypervisor import HostDetail
 
 # -- cluster and interfaces ------------------------------------------------------------------
+
+# The host statuses in which the engine runs setupnetworks (HostValidator.LEGAL_STATUSES).
+SETUP_NETWORKS_STATUSES = ("maintenance", "up", "non_operational")
 
 
 def _network(p: HostPass, ref: str, dc_id: str | None, field: str) -> Network:
@@ -106,14 +113,14 @@ def _matches(
 
 
 def _ensure_placement(p: HostPass, res: Hypervisor, host: HostDetail, cluster: Cluster) -> None:
-    """The cluster, then the interfaces; both need maintenance (the state step activates the
-    host again)."""
+    """The cluster (through maintenance; the state step activates the host again), then the
+    interfaces (on the host as it is, through maintenance only where the engine refuses)."""
     move = host.cluster_id != cluster.id
     changes = [] if move else interface_changes(p, res, host, cluster.data_center_id)
     if not move and not changes:
         return
     why = f"to move it to cluster {cluster.name}" if move else "to set up its networks"
-    if host.status != "maintenance":
+    if host.status != "maintenance" and (move or host.status not in SETUP_NETWORKS_STATUSES):
         _deactivate(p, res, host, why)
     client = p.ctx.client
     if move:
@@ -123,12 +130,18 @@ def _ensure_placement(p: HostPass, res: Hypervisor, host: HostDetail, cluster: C
         p.did("ChangedCluster", f"Moved host {host.name} to cluster {cluster.name}")
         _refresh(p, host.id)
         raise Wait("ChangingCluster", f"host {host.name} moved to cluster {cluster.name}", 0.5)
-    client.hosts.setup_networks(
-        host.id,
-        modified_network_attachments=changes,
-        commit_on_success=True,
-        correlation_id=p.ctx.correlation_id(),
-    )
+    try:
+        client.hosts.setup_networks(
+            host.id,
+            modified_network_attachments=changes,
+            commit_on_success=True,
+            correlation_id=p.ctx.correlation_id(),
+        )
+    except errors.Conflict as exc:
+        # An engine that refuses it on this host's status: through maintenance after all.
+        if isinstance(exc, errors.Locked) or host.status == "maintenance":
+            raise
+        _deactivate(p, res, host, f"to set up its networks ({exc.detail or exc})")
     nets = _networks(p.ctx, cluster.data_center_id) if cluster.data_center_id else {}
     names = ", ".join(
         f"{getattr(nets.get(str(c.network_id)), 'name', c.network_id)} on {c.host_nic_name}"
