@@ -259,6 +259,37 @@ def test_a_source_vm_started_since_the_last_listing_is_waited_for(
     assert template(sim, "tpl") is None
 
 
+def test_source_disks_still_locked_are_waited_for(sim: SimHandle, h: Harness) -> None:
+    """The engine refuses a template while a disk of the source VM is locked
+    (AddVmTemplateCommand: DiskImagesValidator.diskImagesNotLocked; the source images are
+    also locked by CreateImageTemplateCommand while another template copies them): wait,
+    sending nothing, and make it once the disk is ok."""
+    from rhev_operator.rhevm import DiskAttachmentCreate, DiskCreate
+
+    vm_id = sim.find("vm", "golden").id
+    h.client.vms.disk_attachments(vm_id).add(
+        DiskAttachmentCreate(
+            interface="virtio_scsi",
+            disk=DiskCreate(
+                name="golden_disk2",
+                provisioned_size=1024**3,
+                format="cow",
+                storage_domain_id=sim.find("storagedomain", "data1").id,
+            ),
+        )
+    )
+    assert sim.find("disk", "golden_disk2").status == "locked"
+    h.apply(KIND, "tpl", {"sourceVm": "golden"})
+    before = writes(sim)
+    h.run(KIND, "tpl")
+    assert reason(h, "tpl") == "WaitingForSourceDisks"
+    assert "golden_disk2" in message(h, "tpl", "Reconciling")
+    assert writes(sim) == before and template(sim, "tpl") is None
+    sim.advance(30)
+    converge(h, sim, "tpl")
+    assert h.status(KIND, "tpl")["state"] == "ok"
+
+
 def test_a_source_vm_resource_that_is_not_ready_is_waited_for(sim: SimHandle, h: Harness) -> None:
     h.apply("VirtualMachine", "golden", {"cluster": "Default"})  # no status: not Ready
     h.apply(KIND, "tpl", {"sourceVm": "golden"})
