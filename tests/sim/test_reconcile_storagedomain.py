@@ -664,3 +664,28 @@ def test_a_non_master_domain_waits_for_the_master_before_it_is_activated(
     h.apply(KIND, master, nfs(f"/d{master[-1]}", state="active"))
     converge(h, sim, master, other)
     assert sim_sd(sim, master).master and engine_state(sim, other) == "active"
+
+
+def test_deleting_the_master_and_another_domain_together_takes_the_master_last(
+    sim: SimHandle, reconciler_harness: Any
+) -> None:
+    """The engine detaches a non-master domain only while the master is active
+    (StorageDomainCommandBase.canDetachDomain / checkMasterDomainIsUp) and the master only
+    when it is alone: deleted together, the master waits (MasterInUse) for the other to go."""
+    h = reconciler_harness(sim)
+    h.apply(KIND, "data1", nfs("/d1"))
+    h.apply(KIND, "data2", nfs("/d2"))
+    converge(h, sim, "data1", "data2")
+    start = len(h.outcomes)
+    converge(h, sim, "data1", "data2", steps=120, delete=True)
+    assert sim_sd(sim, "data1") is None and sim_sd(sim, "data2") is None
+    said = [(e.reason, e.message) for o in h.outcomes[start:] for e in o.events]
+    deleted = [m.split()[3] for r, m in said if r == "Deleted"]
+    # The domain deleted last was the master then: it went to maintenance only after the
+    # other was removed (the one deleted first was detached while it was active).
+    last = deleted[-1]
+    last_off = max(
+        i for i, (r, m) in enumerate(said) if r == "Deactivating" and f"domain {last} " in m
+    )
+    first_gone = next(i for i, (r, _) in enumerate(said) if r == "Deleted")
+    assert first_gone < last_off, said
