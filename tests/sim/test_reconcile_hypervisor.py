@@ -369,6 +369,33 @@ def test_interfaces_are_applied_on_the_up_host_only_when_they_differ(
     assert setupnetworks_calls(h) == 2 and att.address == "10.1.0.12"
 
 
+def test_a_non_operational_host_gets_its_networks_as_it_is_then_is_activated(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    """setupnetworks on a NonOperational host (network/host/HostValidator takes it); the
+    engine does not look again by itself, so the operator activates it, and it comes up."""
+    sim = simulator_factory(_up_host_inventory())
+    h = harness(sim)
+    h.apply(HV, "hv1", {"address": "10.0.0.11", "adopt": True})
+    converge(h, sim, "hv1")
+    cl = h.client.clusters.find("Default")
+    hv1 = h.client.hosts.find("hv1")
+    assert cl is not None and hv1 is not None
+    net_id = sim.find("network", "storage").id
+    h.client.networks.cluster_networks(cl.id).update(net_id, ClusterNetworkUpdate(required=True))
+    h.client.hosts.deactivate(hv1.id)
+    sim.advance(10)
+    h.run(HV, "hv1")  # activates it (spec.state up): non_operational, storage missing
+    sim.advance(10)
+    assert host_of(sim, "hv1").status == "non_operational"
+    h.apply(HV, "hv1", {"address": "10.0.0.11", "adopt": True, "interfaces": [STATIC]})
+    outcome = h.run(HV, "hv1")
+    assert h.reasons(outcome) == ["NetworksSetUp", "Activating"]
+    converge(h, sim, "hv1", step=10)
+    assert host_of(sim, "hv1").status == "up"
+    assert not [e for o in h.outcomes for e in o.events if e.reason == "MovingToMaintenance"]
+
+
 def test_maintenance_the_engine_refuses_is_stalled_in_its_words_never_forced(
     simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
 ) -> None:

@@ -148,5 +148,12 @@ def _ensure_placement(p: HostPass, res: Hypervisor, host: HostDetail, cluster: C
         for c in changes
     )
     p.did("NetworksSetUp", f"Set up networks of host {host.name}: {names}")
+    if host.status == "non_operational" and res.spec.state == "up":
+        # The engine does not look again by itself (HostSetupNetworksCommand): activating
+        # re-checks the host, which comes up if the networks were what it lacked.
+        cid = p.ctx.correlation_id()
+        client.hosts.activate(host.id, correlation_id=cid)
+        p.start("Activate", cid, res.spec.timeouts.operation_seconds)
+        p.did("Activating", f"Activating host {host.name} (its networks are set up)")
     _refresh(p, host.id)
     raise Wait("SettingUpNetworks", f"networks of host {host.name} were set up", 0.5)
