@@ -11,7 +11,7 @@ export-roundtrip-large: $(STAMP)
 	  -p no:cacheprovider tests/e2e/test_export_roundtrip.py
 
 .PHONY: run test lint typecheck unit sim e2e crds bench bench-1000 faults clean fmt sysdeps \
-	wheel-demo policy manifests export-roundtrip-large
+	wheel-demo policy manifests export-roundtrip-large ansible
 
 # System packages the dev extra builds against: ovirt-engine-sdk-python (the conformance
 # client) ships only as source with a C extension over libxml2. Installed when missing.
@@ -80,6 +80,11 @@ test: $(STAMP) lint
 # Fault runs: slow, timing-heavy failure scenarios kept out of `make test`.
 faults: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m fault
+
+# The oVirt Ansible collection against the simulator (also part of `make test`, ~1.5 min):
+# tests/ansible/*.yml build, read back and tear down the seed's environment, each run twice.
+ansible: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/sim/test_sim_ansible.py
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit

@@ -35,6 +35,10 @@ class Response:
     body: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)
     content_type: str | None = CONTENT_TYPE
+    # A blocking request (`<async>false</async>`, `Expect: 201-created`): called with the
+    # registry lock held until it returns the final answer; the simulator waits outside the
+    # lock meanwhile (see Simulator._block), this Response being the answer when it gives up.
+    settle: Callable[[], Response | None] | None = None
 
 
 @dataclass
@@ -261,7 +265,9 @@ def max_param(req: Request) -> int | None:
 
 
 def created(req: Request, obj: Entity, *, async_work: bool = False) -> Response:
-    """201 + Location, or 202 with creation_status when async tasks run (no Expect: 201)."""
+    """201 + Location, or 202 with creation_status when async tasks run. With `Expect:
+    201-created` the engine blocks until the tasks end (BackendResource.performCreate polls
+    them), then answers 201 with the final entity: here `settle` re-renders it then."""
     el = obj.render(req.ctx)
     location = req.ctx.base + obj.href()
     if async_work and not req.expect_201():
@@ -270,7 +276,29 @@ def created(req: Request, obj: Entity, *, async_work: bool = False) -> Response:
             el, "link", {"href": location + "/creation_status", "rel": "creation_status"}
         )
         return xml_response(el, 202, [("Location", location)])
-    return xml_response(el, 201, [("Location", location)])
+    resp = xml_response(el, 201, [("Location", location)])
+    if async_work:
+
+        def settle() -> Response | None:
+            if _busy(req, obj):
+                return None
+            return xml_response(obj.render(req.ctx), 201, [("Location", location)])
+
+        resp.settle = settle
+    return resp
+
+
+def _busy(req: Request, obj: Entity) -> bool:
+    """Whether the storage tasks of a new object still run (it, or its disk, is locked)."""
+    target: Entity = obj
+    if obj.KIND == "diskattachment":
+        target = req.reg.objects.get("disk", {}).get(obj.id, obj)
+    if req.reg.objects.get(target.KIND, {}).get(target.id) is not target:
+        return False  # gone (the creation failed and was rolled back)
+    return target.lock is not None or getattr(target, "status", None) in (
+        "locked",
+        "image_locked",
+    )
 
 
 def _action_el(req: Request, status: str, job: Entity | None, items: Sequence[Element]) -> Element:
@@ -293,10 +321,22 @@ def action_complete(
 def action_async(
     req: Request, job: Entity | None = None, items: Sequence[Element] = ()
 ) -> Response:
-    """An action that started VDSM async tasks: 202 pending, or 200 complete when the body
-    says `<async>false</async>` (the simulator answers at once; the state machine runs on)."""
+    """An action that started VDSM async tasks: 202 pending; with `<async>false</async>` the
+    engine blocks until the tasks end, then answers 200 complete (or failed): `settle`."""
     if req.async_false():
-        return action_complete(req, job, items)
+        resp = action_complete(req, job, items)
+        if job is not None:
+
+            def settle() -> Response | None:
+                status = getattr(job, "status", "finished")
+                if status == "started":
+                    return None
+                return xml_response(
+                    _action_el(req, "complete" if status == "finished" else "failed", job, items)
+                )
+
+            resp.settle = settle
+        return resp
     act = _action_el(req, "pending", job, items)
     a = etree.Element("async")
     a.text = "true"
@@ -305,9 +345,11 @@ def action_async(
 
 
 def delete_complete(req: Request) -> Response:
-    """DELETE answers 200 with `<action><status>complete</status></action>` (never 204)."""
+    """DELETE answers 200 with `<action><status>complete</status></action>` (never 204);
+    with `async=true` (or `Expect: 202-accepted`) 202 and an empty body, as the engine's
+    BackendResource.performRemove."""
     if req.expect_202():
-        return xml_response(_action_el(req, "in_progress", None, ()), 202)
+        return Response(202, b"", [], None)
     return xml_response(_action_el(req, "complete", None, ()))
 
 

@@ -59,6 +59,15 @@ class Clock:
             return self._start + self._offset
         return self._start + (time.monotonic() - self._mono0) * self.scale
 
+    def wall(self) -> float:
+        """The calendar time the API reports (events, jobs, steps, start and creation
+        times). On the engine these are wall-clock: the time scale speeds up the state
+        machines, not the calendar, so in real mode this is the start plus the real elapsed
+        seconds. Under the manual clock the only calendar is the simulated one."""
+        if self.mode == "manual":
+            return self._start + self._offset
+        return self._start + (time.monotonic() - self._mono0)
+
     def call_later(self, delay: float, callback: Callback, label: str = "") -> Timer:
         """Schedule `callback` `delay` simulated seconds from now."""
         timer = Timer(self.now() + max(0.0, delay), next(self._seq), callback, label)

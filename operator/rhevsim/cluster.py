@@ -789,5 +789,41 @@ def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:
         for key in ("over_commit_percent", "transparent_hugepages", "ballooning_enabled"):
             if key in c:
                 fields[key] = c[key]
+        fields.update(_fencing_from_inventory(c.get("fencing_policy"), f"clusters[{i}]"))
         cl = new_cluster(reg, str(c["name"]), dc, ident=c.get("id"), **fields)
         cl.description = c.get("description")
+
+
+def _fencing_from_inventory(fp: Any, where: str) -> dict[str, Any]:
+    """An inventory cluster's `fencing_policy` (the API's shape) as Cluster fields."""
+    if fp is None:
+        return {}
+    if not isinstance(fp, dict):
+        raise InventoryError(f"{where}.fencing_policy: expected a mapping")
+    out: dict[str, Any] = {}
+    flags = {
+        "enabled": "fencing_enabled",
+        "skip_if_sd_active": "fencing_skip_if_sd_active",
+        "skip_if_gluster_bricks_up": "fencing_skip_if_gluster_bricks_up",
+        "skip_if_gluster_quorum_not_met": "fencing_skip_if_gluster_quorum_not_met",
+    }
+    for key, value in fp.items():
+        if key in flags:
+            if isinstance(value, dict):  # skip_if_sd_active: {enabled: ...} as in the API
+                value = value.get("enabled")
+            if not isinstance(value, bool):
+                raise InventoryError(f"{where}.fencing_policy.{key}: expected true or false")
+            out[flags[key]] = value
+        elif key == "skip_if_connectivity_broken":
+            if not isinstance(value, dict):
+                raise InventoryError(f"{where}.fencing_policy.{key}: expected a mapping")
+            enabled, threshold = value.get("enabled", False), value.get("threshold", 50)
+            if not isinstance(enabled, bool) or not isinstance(threshold, int):
+                raise InventoryError(
+                    f"{where}.fencing_policy.{key}: expected {{enabled: bool, threshold: int}}"
+                )
+            out["fencing_skip_if_connectivity_broken"] = enabled
+            out["fencing_connectivity_threshold"] = threshold
+        else:
+            raise InventoryError(f"{where}.fencing_policy.{key}: unknown key")
+    return out

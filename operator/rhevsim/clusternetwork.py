@@ -120,13 +120,14 @@ def _update_in_cluster(req: Request) -> Response:
     fields = parse_network_fields(body, "update")
     roles = fields.get("_roles")
     if "management" in att.roles:
+        # ACTION_TYPE_FAILED_MANAGEMENT_NETWORK_REQUIRED / _UNSET: BAD_PARAMETERS, a 400.
         if required is False:
-            raise errors.conflict(
+            raise errors.bad_request(
                 f"Cannot update Network. The management network '{net.name}' must be required, "
                 "please change the network to be required and try again."
             )
         if roles is not None and "management" not in roles:
-            raise errors.conflict(
+            raise errors.bad_request(
                 "Cannot update Network. Unsetting management network property is not allowed. "
                 "It is done automatically when moving the role to another network."
             )

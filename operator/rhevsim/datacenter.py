@@ -106,6 +106,7 @@ class DataCenter(Entity):
         return el
 
     def search_fields(self, reg: Registry) -> dict[str, SearchValue]:
+        clusters = tuple(c.name for c in clusters_of(reg, self))
         return {
             "name": self.name,
             "id": self.id,
@@ -114,6 +115,9 @@ class DataCenter(Entity):
             "type": "local" if self.local else "shared",
             "local": self.local,
             "compatibility_version": f"{self.version[0]}.{self.version[1]}",
+            # The Clusters cross-reference (SearchObjectAutoCompleter joins storage_pool and
+            # cluster); ovirt_nic (Ansible) searches `Clusters.name=X`.
+            **dict.fromkeys(("cluster", "cluster.name", "clusters", "clusters.name"), clusters),
         }
 
 

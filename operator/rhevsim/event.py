@@ -140,6 +140,10 @@ class Event(Entity):
             r = self.refs.get(tag)
             return r[2] if r else None
 
+        def id_of(tag: str) -> str | None:
+            r = self.refs.get(tag)
+            return r[1] if r else None
+
         return {
             "type": self.code,
             "severity": self.severity,
@@ -152,6 +156,8 @@ class Event(Entity):
             "host.name": name_of("host"),
             "event_vm": name_of("vm"),
             "vm.name": name_of("vm"),
+            "vm.id": id_of("vm"),
+            "host.id": id_of("host"),
             "event_template": name_of("template"),
             "event_storage": name_of("storage_domain"),
             "event_datacenter": name_of("data_center"),

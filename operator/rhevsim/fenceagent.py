@@ -116,7 +116,8 @@ def apply_agent_body(agent: FenceAgent, body: Element | None, action: str) -> No
     t = text(body, "type")
     if t is not None:
         if t.lower() not in AGENT_TYPES:
-            raise errors.bad_request(
+            # ACTION_TYPE_FAILED_AGENT_NOT_SUPPORTED: CONFLICT, a 409.
+            raise errors.conflict(
                 f"Cannot {action} Host. Selected Power Management Agent is not supported."
             )
         agent.agent_type = t.lower()

@@ -7,8 +7,8 @@ any number of VLAN networks; a VLAN network shows as a derived NIC `eth1.20` wit
 `base_interface` and `vlan`, carrying the IP of that attachment. The management network is
 attached to the first NIC with DHCP when the host registers.
 
-`setupnetworks` is accepted only in maintenance (our contract, issue 3; a real 4.5 engine
-also accepts Up and NonOperational hosts) and answers through `performAction`: 200
+`setupnetworks` is accepted on Maintenance, Up and NonOperational hosts, as the engine's
+network/host/HostValidator allows, and answers through `performAction`: 200
 complete, or 202 in_progress with `?async=true`. Changes are saved on `commitnetconfig` or
 `commit_on_success=true`; until then the host shows them but reports them as uncommitted.
 """

@@ -28,7 +28,9 @@ from rhevsim.xmlutil import Element
 if TYPE_CHECKING:
     from rhevsim.registry import Registry
 
-SearchValue = str | int | float | bool | None
+# A tuple is a to-many cross-reference (the names of a data center's clusters): a condition
+# holds when it holds for any of them.
+SearchValue = str | int | float | bool | tuple[str, ...] | None
 
 
 @dataclass(kw_only=True, eq=False)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from rhevsim.clock import Clock, Timer
-from rhevsim.errors import entity_not_found, locked
+from rhevsim.errors import conflict, entity_not_found, locked
 from rhevsim.event import Event
 from rhevsim.job import Job, Step
 from rhevsim.model import Entity
@@ -42,6 +42,16 @@ DEFAULT_TIMINGS: dict[str, float] = {
 }
 
 
+# The messages the engine's commands attach to their locks (getExclusiveLocks /
+# getSharedLocks), by (kind, lock): AddVmTemplateCommand locks the VM with
+# ACTION_TYPE_FAILED_TEMPLATE_IS_BEING_CREATED_FROM_VM and the template with
+# ACTION_TYPE_FAILED_TEMPLATE_IS_BEING_CREATED.
+LOCK_MESSAGES: dict[tuple[str, str], str] = {
+    ("vm", "AddVmTemplate"): "Template is being created from this VM.",
+    ("template", "AddVmTemplate"): "Template {name} is being created.",
+}
+
+
 @dataclass
 class Hooks:
     """Extension points that other entity modules fill in.
@@ -62,6 +72,10 @@ class Hooks:
         attached storage domains) react without datacenter.py importing them.
     network_added: called with (reg, network, correlation_id) after a VM network that wants
         its default vNIC profile was created (vnicprofile.py makes the profile).
+    maintenance_refusal: (reg, host) -> the engine's refusal of host maintenance because of
+        its VMs (MaintenanceNumberOfVdssCommand.validate), as fault detail lines, or None.
+    stuck_vms: (reg, host) -> names of the VMs still running on the host that are not
+        migrating away (a host preparing for maintenance waits for them).
     """
 
     dc_status_listeners: list[Callable[[Registry, Entity], None]] = field(default_factory=list)
@@ -76,6 +90,8 @@ class Hooks:
     network_added: list[Callable[[Registry, Entity, str | None], None]] = field(
         default_factory=list
     )
+    maintenance_refusal: Callable[[Registry, Entity], list[str] | None] | None = None
+    stuck_vms: Callable[[Registry, Entity], list[str]] | None = None
 
 
 @dataclass
@@ -194,7 +210,14 @@ class Registry:
 
     @staticmethod
     def check_unlocked(obj: Entity, action: str, type_name: str | None = None) -> None:
+        """Refuse while a command holds `obj`: with the holder's message where the engine's
+        lock names one (LockMessagesMatchUtil pairs), else ACTION_TYPE_FAILED_OBJECT_LOCKED."""
         if obj.lock is not None:
+            holder = LOCK_MESSAGES.get((obj.KIND, obj.lock))
+            if holder is not None:
+                raise conflict(
+                    f"Cannot {action} {type_name or obj.TYPE_NAME}. {holder.format(name=obj.name)}"
+                )
             raise locked(action, type_name or obj.TYPE_NAME)
 
     # ------------------------------------------------------------------ time
@@ -259,7 +282,7 @@ class Registry:
         steps: list[str] | None = None,
         user: str = "admin@internal",
     ) -> Job:
-        now = self.clock.now()
+        now = self.clock.wall()
         job = Job(
             id=self.new_id(),
             description=description,
@@ -307,7 +330,7 @@ class Registry:
         self.end_job(job)
 
     def end_job(self, job: Job, succeeded: bool = True) -> None:
-        job.finish(self.clock.now(), succeeded)
+        job.finish(self.clock.wall(), succeeded)
         if job.auto_cleared:
             key = "job.cleanup_finished" if succeeded else "job.cleanup_failed"
             self.schedule(key, lambda: self.remove(job), f"clear job {job.id}")
@@ -329,7 +352,7 @@ class Registry:
             code=code,
             description=description,
             severity=severity,
-            time=self.clock.now(),
+            time=self.clock.wall(),
             correlation_id=correlation_id,
             user=user,
             refs={k: (v.KIND, v.id, v.name) for k, v in refs.items() if v is not None},

@@ -64,6 +64,9 @@ def _tokens(query: str) -> list[str]:
 
 
 def _match_value(actual: SearchValue, op: str, wanted: str, key: str, case_sensitive: bool) -> bool:
+    if isinstance(actual, tuple):
+        hits = [_match_value(a, "=", wanted, key, case_sensitive) for a in actual]
+        return any(hits) if op == "=" else not any(hits) if op == "!=" else False
     if actual is None:
         return op == "!=" and wanted != ""
     if key == "severity":

@@ -7,6 +7,7 @@ wraps it in a ThreadingHTTPServer. The registry lock is held only while a handle
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
 import urllib.parse
@@ -67,6 +68,7 @@ class Simulator:
         if "token_ttl" in inv["engine"]:
             self.auth.token_ttl = float(inv["engine"]["token_ttl"])
         self.faults = Faults(random.Random(seed + 7919))
+        self._cid_rng = random.Random(seed + 104729)  # generated Correlation-Ids
         self.stats: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
         with self.reg.lock:
@@ -248,6 +250,16 @@ class Simulator:
                 [("WWW-Authenticate", 'Basic realm="RESTAPI"'), ("Content-Type", "text/html")],
             )
 
+        # restapi invocation/CurrentFilter: the header first, then the parameter, characters
+        # outside [0-9a-zA-Z_-] stripped, cut to 36; one is generated when absent. It is
+        # echoed in the response's Correlation-Id header.
+        correlation_id = _clean_correlation_id(headers.get("correlation-id"))
+        correlation_id = correlation_id or _clean_correlation_id(query.get("correlation_id"))
+        if not correlation_id:
+            with self.reg.lock:
+                correlation_id = str(uuid.UUID(int=self._cid_rng.getrandbits(128), version=4))
+        auth_headers = [*auth_headers, ("Correlation-Id", correlation_id)]
+
         if rel == "":
             if method not in ("GET", "HEAD"):
                 self.count_request(method, "/")
@@ -270,7 +282,6 @@ class Simulator:
             headers.get("all-content", "").lower() == "true"
         )
         follow = query.get("follow", "")
-        correlation_id = query.get("correlation_id") or headers.get("correlation-id")
         try:
             parsed = parse_body(body) if method in ("POST", "PUT") else None
         except ApiError as exc:
@@ -296,10 +307,32 @@ class Simulator:
                 resp: Response = route.handler(req)
             except ApiError as exc:
                 return self._error(exc, route.is_action, auth_headers)
+        if resp.settle is not None:
+            resp = self._block(resp)
         hdrs = list(resp.headers) + auth_headers
         if resp.content_type:
             hdrs.append(("Content-Type", resp.content_type))
         return Answer(resp.status, resp.body, hdrs)
+
+    def _block(self, resp: Response) -> Response:
+        """Wait (outside the lock) until `resp.settle` gives the final answer: the engine
+        blocks `<async>false</async>` actions and `Expect: 201-created` creates until their
+        storage tasks end. The state machines must run meanwhile: the real clock's ticker,
+        or, under the manual clock, a test advancing it from another thread. Bounded by
+        `blocking_timeout` real seconds (config; default 30), then the immediate answer."""
+        settle = resp.settle
+        assert settle is not None
+        limit = float(self.reg.config.get("blocking_timeout", 30.0))
+        deadline = time.monotonic() + limit
+        while True:
+            with self.reg.lock:
+                final = settle()
+            if final is not None:
+                return final
+            if time.monotonic() >= deadline:
+                resp.settle = None
+                return resp
+            time.sleep(0.02)
 
     def _error(self, exc: ApiError, is_action: bool, extra: list[tuple[str, str]]) -> Answer:
         if exc.empty:
@@ -365,7 +398,7 @@ class Simulator:
                 )
             etree.SubElement(s, "active").text = str(active)
             etree.SubElement(s, "total").text = str(total)
-        etree.SubElement(api, "time").text = fmt_time(self.clock.now())
+        etree.SubElement(api, "time").text = fmt_time(self.clock.wall())
 
         uid = str(uuid.uuid5(uuid.NAMESPACE_URL, "rhevsim-user:" + user))
         etree.SubElement(api, "authenticated_user", {"href": f"{base}/users/{uid}", "id": uid})
@@ -399,6 +432,11 @@ class Ticker(threading.Thread):
     def stop(self) -> None:
         self._stop_evt.set()
         self.sim.clock.wake()
+
+
+def _clean_correlation_id(value: str | None) -> str | None:
+    cleaned = re.sub(r"[^0-9a-zA-Z_-]+", "", value or "")
+    return cleaned[:36] or None
 
 
 def monotonic_ms() -> float:

@@ -174,7 +174,8 @@ def _update(req: Request) -> Response:
     net = reg.get(Network, p.network_id)
     new_net = body.find("network") if body is not None else None
     if new_net is not None and new_net.get("id") and new_net.get("id") != p.network_id:
-        raise errors.conflict(
+        # ACTION_TYPE_FAILED_CANNOT_CHANGE_VNIC_PROFILE_NETWORK: BAD_PARAMETERS, a 400.
+        raise errors.bad_request(
             "Cannot update VM network interface profile. VM network interface profile's "
             "network cannot be changed."
         )

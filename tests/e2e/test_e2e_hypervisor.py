@@ -3,8 +3,9 @@ machines' BMCs served over IPMI (UDP) by a subprocess the operator's IPMI client
 
 Two machines are powered off with no host in RHEV-M. The operator boots them from the network
 over IPMI, they register (RHEV-H), are approved, come up non_operational (the required network
-rhevm2 is missing), go to maintenance, get their static rhevm2 interface and power management
-and are activated; one of them becomes SPM (the data center has an active master domain)."""
+rhevm2 is missing), get their static rhevm2 interface as they are (the engine runs
+setupnetworks on NonOperational hosts), their power management, and are activated; one of
+them becomes SPM (the data center has an active master domain)."""
 
 from __future__ import annotations
 

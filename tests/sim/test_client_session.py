@@ -213,7 +213,8 @@ def test_trace_masks_password_and_token(
     assert "s3cret-pw" not in text
     assert "access_token" in text and '"access_token": "***"' in text
     assert "password=***" in text and "token=***" in text
-    assert "REST > POST" in text and "/ovirt-engine/api/datacenters?correlation_id=" in text
+    assert "REST > POST" in text and "/ovirt-engine/api/datacenters [" in text
+    assert "Correlation-Id: rhevop-" in text
     assert "REST < 201 POST" in text and "<name>traced</name>" in text
     assert all(r.levelno == logging.INFO for r in records)
 

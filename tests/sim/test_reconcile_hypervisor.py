@@ -335,23 +335,21 @@ def setupnetworks_calls(h: HvHarness) -> int:
     return sum(n for (m, k), n in h.client.request_counts.items() if k.endswith("setupnetworks"))
 
 
-def test_interfaces_are_applied_through_maintenance_only_when_they_differ(
+def test_interfaces_are_applied_on_the_up_host_only_when_they_differ(
     simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
 ) -> None:
+    """The engine runs setupnetworks on Up hosts (bll network/host/HostValidator
+    LEGAL_STATUSES): no maintenance, so no VM migrates for an interface change."""
     sim = simulator_factory(_up_host_inventory())
     h = harness(sim)
     h.apply(HV, "hv1", {"address": "10.0.0.11", "adopt": True, "interfaces": [STATIC]})
     outcome = h.run(HV, "hv1")
-    assert h.reasons(outcome) == ["Adopted", "MovingToMaintenance"]
-    assert "to set up its networks" in outcome.events[-1].message
-    sim.advance(10)
-    outcome = h.run(HV, "hv1")
-    assert h.reasons(outcome) == ["NetworksSetUp"]
-    assert outcome.events[0].message == "Set up networks of host hv1: storage on eth1"
+    assert h.reasons(outcome) == ["Adopted", "NetworksSetUp"]
+    assert outcome.events[-1].message == "Set up networks of host hv1: storage on eth1"
     assert setupnetworks_calls(h) == 1
-    outcome = h.run(HV, "hv1")
-    assert h.reasons(outcome) == ["Activating"]
+    assert host_of(sim, "hv1").status == "up"
     converge(h, sim, "hv1", step=10)
+    assert not [e for o in h.outcomes for e in o.events if e.reason == "MovingToMaintenance"]
 
     host = host_of(sim, "hv1")
     net = sim.find("network", "storage")
@@ -369,6 +367,62 @@ def test_interfaces_are_applied_through_maintenance_only_when_they_differ(
                         "interfaces": [{**STATIC, "ip": "10.1.0.12"}]})  # fmt: skip
     converge(h, sim, "hv1", step=10)
     assert setupnetworks_calls(h) == 2 and att.address == "10.1.0.12"
+
+
+def test_a_non_operational_host_gets_its_networks_as_it_is_then_is_activated(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    """setupnetworks on a NonOperational host (network/host/HostValidator takes it); the
+    engine does not look again by itself, so the operator activates it, and it comes up."""
+    sim = simulator_factory(_up_host_inventory())
+    h = harness(sim)
+    h.apply(HV, "hv1", {"address": "10.0.0.11", "adopt": True})
+    converge(h, sim, "hv1")
+    cl = h.client.clusters.find("Default")
+    hv1 = h.client.hosts.find("hv1")
+    assert cl is not None and hv1 is not None
+    net_id = sim.find("network", "storage").id
+    h.client.networks.cluster_networks(cl.id).update(net_id, ClusterNetworkUpdate(required=True))
+    h.client.hosts.deactivate(hv1.id)
+    sim.advance(10)
+    h.run(HV, "hv1")  # activates it (spec.state up): non_operational, storage missing
+    sim.advance(10)
+    assert host_of(sim, "hv1").status == "non_operational"
+    h.apply(HV, "hv1", {"address": "10.0.0.11", "adopt": True, "interfaces": [STATIC]})
+    outcome = h.run(HV, "hv1")
+    assert h.reasons(outcome) == ["NetworksSetUp", "Activating"]
+    converge(h, sim, "hv1", step=10)
+    assert host_of(sim, "hv1").status == "up"
+    assert not [e for o in h.outcomes for e in o.events if e.reason == "MovingToMaintenance"]
+
+
+def test_maintenance_the_engine_refuses_is_stalled_in_its_words_never_forced(
+    simulator_factory: Callable[..., SimHandle], harness: Callable[[SimHandle], HvHarness]
+) -> None:
+    """bll MaintenanceNumberOfVdssCommand.validate refuses a host running a pinned VM
+    (VDS_CANNOT_MAINTENANCE_IT_INCLUDES_NON_MIGRATABLE_VM): Stalled with that message; the
+    VM keeps running; once it is stopped, the next pass gets the host to maintenance."""
+    sim = simulator_factory(
+        _up_host_inventory(
+            vms=[{"name": "pinned", "cluster": "Default", "status": "up", "host": "hv1",
+                  "placement": {"affinity": "pinned", "hosts": ["hv1"]}}]
+        )
+    )  # fmt: skip
+    h = harness(sim)
+    h.apply(HV, "hv1", {"address": "10.0.0.11", "adopt": True, "state": "maintenance"})
+    h.run(HV, "hv1")
+    stalled = h.condition(HV, "hv1", "Stalled")
+    assert stalled is not None and stalled["reason"] == "MaintenanceRefused"
+    assert "The non-migratable VMs are: pinned." in stalled["message"]
+    assert host_of(sim, "hv1").status == "up"
+    assert sim.find("vm", "pinned").status == "up"
+    h.run(HV, "hv1")  # asked again, refused again: still stalled, nothing forced
+    assert h.condition(HV, "hv1", "Stalled") is not None
+    with sim.lock:
+        sim.find("vm", "pinned").status = "down"
+        sim.find("vm", "pinned").host_id = None
+    converge(h, sim, "hv1", step=10)
+    assert host_of(sim, "hv1").status == "maintenance"
 
 
 def test_an_unknown_nic_is_stalled_naming_the_field(

@@ -636,3 +636,60 @@ def test_a_state_no_step_leads_from_is_stalled_past_the_deadline(
         sim_sd(sim, "data1").dc_status = "active"
     h.run(KIND, "data1")
     assert is_ready(h, "data1") and h.status(KIND, "data1").get("operation") is None
+
+
+def test_a_non_master_domain_waits_for_the_master_before_it_is_activated(
+    sim: SimHandle, reconciler_harness: Any
+) -> None:
+    """The engine refuses to activate a non-master domain while the master is not active
+    (bll storage/domain/ActivateStorageDomainCommand, StorageDomainCommandBase.
+    checkMasterDomainIsUp): the domain waits (WaitingForMaster) and sends nothing until
+    the master is active again."""
+    h = reconciler_harness(sim)
+    h.apply(KIND, "data1", nfs("/d1"))
+    h.apply(KIND, "data2", nfs("/d2"))
+    converge(h, sim, "data1", "data2")
+    master, other = ("data1", "data2") if sim_sd(sim, "data1").master else ("data2", "data1")
+    h.apply(KIND, other, nfs(f"/d{other[-1]}", state="maintenance"))
+    converge(h, sim, other)
+    h.apply(KIND, master, nfs(f"/d{master[-1]}", state="maintenance"))
+    converge(h, sim, master)
+    assert sim_sd(sim, master).master and sim_sd(sim, master).dc_status == "maintenance"
+
+    h.apply(KIND, other, nfs(f"/d{other[-1]}", state="active"))
+    before = posts(sim)
+    for _ in range(3):
+        h.run(KIND, other)
+        sim.advance(1)
+    assert reason(h, other) == "WaitingForMaster"
+    assert posts(sim) == before  # no activation was sent
+    assert engine_state(sim, other) == "maintenance" and not sim_sd(sim, other).master
+
+    h.apply(KIND, master, nfs(f"/d{master[-1]}", state="active"))
+    converge(h, sim, master, other)
+    assert sim_sd(sim, master).master and engine_state(sim, other) == "active"
+
+
+def test_deleting_the_master_and_another_domain_together_takes_the_master_last(
+    sim: SimHandle, reconciler_harness: Any
+) -> None:
+    """The engine detaches a non-master domain only while the master is active
+    (StorageDomainCommandBase.canDetachDomain / checkMasterDomainIsUp) and the master only
+    when it is alone: deleted together, the master waits (MasterInUse) for the other to go."""
+    h = reconciler_harness(sim)
+    h.apply(KIND, "data1", nfs("/d1"))
+    h.apply(KIND, "data2", nfs("/d2"))
+    converge(h, sim, "data1", "data2")
+    start = len(h.outcomes)
+    converge(h, sim, "data1", "data2", steps=120, delete=True)
+    assert sim_sd(sim, "data1") is None and sim_sd(sim, "data2") is None
+    said = [(e.reason, e.message) for o in h.outcomes[start:] for e in o.events]
+    deleted = [m.split()[3] for r, m in said if r == "Deleted"]
+    # The domain deleted last was the master then: it went to maintenance only after the
+    # other was removed (the one deleted first was detached while it was active).
+    last = deleted[-1]
+    last_off = max(
+        i for i, (r, m) in enumerate(said) if r == "Deactivating" and f"domain {last} " in m
+    )
+    first_gone = next(i for i, (r, _) in enumerate(said) if r == "Deleted")
+    assert first_gone < last_off, said

@@ -259,6 +259,37 @@ def test_a_source_vm_started_since_the_last_listing_is_waited_for(
     assert template(sim, "tpl") is None
 
 
+def test_source_disks_still_locked_are_waited_for(sim: SimHandle, h: Harness) -> None:
+    """The engine refuses a template while a disk of the source VM is locked
+    (AddVmTemplateCommand: DiskImagesValidator.diskImagesNotLocked; the source images are
+    also locked by CreateImageTemplateCommand while another template copies them): wait,
+    sending nothing, and make it once the disk is ok."""
+    from rhev_operator.rhevm import DiskAttachmentCreate, DiskCreate
+
+    vm_id = sim.find("vm", "golden").id
+    h.client.vms.disk_attachments(vm_id).add(
+        DiskAttachmentCreate(
+            interface="virtio_scsi",
+            disk=DiskCreate(
+                name="golden_disk2",
+                provisioned_size=1024**3,
+                format="cow",
+                storage_domain_id=sim.find("storagedomain", "data1").id,
+            ),
+        )
+    )
+    assert sim.find("disk", "golden_disk2").status == "locked"
+    h.apply(KIND, "tpl", {"sourceVm": "golden"})
+    before = writes(sim)
+    h.run(KIND, "tpl")
+    assert reason(h, "tpl") == "WaitingForSourceDisks"
+    assert "golden_disk2" in message(h, "tpl", "Reconciling")
+    assert writes(sim) == before and template(sim, "tpl") is None
+    sim.advance(30)
+    converge(h, sim, "tpl")
+    assert h.status(KIND, "tpl")["state"] == "ok"
+
+
 def test_a_source_vm_resource_that_is_not_ready_is_waited_for(sim: SimHandle, h: Harness) -> None:
     h.apply("VirtualMachine", "golden", {"cluster": "Default"})  # no status: not Ready
     h.apply(KIND, "tpl", {"sourceVm": "golden"})
@@ -300,8 +331,12 @@ def test_a_failed_creation_is_stalled_with_the_engines_message_and_retried_when_
     tid = h.status(KIND, "tpl")["id"]
     dc = sim.find("datacenter", "Default")
     sd = sim.find("storagedomain", "data1")
-    # The domain the copies write to goes away under them: the engine fails the creation.
-    h.client.storagedomains.attached(dc.id).deactivate(sd.id, force=True)
+    # The domain the copies write to becomes inaccessible under them (a storage failure: the
+    # engine refuses to deactivate it while the image_locked VM uses it,
+    # GetActiveVmsByStorageDomainId counts every status but Down and Suspended): the engine
+    # fails the creation.
+    with sim.lock:
+        sd.dc_status = "inactive"
     sim.advance(10)
     assert template(sim, "tpl") is None and vm_state(sim, "golden") == "down"
 

@@ -240,3 +240,36 @@ def test_unknown_scheduling_policy_and_mac_pool_ids_are_404(simulator: SimHandle
     for path in ("/schedulingpolicies/nope", "/macpools/nope"):
         r = requests.get(simulator.api_url + path, auth=auth, timeout=10)
         assert r.status_code == 404
+
+
+def test_inventory_sets_the_fencing_policy(simulator_factory: Any) -> None:
+    """An inventory cluster takes the API's fencing_policy shape; what it leaves out keeps
+    the engine's defaults (common/businessentities/FencingPolicy)."""
+    from rhevsim.inventory import InventoryError
+
+    sim = simulator_factory(
+        {
+            "clusters": [
+                {
+                    "name": "Default",
+                    "data_center": "Default",
+                    "fencing_policy": {
+                        "enabled": False,
+                        "skip_if_connectivity_broken": {"enabled": True, "threshold": 30},
+                    },
+                }
+            ]
+        }
+    )
+    conn = sdk.Connection(url=sim.api_url, username="admin@internal", password="admin")
+    try:
+        fp = clusters(conn).list()[0].fencing_policy
+        assert fp.enabled is False and fp.skip_if_sd_active.enabled is False
+        assert fp.skip_if_connectivity_broken.enabled is True
+        assert fp.skip_if_connectivity_broken.threshold == 30
+    finally:
+        conn.close()
+    with pytest.raises(InventoryError, match=r"clusters\[0\]\.fencing_policy\.nope"):
+        simulator_factory(
+            {"clusters": [{"name": "c", "data_center": "Default", "fencing_policy": {"nope": 1}}]}
+        )

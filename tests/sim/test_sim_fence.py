@@ -51,7 +51,8 @@ def test_fence_agents_crud(env: tuple[SimHandle, Api, str]) -> None:
     r = api.call("POST", f"/hosts/{hid}/fenceagents", "<agent><address>x</address></agent>")
     assert r.status_code == 400 and "required for add" in fault_detail(r)
     r = api.call("POST", f"/hosts/{hid}/fenceagents", agent_xml().replace("ipmilan", "magicbox"))
-    assert r.status_code == 400 and "Agent is not supported" in fault_detail(r)
+    # ACTION_TYPE_FAILED_AGENT_NOT_SUPPORTED is CONFLICT in common/errors/EngineMessage: 409.
+    assert r.status_code == 409 and "Agent is not supported" in fault_detail(r)
     r = api.call("DELETE", f"/hosts/{hid}/fenceagents/{aid}")
     assert r.status_code == 200
     assert len(api.get(f"/hosts/{hid}/fenceagents")) == 0

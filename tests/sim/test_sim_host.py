@@ -92,9 +92,13 @@ def test_add_rhel_host_installs_initializes_and_comes_up(simulator_factory: Fact
     assert api.status("hv01") == "installing"
     jobs = api.get("/jobs", search="correlation_id=addhv01")
     assert jobs[0].findtext("status") == "started"
-    sim.advance(179)
+    sim.advance(119)
     assert api.status("hv01") == "installing"
     sim.advance(1)
+    # hostdeploy/InstallVdsInternalCommand: SshHostReboot after deploy (reboot defaults to
+    # true in BackendHostsResource.add), then Initializing.
+    assert api.status("hv01") == "reboot"
+    sim.advance(60)
     assert api.status("hv01") == "initializing"
     sim.advance(10)
     host = api.host("hv01")
@@ -169,8 +173,6 @@ def test_registration_by_network_boot_then_approve(simulator_factory: Factory) -
     # The installed node boots from disk from now on.
     assert sim.control("GET", "/sim/machines/hv03")["boot_device"] == "disk"
     hid = host.get("id")
-    r = api.action(hid, "activate")
-    assert r.status_code == 409
     r = api.action(hid, "approve", "<action><cluster><name>Default</name></cluster></action>")
     assert r.status_code == 200 and "<status>complete</status>" in r.text and "<job" in r.text
     assert api.status("hv03") == "installing"
@@ -317,7 +319,12 @@ def test_power_loss_during_install_fails_job_and_unlocks(simulator_factory: Fact
     assert api.status("hv01") == "install_failed"
     hid = api.host("hv01").get("id")
     sim.control("POST", "/sim/machines/hv01/power", {"on": True})
-    r = api.action(hid, "install", "<action><root_password>secret</root_password></action>")
+    # BackendHostResource.install: `activate` defaults to false there.
+    r = api.action(
+        hid,
+        "install",
+        "<action><root_password>secret</root_password><activate>true</activate></action>",
+    )
     assert r.status_code == 200, r.text
     sim.advance(190)
     assert api.status("hv01") == "up"

@@ -1,5 +1,6 @@
 """Host networking in the simulator over raw HTTP: NICs, network attachments, setupnetworks
-(only in maintenance), static IPs, VLANs, commitnetconfig, required networks."""
+(on Maintenance, Up and NonOperational hosts), static IPs, VLANs, commitnetconfig,
+required networks."""
 
 from __future__ import annotations
 
@@ -60,16 +61,38 @@ def env(simulator_factory: Factory) -> tuple[SimHandle, Api, str, str]:
     return sim, api, api.host("hv01").get("id"), api.host("hv02").get("id")
 
 
-def test_setupnetworks_refused_outside_maintenance(env: tuple[SimHandle, Api, str, str]) -> None:
-    _, api, up_id, _ = env
-    r = api.action(up_id, "setupnetworks", _setup(STATIC_STORAGE))
+def test_setupnetworks_applies_on_an_up_host_and_is_refused_outside_the_legal_statuses(
+    simulator_factory: Factory,
+) -> None:
+    """bll network/host/HostValidator: LEGAL_STATUSES = Maintenance, Up, NonOperational
+    (ACTION_TYPE_FAILED_VDS_STATUS_ILLEGAL otherwise); the host stays Up."""
+    sim = simulator_factory(
+        inventory(
+            [
+                {"name": "hv01", "status": "up"},
+                {"name": "hv02", "status": "pending_approval"},
+                {"name": "hv03", "status": "non_operational"},
+            ]
+        )
+    )
+    api = Api(sim)
+    up_id = api.host("hv01").get("id")
+    r = api.action(up_id, "setupnetworks", _setup(STATIC_STORAGE, commit=True))
+    assert r.status_code == 200, r.text
+    assert api.host("hv01").findtext("status") == "up"
+    atts = api.get(f"/hosts/{up_id}/networkattachments")
+    assert len(atts) == 2
+    nop_id = api.host("hv03").get("id")
+    r = api.action(nop_id, "setupnetworks", _setup(STATIC_STORAGE))
+    assert r.status_code == 200, r.text
+    pending_id = api.host("hv02").get("id")
+    r = api.action(pending_id, "setupnetworks", _setup(STATIC_STORAGE))
     assert r.status_code == 409
     assert fault_detail(r) == (
-        "[Cannot setup Networks. Operation can be performed only when Host status is Maintenance.]"
+        "[Cannot setup Networks. Operation can be performed only when Host status is "
+        "Maintenance,Up,NonOperational.]"
     )
     assert "<status>failed</status>" in r.text
-    atts = api.get(f"/hosts/{up_id}/networkattachments")
-    assert len(atts) == 1  # unchanged: management only
 
 
 def test_setupnetworks_in_maintenance_static_ip_and_vlan(
@@ -190,9 +213,10 @@ def test_attachment_collection_add_update_delete(env: tuple[SimHandle, Api, str,
     assert "<assignment_method>dhcp</assignment_method>" in r.text
     r = api.call("DELETE", f"/hosts/{hid}/networkattachments/{aid}")
     assert r.status_code == 200
-    # The same operations on an Up host are refused like setupnetworks.
+    # The same operations on an Up host are a setupnetworks too, which an Up host takes.
     r = api.call("POST", f"/hosts/{up_id}/networkattachments", STATIC_STORAGE)
-    assert r.status_code == 409
+    assert r.status_code == 201, r.text
+    assert api.host("hv01").findtext("status") == "up"
 
 
 def test_commitnetconfig_writes_event(env: tuple[SimHandle, Api, str, str]) -> None:

@@ -111,7 +111,8 @@ def test_management_network_cannot_be_removed_or_made_optional(
     )
     with pytest.raises(sdk.Error) as info:
         cn.network_service(mgmt.id).update(types.Network(required=False))
-    assert "must be required" in str(info.value)
+    # ACTION_TYPE_FAILED_MANAGEMENT_NETWORK_REQUIRED is BAD_PARAMETERS (EngineMessage): 400.
+    assert info.value.code == 400 and "must be required" in str(info.value)
 
 
 def test_update_and_remove_network_takes_its_profiles(

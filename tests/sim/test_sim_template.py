@@ -53,9 +53,10 @@ def test_template_from_vm_locks_both_until_the_copies_end(api: Api) -> None:
     tid = el.get("id")
     assert api.status(f"/vms/{vm}") == "image_locked"
     code, el = api.put(f"/templates/{tid}", "<template><description>x</description></template>")
-    assert code == 409 and fault_detail(el) == (
-        "[Cannot update Template. Related operation is currently in progress. Please try again "
-        "later.]"
+    # AddVmTemplateCommand.getExclusiveLocks: ACTION_TYPE_FAILED_TEMPLATE_IS_BEING_CREATED.
+    assert (
+        code == 409
+        and fault_detail(el) == "[Cannot update Template. Template t1 is being created.]"
     )
     tdisks = api.get(f"/templates/{tid}/diskattachments")
     assert len(tdisks) == 1

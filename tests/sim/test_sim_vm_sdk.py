@@ -153,7 +153,7 @@ def test_sdk_template_lock_and_vm_from_template(conn: Any, sim: SimHandle) -> No
     assert svc.get().status == types.VmStatus.IMAGE_LOCKED
     with pytest.raises(sdk.Error) as exc:
         svc.start()
-    assert "[Cannot run VM. Related operation is currently in progress." in str(exc.value)
+    assert "[Cannot run VM. Template is being created from this VM.]" in str(exc.value)
     tsvc = templates.template_service(t.id)
     _wait(sim, tsvc.get, types.TemplateStatus.OK)
     _wait(sim, svc.get, types.VmStatus.DOWN)

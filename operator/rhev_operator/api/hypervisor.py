@@ -167,8 +167,9 @@ class HypervisorSpec(CommonSpec):
             **{"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["network"]},
         ),
     ] = []
-    """Networks on host NICs. When they differ from the host's, the host goes to
-    maintenance, gets one setupnetworks call and is activated again (per spec.state)."""
+    """Networks on host NICs. When they differ from the host's, the host gets one
+    setupnetworks call as it is (Up included, so no VM migrates); only a host the engine
+    refuses it for goes to maintenance first and is activated again (per spec.state)."""
     bmc: Annotated[Bmc | None, xcat("bmc, bmcusername, bmcpassword; chhypervisor -p")] = None
     """The host's BMC, for power management and provisioning."""
     provision: Annotated[Provision | None, xcat("rsetboot net, rpower boot")] = None

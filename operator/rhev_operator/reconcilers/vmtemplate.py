@@ -68,6 +68,7 @@ TP = Pass[VmTemplateStatus]
 CREATE = "CreateTemplate"
 AWAIT = "AwaitTemplate"  # a lock the operator did not start (adopted, or a lost status)
 WAIT_VM = "WaitForSourceVm"
+WAIT_DISKS = "WaitForSourceDisks"
 REMOVE = "RemoveTemplate"
 AWAIT_UNUSED = "AwaitTemplateUnused"
 
@@ -170,7 +171,8 @@ def _create(p: TP, res: VmTemplate) -> Template:
         cluster = resolve(p, "RhevCluster", spec.cluster, finders.clusters(p.ctx.client))
     if vm.status != "down":
         _wait_for_source_vm(p, res, vm)
-    if p.status.operation is not None and p.status.operation.action == WAIT_VM:
+    _wait_for_source_disks(p, res, vm)
+    if p.status.operation is not None and p.status.operation.action in (WAIT_VM, WAIT_DISKS):
         p.end_operation()
     cid = before_create(p, CREATE, spec.timeouts.creation_seconds)
     try:
@@ -212,6 +214,31 @@ def _create(p: TP, res: VmTemplate) -> Template:
     raise Wait(
         "CreatingTemplate",
         f"RHEV-M is making template {name} from VM {vm.name} (copying its disks)",
+    )
+
+
+def _wait_for_source_disks(p: TP, res: VmTemplate, vm: Vm) -> None:
+    """The engine refuses a template while a disk of the VM is locked (being created, or
+    copied for another template: CreateImageTemplateCommand locks the source images): wait
+    for them, bounded by operationSeconds."""
+    attachments = getattr(vm, "disk_attachments", ())
+    locked = sorted(
+        a.disk.name or a.disk.id
+        for a in attachments
+        if a.disk is not None and a.disk.status == "locked"
+    )
+    if not locked:
+        return
+    bounded_wait(
+        p,
+        WAIT_DISKS,
+        "WaitingForSourceDisks",
+        f"waiting for the source VM's disks: {', '.join(locked)} of VM {vm.name} "
+        "are locked (RHEV-M is still creating or copying them)",
+        res.spec.timeouts.operation_seconds,
+        "vm",
+        vm.id,
+        requeue_after=5.0,
     )
 
 
@@ -268,7 +295,7 @@ def _await_creation(p: TP, res: VmTemplate, template: Template) -> None:
             + (f": {said}" if said else "")
             + ". Repair or remove it in RHEV-M.",
         )
-    if op is None or op.action not in (CREATE, AWAIT, WAIT_VM):
+    if op is None or op.action not in (CREATE, AWAIT, WAIT_VM, WAIT_DISKS):
         return
     if op.action == CREATE:
         state = jobs_state(p.ctx.client.jobs.find_by_correlation_id(op.correlation_id))

@@ -154,8 +154,13 @@ class Collection(Generic[T]):
         correlation_id: str | None,
         params: Mapping[str, Any] | None = None,
     ) -> T:
-        query = {**(params or {}), "correlation_id": self._cid(correlation_id)}
-        reply = self._s.request("POST", self.path, params=query, body=self.body(data))
+        reply = self._s.request(
+            "POST",
+            self.path,
+            params=params,
+            body=self.body(data),
+            correlation_id=self._cid(correlation_id),
+        )
         return self._parse_one(reply, f"POST {self.path}")
 
     def _update(
@@ -165,8 +170,13 @@ class Collection(Generic[T]):
         correlation_id: str | None,
         params: Mapping[str, Any] | None = None,
     ) -> T:
-        query = {**(params or {}), "correlation_id": self._cid(correlation_id)}
-        reply = self._s.request("PUT", self._item(entity_id), params=query, body=self.body(data))
+        reply = self._s.request(
+            "PUT",
+            self._item(entity_id),
+            params=params,
+            body=self.body(data),
+            correlation_id=self._cid(correlation_id),
+        )
         return self._parse_one(reply, f"PUT {self.path}")
 
     def _remove(
@@ -175,8 +185,9 @@ class Collection(Generic[T]):
         correlation_id: str | None,
         params: Mapping[str, Any] | None = None,
     ) -> None:
-        query = {**(params or {}), "correlation_id": self._cid(correlation_id)}
-        reply = self._s.request("DELETE", self._item(entity_id), params=query)
+        reply = self._s.request(
+            "DELETE", self._item(entity_id), params=params, correlation_id=self._cid(correlation_id)
+        )
         check_action(reply, "DELETE", f"{self._s.api_path}/{self._item(entity_id)}")
 
     def _action(
@@ -196,8 +207,8 @@ class Collection(Generic[T]):
         reply = self._s.request(
             "POST",
             path,
-            params={"correlation_id": cid},
             body=body if body is not None else xmlio.action(),
+            correlation_id=cid,
         )
         return check_action(reply, "POST", f"{self._s.api_path}/{path}", cid)
 

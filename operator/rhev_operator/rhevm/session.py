@@ -374,17 +374,24 @@ class Session:
         *,
         params: Mapping[str, Any] | None = None,
         body: xmlio.Element | None = None,
+        correlation_id: str | None = None,
     ) -> Reply:
         """Send ``method`` to ``path`` (relative to the API root); raise typed errors.
 
         Returns the parsed XML root of the answer (None for an empty body). Changing calls
         wait for one of the connection's `mutating` slots: engines are overloaded by many
-        parallel writes, reads are cheap.
+        parallel writes, reads are cheap. ``correlation_id`` goes in the ``Correlation-Id``
+        header, which the engine reads before the ``correlation_id`` parameter (restapi
+        CurrentFilter) and echoes; an engine that echoes nothing is fine too.
         """
         if method.upper() in ("GET", "HEAD") or self.mutating is None:
-            return self._request(method, path, params=params, body=body)
+            return self._request(
+                method, path, params=params, body=body, correlation_id=correlation_id
+            )
         with self.mutating:
-            return self._request(method, path, params=params, body=body)
+            return self._request(
+                method, path, params=params, body=body, correlation_id=correlation_id
+            )
 
     def _request(
         self,
@@ -393,6 +400,7 @@ class Session:
         *,
         params: Mapping[str, Any] | None = None,
         body: xmlio.Element | None = None,
+        correlation_id: str | None = None,
     ) -> Reply:
         if self._closed:
             raise errors.RhevmError(f"{method} {path}: the client is closed")
@@ -419,6 +427,8 @@ class Session:
             }
             if data is not None:
                 headers["Content-Type"] = "application/xml"
+            if correlation_id:
+                headers["Correlation-Id"] = correlation_id
             started = time.perf_counter()
             try:
                 resp = self._send(method, url, counter, params=query, data=data, headers=headers)

@@ -153,7 +153,7 @@ class AttachedStorageDomains(Collection[StorageDomain]):
     def attach(self, storage_domain_id: str, correlation_id: str | None = None) -> StorageDomain:
         body = xmlio.new("storage_domain", {"id": storage_domain_id})
         cid = self._cid(correlation_id)
-        reply = self._s.request("POST", self.path, params={"correlation_id": cid}, body=body)
+        reply = self._s.request("POST", self.path, body=body, correlation_id=cid)
         return self._parse_one(reply, f"POST {self.path}")
 
     def activate(self, storage_domain_id: str, correlation_id: str | None = None) -> ActionResult:

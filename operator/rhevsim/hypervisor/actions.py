@@ -35,6 +35,7 @@ from rhevsim.hypervisor.host import (
     is_powered,
     reachable,
     spm_status_of,
+    vms_on,
 )
 from rhevsim.hypervisor.spm import elect, host_fenced
 from rhevsim.hypervisor.status import (
@@ -70,14 +71,16 @@ def approve_host(req: Request) -> Response:
     cluster = cluster_from(req, body.find("cluster") if body is not None else None)
     if cluster is None and body is not None:
         cluster = cluster_from(req, body.find("host/cluster"))
-    activate = boolean(body, "activate")
+    # BackendHostResource.approve: activate and reboot default to true.
+    activate = _flag(req, "activate", True)
+    reboot = _flag(req, "reboot", True)
     job = reg.start_job(
         f"Adding new Host {h.name} (Approve process) to Cluster {cluster_name(reg, h, cluster)}",
         req.correlation_id,
     )
     if cluster is not None and cluster.id != h.cluster_id:
         move_to_cluster(reg, h, cluster)
-    install_host(reg, h, job, activate is not False, approve=True)
+    install_host(reg, h, job, activate, approve=True, reboot=reboot)
     return action_complete(req, job)
 
 
@@ -87,11 +90,19 @@ def install_action(req: Request) -> Response:
     reg.check_unlocked(h, "install")
     if h.status not in ("maintenance", "install_failed", "non_operational", "pending_approval"):
         raise errors.conflict("Cannot install Host. Please move Host to Maintenance mode first.")
-    body = req.body
-    activate = boolean(body, "activate")
+    # BackendHostResource.install: `activate` defaults to false here (true on add and
+    # approve), `reboot` to true.
+    activate = _flag(req, "activate", False)
+    reboot = _flag(req, "reboot", True)
     job = reg.start_job(f"Installing Host {h.name}", req.correlation_id)
-    install_host(reg, h, job, activate is not False)
+    install_host(reg, h, job, activate, reboot=reboot)
     return action_complete(req, job)
+
+
+def _flag(req: Request, name: str, default: bool) -> bool:
+    """An action flag: the `<action>` element, else the query parameter, else `default`."""
+    v = boolean(req.body, name)
+    return req.query_bool(name, default) if v is None else v
 
 
 def activate_host(req: Request) -> Response:
@@ -102,8 +113,7 @@ def activate_host(req: Request) -> Response:
         raise errors.conflict("Cannot activate Host. Host in Up status.")
     if h.status == "non_responsive":
         raise errors.conflict("Cannot activate Host. Host is in non responsive state.")
-    if h.status not in ("maintenance", "non_operational", "error", "down", "unassigned"):
-        raise errors.status_illegal("activate", "Host", "Maintenance")
+    # validator/HostValidator.validateStatusForActivation refuses only Up and NonResponsive.
     job = reg.start_job(f"Invoking Activate Host {h.name}", req.correlation_id)
     new_flow(reg, h, job)
     h.admin_maintenance = False
@@ -149,8 +159,13 @@ def deactivate_host(req: Request) -> Response:
                 "try to fence the host automatically.\n- Otherwise, either bring the node back "
                 "up, or release the SPM resource."
             )
-    if h.status in ("installing", "initializing", "preparing_for_maintenance"):
+    if h.status in ("installing", "initializing"):
         raise errors.locked("maintenance", "Host")
+    if h.status not in MAINTENANCE_STATUSES:
+        raise errors.conflict("Cannot switch Host to Maintenance mode, Host is not operational.")
+    refusal = reg.hooks.maintenance_refusal(reg, h) if reg.hooks.maintenance_refusal else None
+    if refusal:
+        raise errors.failed(409, *refusal)
     reason = text(req.body, "reason")
     job = reg.start_job(f"Moving Host(s) {h.name} to Maintenance", req.correlation_id)
     new_flow(reg, h, job)
@@ -158,14 +173,13 @@ def deactivate_host(req: Request) -> Response:
     cid = job.correlation_id
 
     def done() -> None:
-        set_status(reg, h, "maintenance", cid)
-        reg.event(
-            CODES["VDS_MAINTENANCE"],
-            f"Host {h.name} was switched to Maintenance Mode.",
-            correlation_id=cid,
-            user=None,
-            host=h,
-        )
+        stuck = reg.hooks.stuck_vms(reg, h) if reg.hooks.stuck_vms else []
+        if stuck:
+            # MaintenanceVdsCommand: a VM that cannot migrate keeps the host in
+            # PreparingForMaintenance (the command fails; no VM is ever powered off).
+            end_job_once(reg, job, False)
+            return
+        enter_maintenance(reg, h, cid)
         end_job_once(reg, job)
 
     if reason:
@@ -182,13 +196,46 @@ def deactivate_host(req: Request) -> Response:
             correlation_id=cid,
             host=h,
         )
-    if h.status in NOT_ANSWERING or h.status in ("pending_approval", "install_failed"):
+    if h.status in NOT_ANSWERING or h.status in ("install_failed", "error", "non_operational"):
         done()
     else:
         # SPM is passed on (the host is no longer Up) while VMs migrate away.
         set_status(reg, h, "preparing_for_maintenance", cid)
         step_host(reg, h, "host.maintenance", done)
     return action_complete(req, job)
+
+
+# MaintenanceNumberOfVdssCommand.validate: other statuses get
+# VDS_CANNOT_MAINTENANCE_VDS_IS_NOT_OPERATIONAL.
+MAINTENANCE_STATUSES = (
+    "maintenance",
+    "non_responsive",
+    "up",
+    "error",
+    "preparing_for_maintenance",
+    "down",
+    "non_operational",
+    "install_failed",
+)
+
+
+def enter_maintenance(reg: Registry, h: Host, correlation_id: str | None = None) -> None:
+    set_status(reg, h, "maintenance", correlation_id)
+    reg.event(
+        CODES["VDS_MAINTENANCE"],
+        f"Host {h.name} was switched to Maintenance Mode.",
+        correlation_id=correlation_id,
+        user=None,
+        host=h,
+    )
+
+
+def vms_left_host(reg: Registry, h: Host) -> None:
+    """HostMonitoring: a host preparing for maintenance with no VM left goes to Maintenance."""
+    if h.status != "preparing_for_maintenance" or not h.admin_maintenance:
+        return
+    if not vms_on(reg, h):
+        enter_maintenance(reg, h)
 
 
 def fence_host(req: Request) -> Response:
@@ -415,17 +462,20 @@ def commit_net_config(req: Request) -> Response:
     return action_complete(req, job)
 
 
+# network/host/HostValidator.LEGAL_STATUSES: setupnetworks on Maintenance, Up, NonOperational.
+SETUP_NETWORKS_STATUSES = ("maintenance", "up", "non_operational")
+
+
 def setup_networks(req: Request, h: Host, body: Element | None, single: bool = False) -> Job:
     """HostSetupNetworks: validate the whole resulting configuration, then apply it."""
 
     reg = req.reg
     reg.check_unlocked(h, "setup", "Networks")
-    if h.status != "maintenance":
-        # Our contract (issue 3): only in maintenance. A real 4.5 engine also accepts
-        # Up and NonOperational hosts.
+    if h.status not in SETUP_NETWORKS_STATUSES:
+        # network/host/HostValidator.LEGAL_STATUSES (ACTION_TYPE_FAILED_VDS_STATUS_ILLEGAL).
         raise errors.conflict(
             "Cannot setup Networks. Operation can be performed only when Host status is "
-            "Maintenance."
+            "Maintenance,Up,NonOperational."
         )
     changes, removed, synced = parse_changes(reg, h, body)
     result: list[NetworkAttachment] = [a for a in h.attachments if a not in removed]

@@ -146,9 +146,12 @@ def add_host(req: Request) -> Response:
             for h in reg.all(Host)
         )
     ):
-        raise errors.conflict('Cannot add more than one Host to "Local Storage" Data Center')
+        # VDS_CANNOT_ADD_MORE_THEN_ONE_HOST_TO_LOCAL_STORAGE: CONSTRAINT_VIOLATION, a 400.
+        raise errors.bad_request('Cannot add more than one Host to "Local Storage" Data Center')
     spm_priority = _spm_priority(body, "add")
+    # BackendHostsResource.add: `activate` and `reboot` default to true.
     activate = req.query_bool("activate", True)
+    reboot = req.query_bool("reboot", True)
     job = reg.start_job(f"Adding new Host {name} to Cluster {cluster.name}", req.correlation_id)
     machine = find_machine(reg, name, address)
     h = new_host(reg, name, address, cluster, machine=machine, correlation_id=job.correlation_id)
@@ -160,7 +163,7 @@ def add_host(req: Request) -> Response:
     if spm_priority is not None:
         h.spm_priority = spm_priority
     _apply_pm(req, h, body, "add")
-    install_host(reg, h, job, activate)
+    install_host(reg, h, job, activate, reboot=reboot)
     return created(req, h)
 
 

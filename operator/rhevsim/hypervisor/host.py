@@ -107,7 +107,8 @@ for _k, _v in HOST_CODES.items():
 
 # Default step durations (simulated seconds), near a real engine with ansible host-deploy.
 TIMINGS: dict[str, float] = {
-    "host.install": 180.0,  # installing -> initializing (or maintenance)
+    "host.install": 120.0,  # installing -> reboot (or initializing / maintenance)
+    "host.reboot": 60.0,  # install's SshHostReboot: reboot -> initializing (or maintenance)
     "host.initialize": 10.0,  # initializing -> up
     "host.activate": 5.0,  # unassigned -> up
     "host.maintenance": 5.0,  # preparing_for_maintenance -> maintenance

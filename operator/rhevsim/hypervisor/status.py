@@ -176,9 +176,17 @@ def go_unresponsive(reg: Registry, h: Host, correlation_id: str | None = None) -
 
 
 def install_host(
-    reg: Registry, h: Host, job: Job | None, activate: bool, approve: bool = False
+    reg: Registry,
+    h: Host,
+    job: Job | None,
+    activate: bool,
+    approve: bool = False,
+    *,
+    reboot: bool = True,
 ) -> None:
-    """installing --host.install--> initializing --host.initialize--> up (or maintenance)."""
+    """installing --host.install--> reboot --host.reboot--> initializing --host.initialize-->
+    up, or maintenance without `activate` (hostdeploy/InstallVdsInternalCommand: the
+    SshHostReboot after deploy when `reboot`, then Maintenance or Initializing)."""
     new_flow(reg, h, job)
     h.admin_maintenance = False
     cid = job.correlation_id if job else None
@@ -215,6 +223,18 @@ def install_host(
                 correlation_id=cid,
                 host=h,
             )
+        if reboot:
+            set_status(reg, h, "reboot", cid)
+            step_host(reg, h, "host.reboot", rebooted)
+        else:
+            rebooted()
+
+    def rebooted() -> None:
+        if reboot and not reachable(reg, h):
+            set_status(reg, h, "install_failed", cid)
+            if job:
+                end_job_once(reg, job, False)
+            return
         if not activate:
             h.admin_maintenance = True
             set_status(reg, h, "maintenance", cid)

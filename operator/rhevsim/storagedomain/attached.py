@@ -131,9 +131,32 @@ def attach_domain(req: Request) -> Response:
     return created(req, view)
 
 
+def _master_must_be_active(req: Request, dc: DataCenter, sd: StorageDomain, action: str) -> None:
+    """StorageDomainCommandBase.checkMasterDomainIsUp (ACTION_TYPE_FAILED_MASTER_STORAGE_
+    DOMAIN_NOT_ACTIVE, CONFLICT): a non-master domain needs an active master."""
+    if sd.master:
+        return
+    master = master_of(req.reg, dc.id)
+    if master is None or master.dc_status != "active":
+        raise errors.conflict(
+            f"Failed to {action} Storage due to an error on the Data Center master Storage "
+            "Domain.\n-Please activate the master Storage Domain first."
+        )
+
+
 def activate_domain(req: Request) -> Response:
+    """ActivateStorageDomainCommand.validate: not in an uninitialized data center; from
+    Inactive, Unknown, Maintenance or PreparingForMaintenance; a non-master domain only
+    while the master is active (the master role never moves by activation); an active host."""
     reg = req.reg
-    dc, sd = _attached_for(req, "activate", ("maintenance", "inactive", "unknown"))
+    dc, sd = _attached(req)
+    if not (sd.dc_status == "preparing_for_maintenance" and sd.lock == "deactivate"):
+        reg.check_unlocked(sd, "activate")
+    if sd.dc_status not in ("maintenance", "inactive", "unknown", "preparing_for_maintenance"):
+        raise status_illegal("activate", sd)
+    if dc.status == "uninitialized":
+        raise errors.conflict("Cannot activate Storage. Unknown Data Center status.")
+    _master_must_be_active(req, dc, sd, "activate")
     if not active_hosts(reg, dc):
         raise errors.conflict(
             "Cannot activate Storage. There is no active Host in the Data Center."
@@ -170,7 +193,10 @@ def deactivate_domain(req: Request) -> Response:
         if getattr(vm, "status", "down") not in ("down", "suspended")
         and sd.id in set(getattr(vm, "storage_domain_ids", lambda: [])())
     ]
-    if running and not req.action_bool("force"):
+    # `force` only lets the deactivation go on when the OVF update fails
+    # (DeactivateStorageDomainWithOvfUpdateCommand); the running-VM check stays
+    # (DeactivateStorageDomainCommand.validate, ACTION_TYPE_FAILED_DETECTED_ACTIVE_VMS).
+    if running:
         raise errors.conflict(
             'Cannot deactivate Storage. VMs in a state other than "Down" or "Suspended" were '
             "detected.\n-Please ensure all VMs associated with this Storage Domain are stopped "
@@ -193,6 +219,7 @@ def detach_domain(req: Request) -> Response:
             "storage domains attached to it.\n-Please try to activate another Storage Domain in "
             "the Data Center."
         )
+    _master_must_be_active(req, dc, sd, "detach")
     job = reg.start_job(
         f"Detaching Storage Domain {sd.name} from Data Center {dc.name}", req.correlation_id
     )

@@ -347,6 +347,11 @@ def begin_deactivate(reg: Registry, sd: StorageDomain, dc: DataCenter, job: Job)
     def done() -> None:
         if sd.data_center_id != dc.id:
             return
+        if sd.lock != "deactivate":
+            # Activated again while preparing for maintenance: this deactivation is over.
+            if job.status == "started":
+                reg.end_job(job, False)
+            return
         sd.dc_status = "maintenance"
         sd.lock = None
         if last_master:

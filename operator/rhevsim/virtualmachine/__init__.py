@@ -22,7 +22,8 @@ memory/CPU follow UpdateVmCommand: `?next_run=true` stages them for the next sta
 becomes current when the VM goes down.
 
 Host helpers for the hypervisor package: `vms_on_host`, `host_lost` (VMs -> unknown),
-`host_fenced` (unknown -> down), `evacuation_blockers` and `evacuate` (maintenance).
+`host_fenced` (unknown -> down), `maintenance_refusal`, `stuck_vms` and `evacuate`
+(maintenance).
 
 Inventory `vms:`: `{name, cluster, template (default Blank), memory, cpu: {sockets, cores,
 threads}, os, boot, display, type, high_availability, description, status: down|up|
@@ -49,7 +50,6 @@ from rhevsim.virtualmachine.entity import (
     VM_LINK_PLURALS,
     Nic,
     Vm,
-    set_down,
     transition,
     vms_on_host,
 )
@@ -60,6 +60,7 @@ from rhevsim.virtualmachine.power import (
     evacuate,
     host_fenced,
     host_lost,
+    maintenance_refusal,
     migrate,
     reboot,
     reset,
@@ -67,6 +68,7 @@ from rhevsim.virtualmachine.power import (
     simple_action,
     start_vm,
     stop_vm,
+    stuck_vms,
     suspend,
 )
 from rhevsim.vmtemplate.entity import Template
@@ -114,6 +116,8 @@ def register(api: Api) -> None:
 def setup(reg: Registry) -> None:
     reg.register_timings(TIMINGS)
     on_status_change(reg, _host_status_changed)
+    reg.hooks.maintenance_refusal = maintenance_refusal
+    reg.hooks.stuck_vms = stuck_vms
 
 
 def _host_status_changed(reg: Registry, host: Entity, old: str) -> None:
@@ -130,10 +134,6 @@ def _host_status_changed(reg: Registry, host: Entity, old: str) -> None:
         for vm in vms_on_host(reg, host.id):
             if vm.status == "migrating" and vm.finish_migration is not None:
                 vm.finish_migration()  # maintenance waits for the migrations it started
-            elif vm.host_id == host.id:  # could not migrate (pinned): it was powered off
-                set_down(
-                    reg, vm, "Exit message: VM was shut down because its host moved to maintenance"
-                )
     elif new == "up":
         for vm in reg.all(Vm):
             if vm.host_id == host.id and vm.status in ("unknown", "not_responding"):

@@ -223,7 +223,7 @@ def add_vm(req: Request) -> Response:
             template_id=BLANK_TEMPLATE_ID if clone else tmpl.id,
             original_template_id=tmpl.id,
             config=cfg,
-            creation_time=reg.clock.now(),
+            creation_time=reg.clock.wall(),
         )
     )
     for n in tmpl.nics:
@@ -382,8 +382,8 @@ def remove_vm(req: Request) -> Response:
     vm = vm_or_404(req)
     force = req.query_bool("force")
     detach_only = req.query_bool("detach_only")
-    if vm.lock is not None and not force:
-        raise errors.locked("remove", TYPE_NAME)
+    if not force:
+        reg.check_unlocked(vm, "remove")
     if vm.config.delete_protected:
         raise errors.conflict(
             "Cannot remove VM. Delete protection is enabled. In order to delete, disable Delete "

@@ -17,7 +17,8 @@ from rhevsim.api import (
 from rhevsim.cluster import Cluster, mac_pool
 from rhevsim.disk.entity import DiskAttachment
 from rhevsim.event import CODES
-from rhevsim.hypervisor.host import up_hosts_in_cluster
+from rhevsim.hypervisor.actions import vms_left_host
+from rhevsim.hypervisor.host import Host, up_hosts_in_cluster
 from rhevsim.model import Ctx, Entity, SearchValue
 from rhevsim.vmtemplate.config import BLANK_TEMPLATE_ID, MIB, VmConfig, render_config
 from rhevsim.xmlutil import Element, fmt_time, xml_bool
@@ -434,7 +435,8 @@ def schedule_host(reg: Registry, vm: Vm, action: str, exclude: str | None = None
     """SchedulingManager in brief: up hosts, PinToHost and Migration filters, least loaded."""
     hosts = up_hosts(reg, vm.cluster_id)
     if not hosts:
-        raise errors.conflict(
+        # SCHEDULING_NO_HOSTS has the default error type: 400 (restapi ErrorMessageHelper).
+        raise errors.bad_request(
             "There are no hosts to use. Check that the cluster contains at least one host in "
             "Up state."
         )
@@ -493,7 +495,7 @@ def set_down(reg: Registry, vm: Vm, exit_message: str, correlation_id: str | Non
     vm.host_id = None
     vm.migration_target_id = None
     vm.start_time = None
-    vm.stop_time = reg.clock.now()
+    vm.stop_time = reg.clock.wall()
     vm.run_once = False
     vm.run_boot_devices = None
     vm.tickets.clear()
@@ -507,6 +509,8 @@ def set_down(reg: Registry, vm: Vm, exit_message: str, correlation_id: str | Non
         vm=vm,
         host=host,
     )
+    if isinstance(host, Host):
+        vms_left_host(reg, host)
 
 
 def set_up(reg: Registry, vm: Vm, correlation_id: str | None) -> None:

@@ -108,7 +108,7 @@ def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:
                 template_id=tmpl.id,
                 original_template_id=tmpl.id,
                 config=cfg,
-                creation_time=reg.clock.now(),
+                creation_time=reg.clock.wall(),
             )
         )
         attach_from_inventory(reg, vm, d.get("disks") or [], where)
@@ -131,7 +131,7 @@ def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:
                     ) from None
             vm.host_id = host.id
             vm.status = "up"
-            vm.start_time = reg.clock.now()
+            vm.start_time = reg.clock.wall()
         elif status == "suspended":
             vm.status = "suspended"
 

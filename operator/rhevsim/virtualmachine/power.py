@@ -13,9 +13,12 @@ from rhevsim.api import (
     action_complete,
 )
 from rhevsim.api import action_async as _async
+from rhevsim.cluster import Cluster
 from rhevsim.datacenter import ENGINE_USER
 from rhevsim.disk.entity import disks_of, sd_status_name, storage_domain
 from rhevsim.event import CODES
+from rhevsim.hypervisor.actions import vms_left_host
+from rhevsim.hypervisor.host import Host
 from rhevsim.model import Entity
 from rhevsim.virtualmachine.entity import (
     RESET_SINCE,
@@ -102,7 +105,7 @@ def start_vm(req: Request) -> Response:
         transition(vm, "restoring_state")
 
         def restored() -> None:
-            vm.start_time = reg.clock.now()
+            vm.start_time = reg.clock.wall()
             set_up(reg, vm, cid)
             reg.end_job(job)
 
@@ -114,7 +117,7 @@ def start_vm(req: Request) -> Response:
 
         def launched() -> None:
             transition(vm, "powering_up")
-            vm.start_time = reg.clock.now()
+            vm.start_time = reg.clock.wall()
             step_vm(reg, vm, "vm.boot", booted)
 
         def booted() -> None:
@@ -420,6 +423,8 @@ def start_migration(
         vm.host_id = target.id
         vm.migration_target_id = None
         transition(vm, "up")
+        if isinstance(source, Host):
+            vms_left_host(reg, source)
         secs = int(reg.clock.now() - started)
         reg.event(
             CODES["VM_MIGRATION_DONE"],
@@ -587,13 +592,55 @@ def evacuation_blockers(reg: Registry, host: Entity) -> list[str]:
     return blockers
 
 
+def maintenance_refusal(reg: Registry, host: Entity) -> list[str] | None:
+    """MaintenanceNumberOfVdssCommand.validate, the checks about VMs: pinned VMs
+    (VDS_CANNOT_MAINTENANCE_IT_INCLUDES_NON_MIGRATABLE_VM), a non-responsive host with VMs
+    (VDS_CANNOT_MAINTENANCE_VDS_IS_NOT_RESPONDING_WITH_VMS), running VMs and no other Up host
+    in the cluster (CANNOT_MAINTENANCE_VDS_RUN_VMS_NO_OTHER_RUNNING_VDS)."""
+    vms = [v for v in reg.all(Vm) if v.running and v.host_id == host.id]
+    pinned = [v.name for v in vms if v.config.placement_affinity == "pinned"]
+    if pinned:
+        return [
+            f"Cannot switch the following Hosts to Maintenance mode: {host.name}.\nOne or more "
+            "running VMs are indicated as non-migratable. The non-migratable VMs are: "
+            f"{' , '.join(sorted(pinned))}."
+        ]
+    if not vms:
+        return None
+    if getattr(host, "status", "") == "non_responsive":
+        return [
+            "Cannot switch Host to Maintenance mode.\nHost still has running VMs on it and is "
+            "in Non Responsive state."
+        ]
+    cluster_id = getattr(host, "cluster_id", None)
+    if not [h for h in up_hosts(reg, cluster_id) if h.id != host.id]:
+        cluster = reg.get(Cluster, cluster_id) if cluster_id else None
+        return [
+            "The following Hosts have running VMs and cannot be switched to maintenance mode: "
+            f"{host.name}.\nPlease ensure that the following Clusters have at least one Host in "
+            f"UP state: {cluster.name if cluster else ''}."
+        ]
+    return None
+
+
+def stuck_vms(reg: Registry, host: Entity) -> list[str]:
+    """VMs still running on the host that are not migrating away."""
+    return sorted(
+        v.name
+        for v in reg.all(Vm)
+        if v.running and v.host_id == host.id and v.migration_target_id is None
+    )
+
+
 def evacuate(reg: Registry, host: Entity, correlation_id: str | None = None) -> list[Vm]:
     """Host maintenance: migrate its running VMs to other up hosts. Returns the VMs that
-    started migrating; callers check `evacuation_blockers` first."""
+    started migrating; callers check `maintenance_refusal` first."""
     moved = []
     for vm in vms_on_host(reg, host.id):
         if vm.host_id != host.id or vm.status not in ("up", "powering_up", "paused"):
             continue
+        if vm.config.placement_affinity != "migratable":
+            continue  # MigrateVmCommand: only the user may migrate a user_migratable VM
         try:
             target = schedule_host(reg, vm, "migrate", exclude=host.id)
         except errors.ApiError:

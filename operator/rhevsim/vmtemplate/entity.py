@@ -78,6 +78,11 @@ class Template(Entity):
             "datacenter": dc.name if dc is not None else None,
             "os": self.config.os_type,
             "memory": self.config.memory // MIB,
+            # The Vms cross-reference: the VMs made from this template (ovirt_vm searches
+            # `vm.name=X` to find a VM's template).
+            "vm.name": tuple(
+                v.name for v in reg.iter_kind("vm") if getattr(v, "template_id", None) == self.id
+            ),
         }
 
     def vnic_profile_ids(self) -> list[str]:

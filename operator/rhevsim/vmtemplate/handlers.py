@@ -110,7 +110,7 @@ def add_template(req: Request) -> Response:
             comment=text(body, "comment"),
             cluster_id=cluster_id,
             config=cfg,
-            creation_time=reg.clock.now(),
+            creation_time=reg.clock.wall(),
             status="locked",
             version_name=text(body, "version/version_name"),
         )
@@ -143,6 +143,17 @@ def add_template(req: Request) -> Response:
         t.lock = "AddVmTemplate"
         vm.status = "image_locked"
         vm.lock = "AddVmTemplate"
+        # CreateImageTemplateCommand.lockImage: the source images are locked until the
+        # copy ends (unLockImage), whatever its outcome.
+        for d in src_disks:
+            d.status = "locked"
+            d.lock = "CreateImageTemplate"
+
+    def unlock_sources() -> None:
+        for d in src_disks:
+            if d.lock == "CreateImageTemplate":
+                d.lock = None
+                d.status = "ok"
 
     def finish() -> None:
         if _copy_failed(reg, t):
@@ -153,6 +164,7 @@ def add_template(req: Request) -> Response:
             d.lock = None
         t.status = "ok"
         t.lock = None
+        unlock_sources()
         if vm.lock == "AddVmTemplate":
             vm.lock = None
             vm.status = "down"
@@ -171,6 +183,7 @@ def add_template(req: Request) -> Response:
         for d in disks_of(reg, t):
             delete_disk(reg, d)
         reg.remove(t)
+        unlock_sources()
         if vm.lock == "AddVmTemplate":
             vm.lock = None
             vm.status = "down"

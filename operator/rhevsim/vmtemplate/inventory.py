@@ -42,7 +42,7 @@ def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:
                 comment=d.get("comment"),
                 cluster_id=cluster.id if cluster is not None else None,
                 config=config_from_inventory(d, where, VmConfig()),
-                creation_time=reg.clock.now(),
+                creation_time=reg.clock.wall(),
                 version_name=d.get("version_name"),
             )
         )

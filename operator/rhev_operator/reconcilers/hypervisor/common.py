@@ -251,8 +251,22 @@ def _waiting(
 
 
 def _deactivate(p: HostPass, res: Hypervisor, host: Host, why: str) -> None:
+    """Ask for maintenance. A refusal (pinned or unmigratable VMs, no other Up host, a
+    status the engine does not take) is reported Stalled in RHEV-M's words and never forced;
+    the next pass asks again (a 409 "in progress" is only a wait)."""
     cid = p.ctx.correlation_id()
-    p.ctx.client.hosts.deactivate(host.id, correlation_id=cid)
+    try:
+        p.ctx.client.hosts.deactivate(host.id, correlation_id=cid)
+    except errors.Conflict as exc:
+        if isinstance(exc, errors.Locked):
+            raise
+        said = exc.detail or str(exc)
+        raise Stall(
+            "MaintenanceRefused",
+            f"RHEV-M refused to move host {host.name} to maintenance {why}: {said}; the "
+            "operator does not force it: stop or move the VMs it names, or bring another host "
+            "of the cluster up",
+        ) from exc
     p.start("Deactivate", cid, res.spec.timeouts.maintenance_seconds)
     p.did("MovingToMaintenance", f"Moving host {host.name} to maintenance {why}")
     _refresh(p, host.id)

@@ -1,5 +1,8 @@
-"""Hypervisor cluster and interfaces: when either differs from the spec the host goes to
-maintenance, is moved, and gets one `setupnetworks` call."""
+"""Hypervisor cluster and interfaces. A cluster change goes through maintenance (the engine
+moves only hosts in maintenance). Interfaces are applied with one `setupnetworks` call on the
+host as it is when the engine takes it there (Maintenance, Up, NonOperational: its
+network/host/HostValidator), so no VM is migrated for it; through maintenance only where the
+engine refuses."""
 
 from __future__ import annotations
 
@@ -23,10 +26,14 @@ from rhev_operator.rhevm import (
     HostUpdate,
     Network,
     NetworkAttachmentSpec,
+    errors,
 )
 from rhev_operator.rhevm.hypervisor import HostDetail
 
 # -- cluster and interfaces ------------------------------------------------------------------
+
+# The host statuses in which the engine runs setupnetworks (HostValidator.LEGAL_STATUSES).
+SETUP_NETWORKS_STATUSES = ("maintenance", "up", "non_operational")
 
 
 def _network(p: HostPass, ref: str, dc_id: str | None, field: str) -> Network:
@@ -139,8 +146,8 @@ def _matches(
 
 
 def _ensure_placement(p: HostPass, res: Hypervisor, host: HostDetail, cluster: Cluster) -> None:
-    """The cluster, then the interfaces; both need maintenance (the state step activates the
-    host again)."""
+    """The cluster (through maintenance; the state step activates the host again), then the
+    interfaces (on the host as it is, through maintenance only where the engine refuses)."""
     move = host.cluster_id != cluster.id
     changes = [] if move else interface_changes(p, res, host, cluster.data_center_id)
     removals = [] if move else interface_removals(p, res, host, cluster)
@@ -156,7 +163,7 @@ def _ensure_placement(p: HostPass, res: Hypervisor, host: HostDetail, cluster: C
     if not move and not changes and not removals:
         return
     why = f"to move it to cluster {cluster.name}" if move else "to set up its networks"
-    if host.status != "maintenance":
+    if host.status != "maintenance" and (move or host.status not in SETUP_NETWORKS_STATUSES):
         _deactivate(p, res, host, why)
     client = p.ctx.client
     if move:
@@ -166,13 +173,19 @@ def _ensure_placement(p: HostPass, res: Hypervisor, host: HostDetail, cluster: C
         p.did("ChangedCluster", f"Moved host {host.name} to cluster {cluster.name}")
         _refresh(p, host.id)
         raise Wait("ChangingCluster", f"host {host.name} moved to cluster {cluster.name}", 0.5)
-    client.hosts.setup_networks(
-        host.id,
-        modified_network_attachments=changes,
-        removed_network_attachments=[att_id for att_id, _ in removals],
-        commit_on_success=True,
-        correlation_id=p.ctx.correlation_id(),
-    )
+    try:
+        client.hosts.setup_networks(
+            host.id,
+            modified_network_attachments=changes,
+            removed_network_attachments=[att_id for att_id, _ in removals],
+            commit_on_success=True,
+            correlation_id=p.ctx.correlation_id(),
+        )
+    except errors.Conflict as exc:
+        # An engine that refuses it on this host's status: through maintenance after all.
+        if isinstance(exc, errors.Locked) or host.status == "maintenance":
+            raise
+        _deactivate(p, res, host, f"to set up its networks ({exc.detail or exc})")
     nets = _networks(p.ctx, cluster.data_center_id) if cluster.data_center_id else {}
 
     def net_name(c: NetworkAttachmentSpec) -> str:
@@ -183,5 +196,12 @@ def _ensure_placement(p: HostPass, res: Hypervisor, host: HostDetail, cluster: C
     done = [f"{net_name(c)} on {c.host_nic_name}" for c in changes]
     done += [f"detached {name}" for _, name in removals]
     p.did("NetworksSetUp", f"Set up networks of host {host.name}: {', '.join(done)}")
+    if host.status == "non_operational" and res.spec.state == "up":
+        # The engine does not look again by itself (HostSetupNetworksCommand): activating
+        # re-checks the host, which comes up if the networks were what it lacked.
+        cid = p.ctx.correlation_id()
+        client.hosts.activate(host.id, correlation_id=cid)
+        p.start("Activate", cid, res.spec.timeouts.operation_seconds)
+        p.did("Activating", f"Activating host {host.name} (its networks are set up)")
     _refresh(p, host.id)
     raise Wait("SettingUpNetworks", f"networks of host {host.name} were set up", 0.5)

@@ -40,6 +40,7 @@ DETACH = "DetachStorageDomain"
 WAIT_SPM = "WaitForSPM"
 WAIT_STEP = "AwaitStorageDomain"
 MOVE_MASTER = "AwaitMasterRole"
+WAIT_MASTER = "AwaitActiveMaster"
 WAIT_HOST = "AwaitUpHost"
 WAIT_SETTLE = "AwaitSettledState"
 

@@ -11,6 +11,7 @@ from rhev_operator.reconcilers.base import (
     Outcome,
     Stall,
     before_create,
+    bounded_wait,
     claim,
     created,
     deletion_start,
@@ -22,6 +23,7 @@ from rhev_operator.reconcilers.base import (
 from rhev_operator.reconcilers.storagedomain.common import (
     ATTACH,
     DEACTIVATABLE,
+    MOVE_MASTER,
     SP,
     _await_step,
     _initialising_host,
@@ -236,6 +238,7 @@ def _delete(p: SP, res: StorageDomainResource) -> str:
         _await_step(p, res, sd, dc, state)
         local_in_maintenance = sd.storage_type == "localfs" and state == "maintenance"
         if state in DEACTIVATABLE:
+            _master_goes_last(p, res, dc, sd, view)
             return _deactivate(p, res, dc, sd, force=spec.removal.force)
         if state == "maintenance" and not local_in_maintenance:
             return _detach(p, res, dc, sd, view)
@@ -257,6 +260,37 @@ def _delete(p: SP, res: StorageDomainResource) -> str:
         + (" and formatted its storage" if fmt else " (its storage was not formatted)"),
     )
     return "removed from RHEV-M"
+
+
+def _master_goes_last(
+    p: SP, res: StorageDomainResource, dc: DataCenter, sd: StorageDomain, view: StorageDomain
+) -> None:
+    """A master being deleted waits while the other attached domains go, unless an active
+    data domain that stays can take the role: the engine detaches a non-master domain only
+    while the master is active (StorageDomainCommandBase.checkMasterDomainIsUp), so a master
+    deactivated first would leave them stuck in maintenance."""
+    if not view.master:
+        return
+    others = [v for v in attached_views(p.ctx, dc.id).values() if v.id != sd.id]
+    if not others:
+        return
+    for v in others:
+        if v.status == "active" and v.type in (None, "data"):
+            ref = p.ctx.refs.resolve("StorageDomain", v.name)
+            if not ref.deleting:
+                return  # it stays: the role moves to it when this one is deactivated
+    bounded_wait(
+        p,
+        MOVE_MASTER,
+        "MasterInUse",
+        f"storage domain {sd.name} is the master of data center {dc.name}; it is deleted "
+        f"after the other domains attached to it ({', '.join(sorted(v.name for v in others))})"
+        " are detached",
+        res.spec.timeouts.activation_seconds,
+        "data_center",
+        dc.id,
+        requeue_after=5.0,
+    )
 
 
 def _remove(p: SP, sd: StorageDomain, host: Host, fmt: bool) -> None:

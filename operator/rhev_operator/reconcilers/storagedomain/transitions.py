@@ -20,6 +20,7 @@ from rhev_operator.reconcilers.storagedomain.common import (
     DETACH,
     MOVE_MASTER,
     SP,
+    WAIT_MASTER,
     WAIT_SPM,
     _await_step,
     _begin,
@@ -149,7 +150,39 @@ def _attach(p: SP, res: StorageDomainResource, dc: DataCenter, sd: StorageDomain
     raise Wait("AttachingStorage", f"storage domain {sd.name} is being attached to {dc.name}")
 
 
+def _needs_active_master(
+    p: SP, res: StorageDomainResource, dc: DataCenter, sd: StorageDomain, action: str
+) -> None:
+    """Wait (WaitingForMaster) while a non-master domain's data center has no active master:
+    the engine refuses to activate or detach it then (StorageDomainCommandBase.
+    checkMasterDomainIsUp); activating it never moves the master role."""
+    views = attached_views(p.ctx, dc.id)
+    mine = views.get(sd.id)
+    if mine is not None and mine.master:
+        return
+    master = next((v for v in views.values() if v.master and v.id != sd.id), None)
+    if master is not None and master.status == "active":
+        return
+    why = (
+        f"its master domain {master.name} is {master.status}"
+        if master is not None
+        else "it has no master domain"
+    )
+    bounded_wait(
+        p,
+        WAIT_MASTER,
+        "WaitingForMaster",
+        f"storage domain {sd.name} is {action} once the master domain of data center "
+        f"{dc.name} is active: {why}",
+        res.spec.timeouts.activation_seconds,
+        "data_center",
+        dc.id,
+        requeue_after=5.0,
+    )
+
+
 def _activate(p: SP, res: StorageDomainResource, dc: DataCenter, sd: StorageDomain) -> str:
+    _needs_active_master(p, res, dc, sd, "activated")
     _needs_spm(p, res, dc, sd, attaching=False)
     cid = _begin(p, ACTIVATE, res.spec.timeouts.activation_seconds)
     p.ctx.client.storagedomains.attached(dc.id).activate(sd.id, correlation_id=cid)
@@ -198,6 +231,8 @@ def _detach(
                 "data_center",
                 dc.id,
             )
+    if view is None or not view.master:
+        _needs_active_master(p, res, dc, sd, "detached")
     cid = _begin(p, DETACH, res.spec.timeouts.activation_seconds)
     p.ctx.client.storagedomains.attached(dc.id).detach(sd.id, correlation_id=cid)
     p.did("Detaching", f"Detaching storage domain {sd.name} from data center {dc.name}")
