@@ -2,7 +2,7 @@
 
 The simulator starts with the seed's environment already built (data center `mydc`,
 cluster `mycluster` with networks `rhevm` and `rhevm2`, up hosts `rhevh1` and `rhevh2`, an
-active NFS data domain `image`); only the seed's VM `hkvm1` (API.md) is applied. Its
+active NFS data domain `image`); only the seed's VM `hkvm1` (docs/README.md) is applied. Its
 references name RHEV-M objects directly (no resources of those kinds exist).
 """
 

@@ -66,7 +66,7 @@ def inventory(**extra: Any) -> dict[str, Any]:
     return inv
 
 
-#: The seed's hkvm1 (API.md).
+#: The seed's hkvm1 (docs/README.md).
 HKVM1: dict[str, Any] = {
     "cluster": "mycluster",
     "cpu": {"sockets": 2, "cores": 2},

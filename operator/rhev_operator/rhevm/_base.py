@@ -229,7 +229,7 @@ class CrudCollection(Collection[T], Generic[T, C, U]):
 
 class DetailedCollection(Collection[T], Generic[T, D]):
     """A collection whose entities can also be read with sub-collections inlined
-    (``follow=``, reference §3.4): one list call instead of one call per entity."""
+    (``follow=``): one list call instead of one call per entity."""
 
     #: set by subclasses: the ``follow`` value and the reader of an inlined element
     detail_follow: str = ""

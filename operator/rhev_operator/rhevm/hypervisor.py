@@ -346,7 +346,7 @@ class FenceAgents(CrudCollection[FenceAgent, FenceAgentCreate, FenceAgentUpdate]
 
 class HostDetail(Host):
     """A host read with ``follow=nics,network_attachments,agents``: one list call brings
-    every host's NICs, network attachments and fence agents (reference §3.4)."""
+    every host's NICs, network attachments and fence agents (the `follow` parameter)."""
 
     nics: tuple[HostNic, ...] = ()
     network_attachments: tuple[NetworkAttachment, ...] = ()

@@ -329,7 +329,7 @@ class AttachedDisk(DiskAttachment):
 
 class VmDetail(Vm):
     """A VM read with ``follow=disk_attachments.disk,nics``: one list call brings every VM's
-    disks (status, size, domain) and NICs (MAC, vNIC profile) (reference §3.4)."""
+    disks (status, size, domain) and NICs (MAC, vNIC profile) (the `follow` parameter)."""
 
     disk_attachments: tuple[AttachedDisk, ...] = ()
     nics: tuple[VmNic, ...] = ()

@@ -56,6 +56,7 @@ from rhevsim.xmlutil import Element, boolean, text
 
 if TYPE_CHECKING:
     from rhevsim.job import Job
+    from rhevsim.registry import Registry
 
 
 def approve_host(req: Request) -> Response:
