@@ -47,8 +47,8 @@ An Up host whose cluster has a required network the host lacks becomes non_opera
 
 SPM (the engine's IrsProxy election): per data center with a usable master domain, among
 its Up hosts with spm priority > -1, highest priority first (a forceselectspm host before
-all, ties by name): the data center is problematic while searching (`spm.elect`), contend while the winner
-starts (`spm.start`), then up. When the SPM host stops answering the data center stays
+all, ties by name): the data center is problematic while searching (`spm.elect`), contend
+while the winner starts (`spm.start`), then up. When the SPM host stops answering the data center stays
 problematic and no new SPM is elected until the host is fenced (restart) or confirmed
 rebooted (fence manual); deactivating the SPM host passes the role on.
 
