@@ -45,11 +45,11 @@ Host states (HostStatus) and the transitions simulated here, each step a timing 
 
 An Up host whose cluster has a required network the host lacks becomes non_operational.
 
-SPM (the engine's IrsProxy election): per data center with a usable master domain, among
-its Up hosts with spm priority > -1, highest priority first (a forceselectspm host before
-all, ties by name): the data center is problematic while searching (`spm.elect`), contend
-while the winner starts (`spm.start`), then up. When the SPM host stops answering the data center stays
-problematic and no new SPM is elected until the host is fenced (restart) or confirmed
+SPM (the engine's IrsProxy election): per data center with a usable master domain, among its
+Up hosts with spm priority > -1, highest priority first (a forceselectspm host before all,
+ties by name): the data center is problematic while searching (`spm.elect`), contend while
+the winner starts (`spm.start`), then up. When the SPM host stops answering the data center
+stays problematic and no new SPM is elected until the host is fenced (restart) or confirmed
 rebooted (fence manual); deactivating the SPM host passes the role on.
 
 Other modules: `up_hosts_in_cluster(reg, cluster_id)`, `hosts_in_dc(reg, dc_id)`,
