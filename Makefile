@@ -75,7 +75,7 @@ policy: $(STAMP) $(POLICY_VENV)/bin/checkov
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/test_deploy_policy.py
 
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not fault"
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not fault" --durations=15
 
 # Fault runs: slow, timing-heavy failure scenarios kept out of `make test`.
 faults: $(STAMP)
