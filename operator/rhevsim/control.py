@@ -1,6 +1,8 @@
 """Control endpoints under /sim/ (JSON in and out, no authentication).
 
-GET    /sim/stats                       request counts by "METHOD template", objects by kind
+GET    /sim/stats                       request counts by "METHOD template" (refused: those
+                                        the engine refused; by_object: per object id in the
+                                        path), objects by kind
 POST   /sim/faults                      add a rule (or {"rules": [...]}) -> {"ids": [...]}
 GET    /sim/faults                      list rules
 DELETE /sim/faults                      remove all rules
@@ -9,6 +11,7 @@ POST   /sim/api/up
 POST   /sim/clock/advance {"seconds": S}         manual clock only
 GET    /sim/clock                       {"mode", "now", "pending"}
 POST   /sim/auth/expire-tokens          drop all SSO tokens and sessions
+GET    /sim/auth/issued                 every SSO token and session id issued (leak checks)
 GET    /sim/machines                    physical machines
 GET    /sim/machines/{name}
 POST   /sim/machines/{name}/power {"on": bool}
@@ -52,9 +55,13 @@ class Engine(Protocol):
 
     def advance(self, seconds: float) -> int: ...
 
-    def count_request(self, method: str, template: str) -> None: ...
+    def count_request(self, method: str, template: str, ids: tuple[str, ...] = ()) -> None: ...
 
     def request_stats(self) -> dict[str, int]: ...
+
+    def object_stats(self) -> dict[str, dict[str, int]]: ...
+
+    def refused_stats(self) -> dict[str, int]: ...
 
 
 class Control:
@@ -95,6 +102,8 @@ class Control:
                 return 200, {
                     "requests": requests,
                     "requests_total": sum(requests.values()),
+                    "refused": sim.refused_stats(),
+                    "by_object": sim.object_stats(),
                     "objects": objects,
                     "logins": sim.auth.logins,
                     "transition_errors": reg.transition_errors,
@@ -140,6 +149,9 @@ class Control:
                 with reg.lock:
                     n = sim.auth.expire_all()
                 return 200, {"expired": n}
+            case ("GET", ["auth", "issued"]):
+                with reg.lock:
+                    return 200, {"issued": list(sim.auth.issued)}
             case ("GET", ["machines"]):
                 with reg.lock:
                     return 200, {"machines": [m.as_json() for m in reg.machines.values()]}

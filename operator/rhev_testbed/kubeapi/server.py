@@ -48,6 +48,7 @@ def write_kubeconfig(path: str | Path, url: str) -> Path:
 async def serving(api: DevApi, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
     """Serve `api` on host:port inside the running loop; yield the base URL."""
     server = aiohttp.web.Server(api, access_log=None)
+    api.server = server
     runner = aiohttp.web.ServerRunner(server, shutdown_timeout=1.0)
     await runner.setup()
     site = aiohttp.web.TCPSite(runner, host, port, reuse_address=True)
@@ -74,6 +75,8 @@ async def _main(host: str, port: int, kubeconfig: str | None, crds: str | None) 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    # Fault control: SIGUSR1 drops every watch and connection (like POST /_control/drop-watches).
+    loop.add_signal_handler(signal.SIGUSR1, api.drop_watches)
     async with serving(api, host, port) as url:
         if kubeconfig:
             write_kubeconfig(kubeconfig, url)
