@@ -130,9 +130,13 @@ class Simulator:
         with self._stats_lock:
             return dict(self.refused)
 
-    def count_refused(self, method: str, template: str) -> None:
+    def count_refused(self, method: str, template: str, ids: tuple[str, ...] = ()) -> None:
+        """A request the route refused; per object under "METHOD /template refused"."""
+        key = f"{method} {template}"
         with self._stats_lock:
-            self.refused[f"{method} {template}"] += 1
+            self.refused[key] += 1
+            for oid in ids:
+                self.stats_by_object.setdefault(oid, Counter())[f"{key} refused"] += 1
 
     def object_stats(self) -> dict[str, dict[str, int]]:
         """Requests served so far per object id named in the path, per "METHOD /template"."""
@@ -294,7 +298,7 @@ class Simulator:
         try:
             parsed = parse_body(body) if method in ("POST", "PUT") else None
         except ApiError as exc:
-            self.count_refused(method, route.template)
+            self.count_refused(method, route.template, tuple(params.values()))
             return self._error(exc, route.is_action, auth_headers)
         with self.reg.lock:
             ctx = Ctx(self.reg, base, follow.split(",") if follow else (), all_content)
@@ -316,7 +320,7 @@ class Simulator:
             try:
                 resp: Response = route.handler(req)
             except ApiError as exc:
-                self.count_refused(method, route.template)
+                self.count_refused(method, route.template, tuple(params.values()))
                 return self._error(exc, route.is_action, auth_headers)
         hdrs = list(resp.headers) + auth_headers
         if resp.content_type:

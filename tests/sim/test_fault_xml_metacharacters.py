@@ -48,7 +48,9 @@ def test_metacharacters_round_trip_through_client_and_simulator(
     assert changed.description == NASTY * 3
     assert simulator.find("datacenter", "metadc").description == NASTY * 3
 
-    net = client.networks.add(NetworkCreate(name="metanet", data_center_id=dc.id, description=NASTY))
+    net = client.networks.add(
+        NetworkCreate(name="metanet", data_center_id=dc.id, description=NASTY)
+    )
     assert net.description == NASTY
     assert simulator.find("network", "metanet").description == NASTY
 
