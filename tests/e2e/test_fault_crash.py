@@ -30,7 +30,7 @@ from lxml import etree
 from rhevsim.bmc import BmcProcess
 from tests.e2e.test_e2e_seed import BMC_PASSWORD, INVENTORY, bmcs, documents
 from tests.e2e.test_fault_hostile_input import leaks, secret_forms
-from tests.fixtures.operator import ALL_KINDS, SIM_PASSWORD, E2E
+from tests.fixtures.operator import ALL_KINDS, E2E, SIM_PASSWORD
 
 __all__ = ["bmcs"]  # the fixture, used by the full version
 

@@ -24,7 +24,7 @@ from rhevsim.bmc import BmcProcess
 from tests.e2e.test_e2e_seed import BMC_PASSWORD, INVENTORY, bmcs, documents
 from tests.e2e.test_fault_crash import items, ready, sim_names, small_env
 from tests.e2e.test_fault_hostile_input import leaks, secret_forms
-from tests.fixtures.operator import SIM_PASSWORD, E2E
+from tests.fixtures.operator import E2E, SIM_PASSWORD
 
 __all__ = ["bmcs"]
 
@@ -72,7 +72,6 @@ def condition(item: dict[str, Any], type_: str) -> dict[str, Any]:
 
 def outage(e2e: E2E, seconds: float, watch: tuple[str, str] | None) -> dict[str, Any]:
     """RHEV-M down for `seconds`: the request rate meanwhile, and the cause `watch` showed."""
-    before = e2e.sim("GET", "/sim/stats")["requests"].get("GET (api down)", 0)
     total_before = sum(
         v for k, v in e2e.sim("GET", "/sim/stats")["requests"].items() if "(api down)" in k
     )
@@ -95,7 +94,6 @@ def outage(e2e: E2E, seconds: float, watch: tuple[str, str] | None) -> dict[str,
     e2e.sim("POST", "/sim/api/up")
     during = sum(v for k, v in stats.items() if "(api down)" in k) - total_before
     assert e2e.operator is not None and e2e.operator.poll() is None, "the operator exited"
-    del before
     return {"seconds": round(elapsed), "requests": during, "per_min": during * 60 / elapsed,
             "shown": shown}  # fmt: skip
 
@@ -176,7 +174,9 @@ spec: {sourceVm: golden, cluster: mycluster}
         ("template creation", ("vmt", "gold"), ("CreatingTemplate",)),
     )
     for i, (what, (kind, name), reasons) in enumerate(moments):
-        e2e.wait_for(f"{what} in flight", lambda: reason_is(kind, name, reasons), 600, 0.2)
+        e2e.wait_for(
+            f"{what} in flight", lambda k=kind, n=name, r=reasons: reason_is(k, n, r), 600, 0.2
+        )
         if i == 1:
             e2e.sim("POST", "/sim/auth/expire-tokens")
         outages[what] = outage(e2e, 60, (kind, name))
