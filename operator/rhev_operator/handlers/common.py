@@ -166,6 +166,8 @@ class Pass:
     interest: Interest | None = None
     #: Whether the status was written to Kubernetes (it differed from what was there).
     written: bool = False
+    #: Writing the status failed (the Kubernetes API dropped or timed out): look again soon.
+    write_failed: bool = False
 
 
 def run_pass(

@@ -157,12 +157,15 @@ class DevApi:
         """End every open watch stream (used at shutdown)."""
         self._store.close_watches()
 
-    def drop_watches(self) -> int:
-        """Fault: reset every open watch connection and close every idle keep-alive
-        connection, keeping all objects; the API keeps serving (clients reconnect)."""
+    def drop_watches(self, keep: object = None) -> int:
+        """Fault: reset every open watch connection and close every other connection but
+        `keep` (the request handler asking), keeping all objects; the API keeps serving
+        (clients reconnect). Returns how many watches were dropped."""
         dropped = self._store.drop_watches()
         for handler in list(self.server.connections if self.server else ()):
-            handler.close()  # idle keep-alive connections: closed after their current request
+            transport = getattr(handler, "transport", None)
+            if handler is not keep and transport is not None:
+                transport.close()
         return dropped
 
     # ---------------------------------------------------------------- routing
@@ -180,7 +183,7 @@ class DevApi:
         if head in ("healthz", "readyz", "livez"):
             return aiohttp.web.Response(text="ok")
         if head == "_control" and parts[1:] == ["drop-watches"] and method == "POST":
-            return json_response({"dropped": self.drop_watches()})
+            return json_response({"dropped": self.drop_watches(keep=raw.protocol)})
         if head == "openapi":
             return self._discovery.serve_openapi(parts[1:])
         if head == "api":
