@@ -98,6 +98,7 @@ def vm(name: str, memory: str) -> str:
         """)
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize("e2e", [{"inventory": INVENTORY, "time_scale": 50}], indirect=True)
 def test_edit_and_delete_while_the_operation_is_in_flight(e2e: E2E) -> None:
     e2e.kubectl("apply", "-f", "-", input=vm("edited", "1Gi") + "---" + vm("deleted", "1Gi"))

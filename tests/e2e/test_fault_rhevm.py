@@ -5,7 +5,7 @@ one RHEV-M object per resource; the operator never exits and does not spin (its 
 while RHEV-M is down is measured from `/sim/stats` and bounded); while RHEV-M is down the
 resource being worked on says so (`RhevmUnavailable`), and the condition clears after.
 
-- short (in `make test`): a data center, a cluster, a network and VMs; one 10 s outage.
+- short (in `make test`): a data center, a cluster, a network and VMs; one 6 s outage.
 - full (`make faults`): the seed's environment with a template; a 60 s outage in the middle
   of a host installation, of a storage activation and of a template creation.
 """
@@ -129,7 +129,7 @@ def test_rhevm_faults_small_environment_converges(e2e: E2E) -> None:
 
     # The API down while a new VM is being made: it says so, then converges.
     e2e.kubectl("apply", "-f", "-", input=small_env(3))
-    down = outage(e2e, 10, ("rvm", "cvm02"))
+    down = outage(e2e, 6, ("rvm", "cvm02"))
     assert "RHEV-M is not answering" in down["shown"]
     assert down["per_min"] <= MAX_RATE_DOWN, down
     e2e.sim("DELETE", "/sim/faults")
