@@ -19,7 +19,7 @@ from lxml import etree
 
 from rhevsim.builder import build_inventory
 from tests.e2e.test_fault_crash import sim_names
-from tests.fixtures.operator import ROOT, E2E
+from tests.fixtures.operator import E2E, ROOT
 
 INVENTORY = build_inventory(hosts=1, vms=0, seed=3)
 #: Disk creation lasts long enough (simulated) to edit and delete in the middle of it.
