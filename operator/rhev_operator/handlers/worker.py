@@ -38,6 +38,9 @@ from rhev_operator.handlers.common import (
 )
 from rhev_operator.handlers.runtime import Runtime
 
+#: Seconds between looks at a deletion that is stalled (what blocks it may go meanwhile).
+DELETE_RECHECK = 30.0
+
 #: Seconds before a pass whose status write failed runs again.
 WRITE_RETRY = 2.0
 
@@ -221,7 +224,9 @@ def register(binding: Binding, *, resync_seconds: float) -> None:
         if not outcome.finished:
             raise kopf.TemporaryError(
                 str(outcome.status.get("message", "deletion in progress")),
-                delay=outcome.requeue_after or resync_seconds,
+                # A deletion is no worker's: nothing wakes it, so a stalled one (disks
+                # still on a domain, a network in use) looks again every DELETE_RECHECK s.
+                delay=outcome.requeue_after or min(resync_seconds, DELETE_RECHECK),
             )
 
     def index_handler(**kwargs: Any) -> dict[tuple[str, str], dict[str, Any]]:

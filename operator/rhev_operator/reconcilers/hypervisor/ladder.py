@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 
 from rhev_operator.api import Hypervisor
+from rhev_operator.reconcilers import finders
 from rhev_operator.reconcilers.base import (
     SHORT_REQUEUE,
     Context,
@@ -174,6 +175,35 @@ def _ensure_state(p: HostPass, res: Hypervisor, host: HostDetail, cluster: Clust
 # -- deletion --------------------------------------------------------------------------------
 
 
+def _keep_for_storage(p: HostPass, host: HostDetail) -> None:
+    """The last up host of a data center that still has storage domains attached stays:
+    deactivating, detaching and removing them needs a host (removing it first would leave
+    them stranded). Deleting everything at once then removes storage first, hosts last."""
+    ctx = p.ctx
+    clusters = finders.listed(ctx, finders.clusters(ctx.client))
+    cluster = clusters.get(host.cluster_id or "")
+    dc_id = getattr(cluster, "data_center_id", None)
+    if not dc_id or host.status != "up":
+        return
+    attached = finders.attached_storage_domains(ctx, dc_id)
+    if not attached:
+        return
+    in_dc = {c.id for c in clusters.values() if c.data_center_id == dc_id}
+    others = [
+        h
+        for h in finders.listed(ctx, finders.hosts(ctx.client)).values()
+        if h.id != host.id and h.status == "up" and h.cluster_id in in_dc
+    ]
+    if not others:
+        names = ", ".join(sorted(d.name for d in attached.values()))
+        raise Wait(
+            "WaitingForDependents",
+            f"host {host.name} is the last up host of its data center, which still has "
+            f"storage domain(s) {names} attached; they need a host to be removed first",
+            10.0,
+        )
+
+
 def delete(ctx: Context, resource: Hypervisor) -> Outcome:
     def steps(p: HostPass) -> str:
         host = _observe_host(p, resource, confirm=True)
@@ -181,6 +211,7 @@ def delete(ctx: Context, resource: Hypervisor) -> Outcome:
         if done is not None or host is None:
             return done or ""
         _report(p, host)
+        _keep_for_storage(p, host)
         if host.status not in REMOVABLE:
             if host.status in TRANSITIONAL:
                 _waiting(
