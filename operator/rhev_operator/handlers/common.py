@@ -72,6 +72,16 @@ class IndexedReferences:
             deleting=bool(entry.get("deleting")),
         )
 
+    def managed_ids(self, kind: str) -> set[str]:
+        """The RHEV-M ids of this namespace's resources of `kind` (those that have one)."""
+        index = self.indices.get(f"{kind.lower()}_index") or {}
+        out: set[str] = set()
+        for (namespace, _name), store in index.items():
+            for entry in store if namespace == self.namespace else ():
+                if entry.get("id"):
+                    out.add(str(entry["id"]))
+        return out
+
 
 def secret_lookup(
     indices: Mapping[str, Any], namespace: str

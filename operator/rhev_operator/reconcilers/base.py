@@ -318,8 +318,7 @@ def run_ladder(p: Pass[S], steps: Callable[[Pass[S]], str]) -> Outcome:
             # now: say so (the cause), and what it was waiting for.
             wait = Wait(
                 "RhevmUnavailable",
-                f"RHEV-M is not answering ({p.ctx.inventory.last_error}); meanwhile "
-                f"{wait.message}",
+                f"RHEV-M is not answering ({p.ctx.inventory.last_error}); meanwhile {wait.message}",
                 max(wait.requeue_after, 10.0),
             )
         return p.waiting(wait)

@@ -176,30 +176,38 @@ def _ensure_state(p: HostPass, res: Hypervisor, host: HostDetail, cluster: Clust
 
 
 def _keep_for_storage(p: HostPass, host: HostDetail) -> None:
-    """The last up host of a data center that still has storage domains attached stays:
-    deactivating, detaching and removing them needs a host (removing it first would leave
-    them stranded). Deleting everything at once then removes storage first, hosts last."""
+    """The last up host of a data center stays while storage needs a host: domains attached
+    to the data center, and the domains of this namespace's StorageDomain resources still in
+    RHEV-M (deactivating, detaching and removing them goes through a host). Deleting
+    everything at once then removes storage first and hosts last."""
     ctx = p.ctx
+    if host.status != "up":
+        return
     clusters = finders.listed(ctx, finders.clusters(ctx.client))
     cluster = clusters.get(host.cluster_id or "")
     dc_id = getattr(cluster, "data_center_id", None)
-    if not dc_id or host.status != "up":
-        return
-    attached = finders.attached_storage_domains(ctx, dc_id)
-    if not attached:
+    needing = (
+        {d.name for d in finders.attached_storage_domains(ctx, dc_id).values()}
+        if (dc_id)
+        else set()
+    )
+    managed = getattr(ctx.refs, "managed_ids", None)
+    if managed is not None:
+        domains = finders.listed(ctx, finders.storage_domains(ctx.client))
+        needing |= {domains[i].name for i in managed("StorageDomain") if i in domains}
+    if not needing:
         return
     in_dc = {c.id for c in clusters.values() if c.data_center_id == dc_id}
     others = [
         h
         for h in finders.listed(ctx, finders.hosts(ctx.client)).values()
-        if h.id != host.id and h.status == "up" and h.cluster_id in in_dc
+        if h.id != host.id and h.status == "up" and (h.cluster_id in in_dc or not dc_id)
     ]
     if not others:
-        names = ", ".join(sorted(d.name for d in attached.values()))
         raise Wait(
             "WaitingForDependents",
-            f"host {host.name} is the last up host of its data center, which still has "
-            f"storage domain(s) {names} attached; they need a host to be removed first",
+            f"host {host.name} is the last up host of its data center and storage domain(s) "
+            f"{', '.join(sorted(needing))} still need a host to be removed; removing it after",
             10.0,
         )
 
