@@ -67,6 +67,8 @@ def repeated_actions(
     out = {}
     for oid, counts in stats["by_object"].items():
         for key, n in counts.items():
+            if key.endswith(" refused"):
+                continue  # the refusals of a key, subtracted below
             if not (one_shot.match(key) or (deletes and key.startswith("DELETE "))):
                 continue
             accepted = n - counts.get(f"{key} refused", 0)
