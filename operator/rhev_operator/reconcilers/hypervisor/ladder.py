@@ -198,15 +198,20 @@ def _keep_for_storage(p: HostPass, host: HostDetail) -> None:
     if not needing:
         return
     in_dc = {c.id for c in clusters.values() if c.data_center_id == dc_id}
+    # When several hosts go at once, the one with the greatest name stays last: each sees
+    # the same order, so exactly one waits.
     others = [
         h
         for h in finders.listed(ctx, finders.hosts(ctx.client)).values()
-        if h.id != host.id and h.status == "up" and (h.cluster_id in in_dc or not dc_id)
+        if h.id != host.id
+        and h.status == "up"
+        and (h.cluster_id in in_dc or not dc_id)
+        and h.name > host.name
     ]
     if not others:
         raise Wait(
             "WaitingForDependents",
-            f"host {host.name} is the last up host of its data center and storage domain(s) "
+            f"host {host.name} is the last up host of its data center (by name) and storage domain(s) "
             f"{', '.join(sorted(needing))} still need a host to be removed; removing it after",
             10.0,
         )
