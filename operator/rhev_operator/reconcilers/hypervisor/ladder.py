@@ -211,7 +211,8 @@ def _keep_for_storage(p: HostPass, host: HostDetail) -> None:
     if not others:
         raise Wait(
             "WaitingForDependents",
-            f"host {host.name} is the last up host of its data center (by name) and storage domain(s) "
+            f"host {host.name} is the last up host of its data center (by name) and storage "
+            "domain(s) "
             f"{', '.join(sorted(needing))} still need a host to be removed; removing it after",
             10.0,
         )
