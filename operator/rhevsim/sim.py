@@ -69,7 +69,7 @@ class Simulator:
         self.faults = Faults(random.Random(seed + 7919))
         self.stats: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()
-        #: Requests per RHEV-M object id named in the path, per "METHOD template".
+        #: Requests per RHEV-M object a path targets (its last id), per "METHOD template".
         self.stats_by_object: dict[str, Counter[str]] = {}
         self._stats_lock = threading.Lock()
         with self.reg.lock:
@@ -289,7 +289,7 @@ class Simulator:
             status = 405 if self.api.path_exists(rel) else 404
             return Answer(status, b"", auth_headers)
         route, params = matched
-        self.count_request(method, route.template, tuple(params.values()))
+        self.count_request(method, route.template, tuple(params.values())[-1:])
         all_content = query.get("all_content", "").lower() == "true" or (
             headers.get("all-content", "").lower() == "true"
         )
@@ -298,7 +298,7 @@ class Simulator:
         try:
             parsed = parse_body(body) if method in ("POST", "PUT") else None
         except ApiError as exc:
-            self.count_refused(method, route.template, tuple(params.values()))
+            self.count_refused(method, route.template, tuple(params.values())[-1:])
             return self._error(exc, route.is_action, auth_headers)
         with self.reg.lock:
             ctx = Ctx(self.reg, base, follow.split(",") if follow else (), all_content)
@@ -320,7 +320,7 @@ class Simulator:
             try:
                 resp: Response = route.handler(req)
             except ApiError as exc:
-                self.count_refused(method, route.template, tuple(params.values()))
+                self.count_refused(method, route.template, tuple(params.values())[-1:])
                 return self._error(exc, route.is_action, auth_headers)
         hdrs = list(resp.headers) + auth_headers
         if resp.content_type:
