@@ -2,7 +2,8 @@
 
 GET    /sim/stats                       request counts by "METHOD template" (refused: those
                                         the engine refused; by_object: per object the path
-                                        targets (its last id), "... refused" for the refused), objects by kind
+                                        targets (its last id), "... refused" for the
+                                        refused), objects by kind
 POST   /sim/faults                      add a rule (or {"rules": [...]}) -> {"ids": [...]}
 GET    /sim/faults                      list rules
 DELETE /sim/faults                      remove all rules
