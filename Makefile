@@ -77,9 +77,13 @@ policy: $(STAMP) $(POLICY_VENV)/bin/checkov
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not fault" --durations=15
 
-# Fault runs: slow, timing-heavy failure scenarios kept out of `make test`.
+# The fault suite (README "Reliability"): the short fault tests (tests/*/test_fault_*.py, also
+# in `make test`) and the long ones marked `fault` (50 kills with 50 VMs, 60 s outages, peering
+# take-over, edits in flight, IPMI faults), each printing its figures.
 faults: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider -m fault
+	$(BIN)/python -m pytest -q -s -p no:cacheprovider tests/e2e/test_fault_*.py \
+	  tests/sim/test_fault_*.py -m "fault or not fault"
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m fault --ignore-glob='*/test_fault_*.py'
 
 # The oVirt Ansible collection against the simulator (also part of `make test`, ~1.5 min):
 # tests/ansible/*.yml build, read back and tear down the seed's environment, each run twice.

@@ -26,6 +26,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="peering priority (default: random, so replicas never tie and all pause)",
     )
+    parser.add_argument(
+        "--peering-lifetime",
+        type=int,
+        default=60,
+        metavar="SECONDS",
+        help="how long a replica that stopped renewing its peering record (killed) is still "
+        "deemed alive: the other replica takes over within this time (default 60)",
+    )
     parser.add_argument("--liveness", metavar="URL", help="e.g. http://0.0.0.0:8080/healthz")
     parser.add_argument(
         "--readiness",
@@ -196,6 +204,7 @@ def run_operator(args: argparse.Namespace) -> int:
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
         settings.execution.max_workers = 16
+        settings.peering.lifetime = args.peering_lifetime
         if not args.peering and not args.standalone:
             # Peer under our own name when the peering CRD exists; run alone when it does not.
             settings.peering.name = DEFAULT_PEERING

@@ -30,6 +30,8 @@ class Auth:
     tokens: dict[str, Token] = field(default_factory=dict)
     sessions: dict[str, Token] = field(default_factory=dict)
     logins: int = 0
+    #: Every token and session id ever issued (GET /sim/auth/issued: leak checks in tests).
+    issued: list[str] = field(default_factory=list)
 
     def check_password(self, user: str, password: str) -> bool:
         expected = self.users.get(user)
@@ -38,6 +40,7 @@ class Auth:
     def issue_token(self, user: str) -> Token:
         tok = Token(secrets.token_urlsafe(32), user, self.clock.now() + self.token_ttl)
         self.tokens[tok.value] = tok
+        self.issued.append(tok.value)
         self.logins += 1
         return tok
 
@@ -66,6 +69,7 @@ class Auth:
     def new_session(self, user: str) -> str:
         sid = secrets.token_hex(16)
         self.sessions[sid] = Token(sid, user, self.clock.now() + self.session_ttl)
+        self.issued.append(sid)
         return sid
 
     def session_user(self, sid: str) -> str | None:

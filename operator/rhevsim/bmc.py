@@ -128,6 +128,7 @@ class SimBmc(pyghmi_bmc.Bmc):  # type: ignore[misc]
         self.name = spec.name
         self.label = f"{spec.name}:{spec.port}"
         self.backend = backend
+        self.garbage = spec.garbage
         self.mfgid = 343  # Intel's IANA number: looks like a real board to clients
         self.prodid = 0x0100
 
@@ -135,6 +136,10 @@ class SimBmc(pyghmi_bmc.Bmc):  # type: ignore[misc]
 
     def sessionless_data(self, data: bytes, sockaddr: Any) -> None:
         raw = bytearray(data)
+        if self.garbage:  # fault: an answer that is no RMCP/IPMI at all
+            _log(f"[{self.label}] answered garbage")
+            self.serversocket.sendto(b"\x06\x00\xff\x07<html>not a BMC</html>\xfe\xfd", sockaddr)
+            return
         # An RMCP+ open-session request (IPMI 2.0 payload type 0x10) starts our stricter session.
         if len(raw) >= 22 and raw[0] == 6 and raw[2:4] == b"\xff\x07" and raw[4:6] == b"\x06\x10":
             _StrictSession(
@@ -329,6 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         parse_port(entry["port"], f"{entry['name']}.port"),
                         str(entry["username"]),
                         str(entry["password"]),
+                        garbage=entry.get("garbage") is True,
                     )
                 )
         if not machines:

@@ -31,6 +31,8 @@ class MachineSpec:
     port: int
     username: str
     password: str
+    #: Fault: the BMC answers every datagram with bytes that are not IPMI.
+    garbage: bool = False
 
     def __repr__(self) -> str:  # never show the password
         return f"MachineSpec(name={self.name!r}, port={self.port}, username={self.username!r})"
@@ -61,7 +63,11 @@ class MachineSpec:
         if not isinstance(password, str) or not password:
             raise ValueError(f"machines[{name}].bmc.password must be a non-empty string")
         return cls(
-            name, parse_port(bmc.get("port"), f"machines[{name}].bmc.port"), username, password
+            name,
+            parse_port(bmc.get("port"), f"machines[{name}].bmc.port"),
+            username,
+            password,
+            garbage=bmc.get("garbage") is True,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -70,6 +76,7 @@ class MachineSpec:
             "port": self.port,
             "username": self.username,
             "password": self.password,
+            "garbage": self.garbage,
         }
 
 

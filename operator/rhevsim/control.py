@@ -1,6 +1,9 @@
 """Control endpoints under /sim/ (JSON in and out, no authentication).
 
-GET    /sim/stats                       request counts by "METHOD template", objects by kind
+GET    /sim/stats                       request counts by "METHOD template" (refused: those
+                                        the engine refused; by_object: per object the path
+                                        targets (its last id), "... refused" for the
+                                        refused), objects by kind
 POST   /sim/faults                      add a rule (or {"rules": [...]}) -> {"ids": [...]}
 GET    /sim/faults                      list rules
 DELETE /sim/faults                      remove all rules
@@ -11,6 +14,7 @@ GET    /sim/clock                       {"mode", "now", "pending"}
 POST   /sim/auth/expire-tokens          drop all SSO tokens and sessions
 POST   /sim/auth/password {"user", "password"}  change a user's password (a rotation); the
                                          tokens and sessions already given stay valid
+GET    /sim/auth/issued                 every SSO token and session id issued (leak checks)
 GET    /sim/machines                    physical machines
 GET    /sim/machines/{name}
 POST   /sim/machines/{name}/power {"on": bool, "via": "ipmi"?}  (the BMC says "via": "ipmi";
@@ -58,9 +62,13 @@ class Engine(Protocol):
 
     def advance(self, seconds: float) -> int: ...
 
-    def count_request(self, method: str, template: str) -> None: ...
+    def count_request(self, method: str, template: str, ids: tuple[str, ...] = ()) -> None: ...
 
     def request_stats(self) -> dict[str, int]: ...
+
+    def object_stats(self) -> dict[str, dict[str, int]]: ...
+
+    def refused_stats(self) -> dict[str, int]: ...
 
 
 class Control:
@@ -103,6 +111,8 @@ class Control:
                 return 200, {
                     "requests": requests,
                     "requests_total": sum(requests.values()),
+                    "refused": sim.refused_stats(),
+                    "by_object": sim.object_stats(),
                     "objects": objects,
                     "logins": sim.auth.logins,
                     "transition_errors": reg.transition_errors,
@@ -157,6 +167,9 @@ class Control:
                 with reg.lock:
                     n = sim.auth.expire_all()
                 return 200, {"expired": n}
+            case ("GET", ["auth", "issued"]):
+                with reg.lock:
+                    return 200, {"issued": list(sim.auth.issued)}
             case ("GET", ["machines"]):
                 with reg.lock:
                     return 200, {"machines": [m.as_json() for m in reg.machines.values()]}

@@ -70,6 +70,9 @@ class Simulator:
         self.faults = Faults(random.Random(seed + 7919))
         self._cid_rng = random.Random(seed + 104729)  # generated Correlation-Ids
         self.stats: Counter[str] = Counter()
+        self.refused: Counter[str] = Counter()
+        #: Requests per RHEV-M object a path targets (its last id), per "METHOD template".
+        self.stats_by_object: dict[str, Counter[str]] = {}
         self._stats_lock = threading.Lock()
         with self.reg.lock:
             self.api.call_modules("setup", self.reg)
@@ -124,9 +127,30 @@ class Simulator:
         with self._stats_lock:
             return dict(self.stats)
 
-    def count_request(self, method: str, template: str) -> None:
+    def refused_stats(self) -> dict[str, int]:
+        """Requests a route refused (an engine fault: 4xx/5xx), per "METHOD /template"."""
         with self._stats_lock:
-            self.stats[f"{method} {template}"] += 1
+            return dict(self.refused)
+
+    def count_refused(self, method: str, template: str, ids: tuple[str, ...] = ()) -> None:
+        """A request the route refused; per object under "METHOD /template refused"."""
+        key = f"{method} {template}"
+        with self._stats_lock:
+            self.refused[key] += 1
+            for oid in ids:
+                self.stats_by_object.setdefault(oid, Counter())[f"{key} refused"] += 1
+
+    def object_stats(self) -> dict[str, dict[str, int]]:
+        """Requests served so far per object id named in the path, per "METHOD /template"."""
+        with self._stats_lock:
+            return {oid: dict(c) for oid, c in self.stats_by_object.items()}
+
+    def count_request(self, method: str, template: str, ids: tuple[str, ...] = ()) -> None:
+        key = f"{method} {template}"
+        with self._stats_lock:
+            self.stats[key] += 1
+            for oid in ids:
+                self.stats_by_object.setdefault(oid, Counter())[key] += 1
 
     # ------------------------------------------------------------------ SSO
     def _sso_token(self, method: str, body: bytes, headers: dict[str, str]) -> Answer:
@@ -277,7 +301,7 @@ class Simulator:
             status = 405 if self.api.path_exists(rel) else 404
             return Answer(status, b"", auth_headers)
         route, params = matched
-        self.count_request(method, route.template)
+        self.count_request(method, route.template, tuple(params.values())[-1:])
         all_content = query.get("all_content", "").lower() == "true" or (
             headers.get("all-content", "").lower() == "true"
         )
@@ -285,6 +309,7 @@ class Simulator:
         try:
             parsed = parse_body(body) if method in ("POST", "PUT") else None
         except ApiError as exc:
+            self.count_refused(method, route.template, tuple(params.values())[-1:])
             return self._error(exc, route.is_action, auth_headers)
         with self.reg.lock:
             ctx = Ctx(self.reg, base, follow.split(",") if follow else (), all_content)
@@ -306,6 +331,7 @@ class Simulator:
             try:
                 resp: Response = route.handler(req)
             except ApiError as exc:
+                self.count_refused(method, route.template, tuple(params.values())[-1:])
                 return self._error(exc, route.is_action, auth_headers)
         if resp.settle is not None:
             resp = self._block(resp)

@@ -73,6 +73,16 @@ class IndexedReferences:
             deleting=bool(entry.get("deleting")),
         )
 
+    def managed_ids(self, kind: str) -> set[str]:
+        """The RHEV-M ids of this namespace's resources of `kind` (those that have one)."""
+        index = self.indices.get(f"{kind.lower()}_index") or {}
+        out: set[str] = set()
+        for (namespace, _name), store in index.items():
+            for entry in store if namespace == self.namespace else ():
+                if entry.get("id"):
+                    out.add(str(entry["id"]))
+        return out
+
 
 def secret_lookup(runtime: Runtime, namespace: str) -> Callable[[str], Mapping[str, str] | None]:
     """Read a Secret of the namespace by name (a `get`, cached briefly: see SecretReader),
@@ -176,6 +186,8 @@ class Pass:
     interest: Interest | None = None
     #: Whether the status was written to Kubernetes (it differed from what was there).
     written: bool = False
+    #: Writing the status failed (the Kubernetes API dropped or timed out): look again soon.
+    write_failed: bool = False
 
 
 def run_pass(

@@ -43,6 +43,10 @@ class KubeClient:
             return self._client
 
 
+#: (connect, read) seconds of the operator's own Kubernetes requests (status, Secrets).
+KUBE_TIMEOUT = (10.0, 30.0)
+
+
 class StatusWriter:
     """Writes an object's status through the status subresource (a JSON merge patch, the
     same as kopf's own patches); an object that is gone is not an error."""
@@ -60,7 +64,14 @@ class StatusWriter:
         api = client.CustomObjectsApi(self.kube.api_client())
         try:
             api.patch_namespaced_custom_object_status(
-                self.group, self.version, namespace, plural, name, {"status": dict(status)}
+                self.group,
+                self.version,
+                namespace,
+                plural,
+                name,
+                {"status": dict(status)},
+                # A connection the API server dropped must not hang the worker for ever.
+                _request_timeout=KUBE_TIMEOUT,
             )
             self.writes += 1
         except ApiException as exc:

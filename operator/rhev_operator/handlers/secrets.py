@@ -41,6 +41,9 @@ def config_from_secret(
     values = {
         key: decoded(data, key) for key in ("url", "username", "password", "ca.crt", "insecure")
     }
+    for key, value in values.items():
+        if value is None and data.get(key) is not None:  # present, but no UTF-8 text
+            raise InvalidSecret(f"Secret {namespace}/{name}: key {key!r} is not UTF-8 text")
     for key in ("url", "username", "password"):
         if not values[key]:
             raise MissingSecret(namespace, name, key)

@@ -43,6 +43,12 @@ from rhev_operator.handlers.runtime import Runtime
 #: How long a worker waits after a pass failed with an unexpected error.
 ERROR_RETRY = 30.0
 
+#: Seconds between looks at a deletion that is stalled (what blocks it may go meanwhile).
+DELETE_RECHECK = 30.0
+
+#: Seconds before a pass whose status write failed runs again.
+WRITE_RETRY = 2.0
+
 #: Annotations kopf writes for itself: their changes are no reason to reconcile.
 _OWN_ANNOTATIONS = (
     "rhev.io/last-handled-configuration",
@@ -134,14 +140,24 @@ class Worker:
         if done.interest is not None:
             runtime.wakeups.set_interest(str(meta.get("uid") or ""), done.interest)
         if done.status is not None and _differs(body.get("status") or {}, done.status):
-            runtime.status_writer.write(
-                meta.get("namespace") or "default", self.binding.plural, meta["name"], done.status
-            )
-            done.written = True
+            try:
+                runtime.status_writer.write(
+                    meta.get("namespace") or "default",
+                    self.binding.plural,
+                    meta["name"],
+                    done.status,
+                )
+            except Exception as exc:  # the API server dropped or timed out: not fatal
+                logger.warning("Writing the status of %s failed (%s); retrying", meta["name"], exc)
+                done.write_failed = True
+            else:
+                done.written = True
         return done
 
     def _delay(self, done: Pass | None) -> tuple[float, str]:
         """How long to sleep unless woken, and what the wake-up after it is called."""
+        if done is not None and done.write_failed:
+            return WRITE_RETRY, "requeue"
         outcome = done.outcome if done is not None else None
         if outcome is not None and outcome.requeue_after is not None:
             return max(0.2, outcome.requeue_after), "requeue"
@@ -258,7 +274,9 @@ def register(binding: Binding, *, resync_seconds: float) -> None:
         if not outcome.finished:
             raise kopf.TemporaryError(
                 str(outcome.status.get("message", "deletion in progress")),
-                delay=outcome.requeue_after or resync_seconds,
+                # A deletion is no worker's: nothing wakes it, so a stalled one (disks
+                # still on a domain, a network in use) looks again every DELETE_RECHECK s.
+                delay=outcome.requeue_after or min(resync_seconds, DELETE_RECHECK),
             )
 
     def index_handler(**kwargs: Any) -> dict[tuple[str, str], dict[str, Any]]:

@@ -61,6 +61,9 @@ class EventRecord:
     refs: Mapping[str, str]
 
 
+#: The longest wait between ticks while RHEV-M does not answer (seconds).
+MAX_BACKOFF = 15.0
+
 _REF_FIELDS = ("vm", "host", "cluster", "data_center", "storage_domain", "template")
 
 
@@ -114,6 +117,10 @@ class Inventory:
         self._thread: threading.Thread | None = None
         self.ticks = 0
         self.last_error: str | None = None
+        #: RHEV-M did not answer the last tick (5xx, refused, reset, timeout): the ticks
+        #: back off (see `_run`) and no events are read between them.
+        self.unavailable = False
+        self._failed_ticks = 0
         #: When this process last wrote into a snapshot (see `authoritative`).
         self._last_write = -1.0
         #: The collection keys read by the pass running on this thread (see `recording`).
@@ -247,9 +254,14 @@ class Inventory:
                 or known.hot_until > now
                 or now - known.listed_at >= self.idle_interval - 0.05
             ]
+        self.unavailable = False
         for key, known in collections:
             self._list_into(known, key)
-        self._follow_events()
+            if isinstance(known.error, errors.Unavailable):
+                self.unavailable = True  # the rest would fail the same way: stop here
+                break
+        else:
+            self._follow_events()
         self.ticks += 1
 
     def follow_events(self) -> None:
@@ -374,14 +386,23 @@ class Inventory:
             try:
                 if self._clock() >= next_tick:
                     self.tick()
-                    next_tick = self._clock() + self.poll_interval
-                else:
+                    next_tick = self._clock() + self._next_delay()
+                elif not self.unavailable:
                     self._follow_events()
             except Exception:  # the observer must outlive any one bad tick
                 log.exception("Inventory tick failed")
             if self._wake.wait(min(self.events_interval, max(0.0, next_tick - self._clock()))):
                 next_tick = 0.0  # poked: a full tick now
             self._wake.clear()
+
+    def _next_delay(self) -> float:
+        """The poll interval; while RHEV-M does not answer, doubled per failed tick up to
+        MAX_BACKOFF (the request rate to a RHEV-M that is down stays low)."""
+        self._failed_ticks = self._failed_ticks + 1 if self.unavailable else 0
+        if not self._failed_ticks:
+            return self.poll_interval
+        cap = max(self.poll_interval, MAX_BACKOFF)
+        return float(min(self.poll_interval * 2**self._failed_ticks, cap))
 
     def stop(self) -> None:
         self._stop.set()

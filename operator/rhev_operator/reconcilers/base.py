@@ -317,6 +317,14 @@ def run_ladder(p: Pass[S], steps: Callable[[Pass[S]], str]) -> Outcome:
     try:
         message = steps(p)
     except Wait as wait:
+        if getattr(p.ctx.inventory, "unavailable", False) and wait.reason != "RhevmUnavailable":
+            # What it waits for is read from the inventory, which RHEV-M does not answer
+            # now: say so (the cause), and what it was waiting for.
+            wait = Wait(
+                "RhevmUnavailable",
+                f"RHEV-M is not answering ({p.ctx.inventory.last_error}); meanwhile {wait.message}",
+                max(wait.requeue_after, 10.0),
+            )
         return p.waiting(wait)
     except Stall as stall:
         return p.stalled(stall)

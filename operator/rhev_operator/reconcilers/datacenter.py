@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 
-from rhev_operator.api import RhevDataCenter, RhevDataCenterStatus
+from rhev_operator.api import MANAGEMENT_NETWORK, RhevDataCenter, RhevDataCenterStatus
 from rhev_operator.reconcilers import finders
 from rhev_operator.reconcilers.base import (
     Context,
@@ -199,6 +199,33 @@ def _ensure_fields(
     return updated
 
 
+def _wait_until_empty(p: Pass[RhevDataCenterStatus], dc: DataCenter) -> None:
+    """Never cascade: RHEV-M removes a data center with its networks (and leaves its
+    clusters orphaned), so the removal waits until the data center holds no cluster, no
+    network but the management one and no storage domain, naming what it still holds."""
+    ctx = p.ctx
+    held = [
+        f"cluster {c.name}"
+        for c in finders.listed(ctx, finders.clusters(ctx.client)).values()
+        if c.data_center_id == dc.id
+    ]
+    held += [
+        f"network {n.name}"
+        for n in finders.listed(ctx, finders.networks(ctx.client, dc.id)).values()
+        if n.name != MANAGEMENT_NETWORK
+    ]
+    held += [
+        f"storage domain {d.name}" for d in finders.attached_storage_domains(ctx, dc.id).values()
+    ]
+    if held:
+        raise Wait(
+            "WaitingForDependents",
+            f"data center {dc.name} still holds {', '.join(sorted(held))}; delete them (or "
+            "their resources) first: the operator never removes them with it",
+            10.0,
+        )
+
+
 def delete(ctx: Context, resource: RhevDataCenter) -> Outcome:
     def steps(p: Pass[RhevDataCenterStatus]) -> str:
         find = finder(ctx.client)
@@ -206,6 +233,7 @@ def delete(ctx: Context, resource: RhevDataCenter) -> Outcome:
         done = deletion_start(p, dc, "data center")
         if done is not None or dc is None:
             return done or ""
+        _wait_until_empty(p, dc)
         with contextlib.suppress(errors.NotFound):  # already gone is what we want
             ctx.client.datacenters.remove(dc.id, correlation_id=ctx.correlation_id())
         ctx.inventory.forget(find.key, dc.id)

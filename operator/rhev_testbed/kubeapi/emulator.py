@@ -56,6 +56,8 @@ class DevApi:
     ) -> None:
         self.bookmark_interval = bookmark_interval
         self.port: int | None = None
+        #: The HTTP server serving this API (set by `server.serving`), for `drop_watches`.
+        self.server: aiohttp.web.Server | None = None
         self._store = Store(history_size)
         self._discovery = Discovery(self._store)
         self._writes = Writes(self._store)
@@ -155,6 +157,17 @@ class DevApi:
         """End every open watch stream (used at shutdown)."""
         self._store.close_watches()
 
+    def drop_watches(self, keep: object = None) -> int:
+        """Fault: reset every open watch connection and close every other connection but
+        `keep` (the request handler asking), keeping all objects; the API keeps serving
+        (clients reconnect). Returns how many watches were dropped."""
+        dropped = self._store.drop_watches()
+        for handler in list(self.server.connections if self.server else ()):
+            transport = getattr(handler, "transport", None)
+            if handler is not keep and transport is not None:
+                transport.close()
+        return dropped
+
     # ---------------------------------------------------------------- routing
 
     async def _serve(self, request: Request) -> aiohttp.web.StreamResponse:
@@ -169,6 +182,8 @@ class DevApi:
             return json_response(SERVER_VERSION)
         if head in ("healthz", "readyz", "livez"):
             return aiohttp.web.Response(text="ok")
+        if head == "_control" and parts[1:] == ["drop-watches"] and method == "POST":
+            return json_response({"dropped": self.drop_watches(keep=raw.protocol)})
         if head == "openapi":
             return self._discovery.serve_openapi(parts[1:])
         if head == "api":

@@ -58,6 +58,7 @@ async def serving(
         return await api(raw)
 
     server = aiohttp.web.Server(logged if log_requests else api, access_log=None)
+    api.server = server
     runner = aiohttp.web.ServerRunner(server, shutdown_timeout=1.0)
     await runner.setup()
     site = aiohttp.web.TCPSite(runner, host, port, reuse_address=True)
@@ -86,6 +87,8 @@ async def _main(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    # Fault control: SIGUSR1 drops every watch and connection (like POST /_control/drop-watches).
+    loop.add_signal_handler(signal.SIGUSR1, api.drop_watches)
     async with serving(api, host, port, log_requests=log_requests) as url:
         if kubeconfig:
             write_kubeconfig(kubeconfig, url)

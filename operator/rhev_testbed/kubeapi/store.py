@@ -66,11 +66,13 @@ def encode_event(type_: str, obj: Obj) -> bytes:
 
 
 class Watcher:
-    __slots__ = ("key", "queue")
+    __slots__ = ("dropped", "key", "queue")
 
     def __init__(self, key: StoreKey) -> None:
         self.key = key
         self.queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        #: Set by `Store.drop_watches`: the stream ends by a connection reset, not an EOF.
+        self.dropped = False
 
 
 class Store:
@@ -172,3 +174,14 @@ class Store:
         for watchers in self.watchers.values():
             for watcher in watchers:
                 watcher.queue.put_nowait(None)
+
+    def drop_watches(self) -> int:
+        """Fault: reset the connection of every open watch stream, keeping every object; new
+        watches are served as before (`closing` is not set). Returns how many were dropped."""
+        n = 0
+        for watchers in self.watchers.values():
+            for watcher in watchers:
+                watcher.dropped = True
+                watcher.queue.put_nowait(None)
+                n += 1
+        return n

@@ -123,6 +123,9 @@ async def watch(
                     await response.write(encode_event("BOOKMARK", _bookmark(resource, store.rv)))
                 continue
             if event_or_none is None:
+                if watcher.dropped and raw.transport is not None:
+                    raw.transport.abort()  # a dropped connection, not a clean end of stream
+                    return response
                 break
             line = _translate(event_or_none, visible, render)
             if line:

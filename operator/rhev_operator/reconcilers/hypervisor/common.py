@@ -91,7 +91,8 @@ def _secret_value(p: HostPass, secret: str, key: str, field: str) -> str:
     if not value:
         raise Stall(
             "MissingSecret",
-            f"{field}: Secret {p.ctx.namespace}/{secret} has no key {key!r} (or it is empty)",
+            f"{field}: Secret {p.ctx.namespace}/{secret} has no key {key!r} (or it is empty "
+            "or not UTF-8 text)",
         )
     return value
 
@@ -115,7 +116,12 @@ def _ipmi_failed(bmc: Bmc, secret: str, exc: IpmiError, doing: str) -> Wait | St
             f"the BMC {bmc.address}:{bmc.port} refused the credentials of Secret {secret} while "
             f"{doing}; fix the Secret's username and password",
         )
-    return Wait("BmcUnreachable", f"{doing} over IPMI failed: {exc}", 15.0)
+    return Wait(
+        "BmcUnreachable",
+        f"{doing} over IPMI failed: {exc}; check spec.bmc (address {bmc.address}, port "
+        f"{bmc.port}) and that the BMC answers IPMI 2.0",
+        15.0,
+    )
 
 
 def _read_power(p: HostPass, bmc: Bmc) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 
 from rhev_operator.api import Hypervisor
+from rhev_operator.reconcilers import finders
 from rhev_operator.reconcilers.base import (
     SHORT_REQUEUE,
     Context,
@@ -190,6 +191,49 @@ def _ensure_state(p: HostPass, res: Hypervisor, host: HostDetail, cluster: Clust
 # -- deletion --------------------------------------------------------------------------------
 
 
+def _keep_for_storage(p: HostPass, host: HostDetail) -> None:
+    """The last up host of a data center stays while storage needs a host: domains attached
+    to the data center, and the domains of this namespace's StorageDomain resources still in
+    RHEV-M (deactivating, detaching and removing them goes through a host). Deleting
+    everything at once then removes storage first and hosts last."""
+    ctx = p.ctx
+    if host.status != "up":
+        return
+    clusters = finders.listed(ctx, finders.clusters(ctx.client))
+    cluster = clusters.get(host.cluster_id or "")
+    dc_id = getattr(cluster, "data_center_id", None)
+    needing = (
+        {d.name for d in finders.attached_storage_domains(ctx, dc_id).values()}
+        if (dc_id)
+        else set()
+    )
+    managed = getattr(ctx.refs, "managed_ids", None)
+    if managed is not None:
+        domains = finders.listed(ctx, finders.storage_domains(ctx.client))
+        needing |= {domains[i].name for i in managed("StorageDomain") if i in domains}
+    if not needing:
+        return
+    in_dc = {c.id for c in clusters.values() if c.data_center_id == dc_id}
+    # When several hosts go at once, the one with the greatest name stays last: each sees
+    # the same order, so exactly one waits.
+    others = [
+        h
+        for h in finders.listed(ctx, finders.hosts(ctx.client)).values()
+        if h.id != host.id
+        and h.status == "up"
+        and (h.cluster_id in in_dc or not dc_id)
+        and h.name > host.name
+    ]
+    if not others:
+        raise Wait(
+            "WaitingForDependents",
+            f"host {host.name} is the last up host of its data center (by name) and storage "
+            "domain(s) "
+            f"{', '.join(sorted(needing))} still need a host to be removed; removing it after",
+            10.0,
+        )
+
+
 def delete(ctx: Context, resource: Hypervisor) -> Outcome:
     def steps(p: HostPass) -> str:
         host = _observe_host(p, resource, confirm=True)
@@ -197,6 +241,7 @@ def delete(ctx: Context, resource: Hypervisor) -> Outcome:
         if done is not None or host is None:
             return done or ""
         _report(p, host)
+        _keep_for_storage(p, host)
         if host.status not in REMOVABLE:
             if host.status in TRANSITIONAL:
                 _waiting(

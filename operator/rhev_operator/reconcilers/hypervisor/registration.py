@@ -92,6 +92,8 @@ def _ensure_registered(p: HostPass, res: Hypervisor) -> NoReturn:
                 "spec.rootPasswordSecret so the operator adds and installs it",
             )
         _add_rhel(p, res)
+    # The cluster a registered host goes to: wait for it before booting or awaiting a host.
+    _cluster(p, res)
     if operation is not None and operation.action == "ProvisionHost":
         _check_deadline(p, None, f"host {name} ({spec.address}) to register with RHEV-M")
         raise Wait(

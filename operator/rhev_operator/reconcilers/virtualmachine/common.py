@@ -15,6 +15,7 @@ from rhev_operator.reconcilers.base import (
     ANY_OPERATION,
     Context,
     Pass,
+    Stall,
     Wait,
     bounded_wait,
     end_waits,
@@ -315,14 +316,22 @@ def _act(
 
 
 def _hard_stop(p: VP, res: VirtualMachine, vm: VmDetail, why: str) -> None:
-    _act(
-        p,
-        vm,
-        STOP,
-        res.spec.timeouts.operation_seconds,
-        "stop",
-        lambda cid: p.ctx.client.vms.stop(vm.id, correlation_id=cid),
-    )
+    try:
+        _act(
+            p,
+            vm,
+            STOP,
+            res.spec.timeouts.operation_seconds,
+            "stop",
+            lambda cid: p.ctx.client.vms.stop(vm.id, correlation_id=cid),
+        )
+    except Stall as exc:
+        # The VM went down meanwhile (its host went to maintenance, a listing was stale):
+        # what the stop was for is done; look again instead of stalling until a resync.
+        if "VM is not running" not in exc.message:
+            raise
+        _refresh(p, vm.id)
+        raise Wait("Stopping", f"VM {vm.name} is already down; looking again", 2.0) from None
     p.did("Stopping", f"Powering off VM {vm.name} ({why})")
     _refresh(p, vm.id)
     raise Wait("Stopping", f"VM {vm.name} is being powered off", 2.0)
