@@ -75,7 +75,7 @@ policy: $(STAMP) $(POLICY_VENV)/bin/checkov
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/test_deploy_policy.py
 
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not fault" --durations=15
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not fault and not long" --durations=15
 
 # The fault suite (README "Reliability"): the short fault tests (tests/*/test_fault_*.py, also
 # in `make test`) and the long ones marked `fault` (50 kills with 50 VMs, 60 s outages, peering
@@ -88,7 +88,7 @@ faults: $(STAMP)
 # The oVirt Ansible collection against the simulator (also part of `make test`, ~1.5 min):
 # tests/ansible/*.yml build, read back and tear down the seed's environment, each run twice.
 ansible: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/sim/test_sim_ansible.py
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/sim/test_sim_ansible.py -m "long or not long"
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit

@@ -90,14 +90,8 @@ def get(sim: SimHandle, path: str, **params: str) -> etree._Element:
     return etree.fromstring(r.content)
 
 
-def test_the_ansible_collection_builds_reads_and_tears_down_the_seed_environment(
-    simulator_factory: Callable[..., SimHandle], tmp_path: Path
-) -> None:
-    if not ANSIBLE_PLAYBOOK.exists():
-        pytest.skip(f"absent: {ANSIBLE_PLAYBOOK} (the dev extra installs ansible)")
-    sim = simulator_factory(INVENTORY, clock="real", time_scale=600.0)
-
-    assert twice(sim, tmp_path, "build.yml") == 12
+def _build_and_check(sim: SimHandle, tmp: Path) -> None:
+    assert twice(sim, tmp, "build.yml") == 12
     # The host's second NIC got the VLAN network while the host was Up: no maintenance.
     host = get(sim, "/hosts", search="name=rhevh1")[0]
     assert host.findtext("status") == "up"
@@ -110,11 +104,38 @@ def test_the_ansible_collection_builds_reads_and_tears_down_the_seed_environment
     assert len(get(sim, f"/vms/{vm.get('id')}/diskattachments")) == 2
     assert get(sim, "/templates", search="name=hkvm1-template")[0].findtext("status") == "ok"
 
+
+def _tear_down_and_check(sim: SimHandle, tmp: Path) -> None:
+    assert twice(sim, tmp, "teardown.yml") == 7
+    assert [d.findtext("name") for d in get(sim, "/datacenters")] == ["Default"]
+    assert len(get(sim, "/hosts")) == 0 and len(get(sim, "/storagedomains")) == 0
+
+
+def _simulator(simulator_factory: Callable[..., SimHandle]) -> SimHandle:
+    if not ANSIBLE_PLAYBOOK.exists():
+        pytest.skip(f"absent: {ANSIBLE_PLAYBOOK} (the dev extra installs ansible)")
+    return simulator_factory(INVENTORY, clock="real", time_scale=600.0)
+
+
+def test_the_ansible_collection_builds_reads_and_tears_down_the_seed_environment(
+    simulator_factory: Callable[..., SimHandle], tmp_path: Path
+) -> None:
+    """The short version in `make test`: build twice, read back, tear down twice."""
+    sim = _simulator(simulator_factory)
+    _build_and_check(sim, tmp_path)
+    assert run_playbook(sim, tmp_path, "info.yml")[1] == 0
+    _tear_down_and_check(sim, tmp_path)
+
+
+@pytest.mark.long
+def test_the_ansible_collection_also_starts_and_stops_the_vm(
+    simulator_factory: Callable[..., SimHandle], tmp_path: Path
+) -> None:
+    """The full version (`make ansible`): with the VM started and stopped, twice each."""
+    sim = _simulator(simulator_factory)
+    _build_and_check(sim, tmp_path)
     assert twice(sim, tmp_path, "power.yml", vm_state="running") == 1
     run_playbook(sim, tmp_path, "info.yml", vm_status="up")
     assert twice(sim, tmp_path, "power.yml", vm_state="stopped") == 1
     assert run_playbook(sim, tmp_path, "info.yml")[1] == 0
-
-    assert twice(sim, tmp_path, "teardown.yml") == 7
-    assert [d.findtext("name") for d in get(sim, "/datacenters")] == ["Default"]
-    assert len(get(sim, "/hosts")) == 0 and len(get(sim, "/storagedomains")) == 0
+    _tear_down_and_check(sim, tmp_path)
