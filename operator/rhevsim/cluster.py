@@ -7,7 +7,6 @@ use it (RemoveClusterCommand).
 
 from __future__ import annotations
 
-import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +29,12 @@ from rhevsim.api import (
     require,
     xml_response,
 )
+from rhevsim.clusteroptions import fencing_from_inventory, policy_fields
+from rhevsim.clusterpolicies import (
+    DEFAULT_MAC_POOL_ID,
+    DEFAULT_SCHEDULING_POLICY,
+    SCHEDULING_POLICIES,
+)
 from rhevsim.datacenter import ENGINE_USER, SUPPORTED_VERSIONS, DataCenter
 from rhevsim.event import CODES
 from rhevsim.inventory import InventoryError, find
@@ -41,7 +46,7 @@ from rhevsim.network import (
     management_network_in,
     management_network_of,
 )
-from rhevsim.xmlutil import Element, boolean, enum, has, integer, text, xml_bool
+from rhevsim.xmlutil import Element, enum, has, integer, text, xml_bool
 
 if TYPE_CHECKING:
     from rhevsim.registry import Registry
@@ -81,40 +86,7 @@ CPU_TYPES = (
     "IBM POWER9",
     "IBM z114, z196",
 )
-ON_ERROR = ("migrate", "migrate_highly_available", "do_not_migrate")
 ARCHITECTURES = ("x86_64", "ppc64", "s390x", "undefined")
-INHERITABLE = ("inherit", "true", "false")
-BANDWIDTH_METHODS = ("auto", "hypervisor_default", "custom")
-RNG_SOURCES = ("hwrng", "random", "urandom")
-
-# The engine's built-in cluster policies (bll/scheduling/InternalClusterPolicies): id, name,
-# description. `none` is the default policy a new cluster gets.
-SCHEDULING_POLICIES = (
-    ("b4ed2332-a7ac-4d5f-9596-99a439cb2812", "none", "No load balancing operation"),
-    (
-        "7677771e-5eab-422e-83fa-dc04080d21b7",
-        "cluster_maintenance",
-        "Cluster maintenance policy: no VM may be started or migrated in",
-    ),
-    (
-        "20d25257-b4bd-4589-92a6-c4c5c5d3fd1a",
-        "evenly_distributed",
-        "Load balancing policy that spreads CPU load evenly over the hosts",
-    ),
-    (
-        "5a2b0939-7d46-4b73-a469-e9c2c7fc6a53",
-        "power_saving",
-        "Load balancing policy that packs VMs on few hosts to save power",
-    ),
-    (
-        "8d5d7bec-68de-4a67-b53e-0ac54686d579",
-        "vm_evenly_distributed",
-        "Load balancing policy that spreads the number of VMs evenly over the hosts",
-    ),
-)
-DEFAULT_SCHEDULING_POLICY = SCHEDULING_POLICIES[0][0]
-# The one MAC pool a fresh engine has (packaging/dbscripts/data/00210_insert_mac_pools.sql).
-DEFAULT_MAC_POOL_ID = "58ca604b-017d-0374-0220-00000000014e"
 
 
 @dataclass(kw_only=True, eq=False)
@@ -422,97 +394,12 @@ def _add(req: Request, dc: DataCenter | None = None) -> Response:
         arch = enum(body, "cpu/architecture", ARCHITECTURES, "Architecture")
         if arch:
             fields["cpu_architecture"] = arch
-        fields.update(_policy_fields(body))
+        fields.update(policy_fields(body))
         fields.update(_references(req))
         cluster = new_cluster(reg, name, dc, correlation_id=job.correlation_id, **fields)
         cluster.description = text(body, "description")
         cluster.comment = text(body, "comment")
     return created(req, cluster)
-
-
-def _policy_fields(body: Element | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    pct = integer(body, "memory_policy/over_commit/percent")
-    if pct is not None:
-        if not 100 <= pct <= 400:
-            raise errors.bad_request(
-                "Cannot edit Cluster. Memory over commit percent must be between 100 and 400."
-            )
-        out["over_commit_percent"] = pct
-    for key, path in (
-        ("transparent_hugepages", "memory_policy/transparent_hugepages/enabled"),
-        ("ballooning_enabled", "ballooning_enabled"),
-        ("virt_service", "virt_service"),
-        ("gluster_service", "gluster_service"),
-        ("threads_as_cores", "threads_as_cores"),
-        ("ha_reservation", "ha_reservation"),
-        ("ksm_enabled", "ksm/enabled"),
-        ("tunnel_migration", "tunnel_migration"),
-        ("fencing_enabled", "fencing_policy/enabled"),
-        ("fencing_skip_if_sd_active", "fencing_policy/skip_if_sd_active/enabled"),
-        ("fencing_skip_if_gluster_bricks_up", "fencing_policy/skip_if_gluster_bricks_up"),
-        (
-            "fencing_skip_if_gluster_quorum_not_met",
-            "fencing_policy/skip_if_gluster_quorum_not_met",
-        ),
-    ):
-        v = boolean(body, path)
-        if v is not None:
-            out[key] = v
-    out.update(_fencing_connectivity(body))
-    out.update(_migration_fields(body))
-    on_error = enum(body, "error_handling/on_error", ON_ERROR, "MigrateOnError")
-    if on_error:
-        out["on_error"] = on_error
-    if has(body, "required_rng_sources"):
-        rng = body.find("required_rng_sources") if body is not None else None
-        sources: set[str] = set()
-        for e in rng if rng is not None else ():
-            source = (e.text or "").strip().lower()
-            if source not in RNG_SOURCES:
-                raise errors.invalid_value(e.text or "", "RngSource")
-            sources.add(source)
-        out["additional_rng_sources"] = tuple(sorted(sources - {"urandom"}))
-    return out
-
-
-def _fencing_connectivity(body: Element | None) -> dict[str, Any]:
-    """FencingPolicyMapper: a `skip_if_connectivity_broken` without a threshold sets 50."""
-    if not has(body, "fencing_policy/skip_if_connectivity_broken"):
-        return {}
-    out: dict[str, Any] = {}
-    enabled = boolean(body, "fencing_policy/skip_if_connectivity_broken/enabled")
-    out["fencing_skip_if_connectivity_broken"] = bool(enabled)
-    threshold = integer(body, "fencing_policy/skip_if_connectivity_broken/threshold")
-    out["fencing_connectivity_threshold"] = 50 if threshold is None else threshold
-    return out
-
-
-def _migration_fields(body: Element | None) -> dict[str, Any]:
-    """ClusterMigrationOptionsMapper.copyMigrationOptions: only what the body sets."""
-    out: dict[str, Any] = {}
-    for key, path in (
-        ("migration_auto_converge", "migration/auto_converge"),
-        ("migration_compressed", "migration/compressed"),
-        ("migration_encrypted", "migration/encrypted"),
-    ):
-        v = enum(body, path, INHERITABLE, "InheritableBoolean")
-        if v:
-            out[key] = v
-    method = enum(
-        body,
-        "migration/bandwidth/assignment_method",
-        BANDWIDTH_METHODS,
-        ("MigrationBandwidthAssignmentMethod"),
-    )
-    if method:
-        out["migration_bandwidth"] = method
-        if method == "custom":
-            out["migration_bandwidth_custom"] = integer(body, "migration/bandwidth/custom_value")
-    policy = body.find("migration/policy") if body is not None else None
-    if policy is not None and policy.get("id"):
-        out["migration_policy_id"] = policy.get("id")
-    return out
 
 
 def _references(req: Request) -> dict[str, Any]:
@@ -549,7 +436,7 @@ def _update(req: Request) -> Response:
         if reg.by_name(Cluster, name) is not None:
             raise errors.conflict("Cannot update Cluster. Cluster name is already in use.")
     cpu = _cpu(body, "update")
-    policy = _policy_fields(body)
+    policy = policy_fields(body)
     policy.update(_references(req))
     version = _parse_version(body, "update")
     if version is not None and version not in SUPPORTED_VERSIONS:
@@ -623,91 +510,6 @@ def _remove(req: Request) -> Response:
     return delete_complete(req)
 
 
-def _render_policy(req: Request, policy: tuple[str, str, str]) -> Element:
-    ident, name, description = policy
-    el = etree.Element(
-        "scheduling_policy", {"href": f"{req.base}/schedulingpolicies/{ident}", "id": ident}
-    )
-    for rel in ("balances", "filters", "weights"):
-        etree.SubElement(
-            el, "link", {"href": f"{req.base}/schedulingpolicies/{ident}/{rel}", "rel": rel}
-        )
-    etree.SubElement(el, "name").text = name
-    etree.SubElement(el, "description").text = description
-    etree.SubElement(el, "default_policy").text = xml_bool(ident == DEFAULT_SCHEDULING_POLICY)
-    etree.SubElement(el, "locked").text = "true"
-    return el
-
-
-def _scheduling_policy(req: Request) -> tuple[str, str, str]:
-    for p in SCHEDULING_POLICIES:
-        if p[0] == req.params.get("id"):
-            return p
-    raise errors.not_found_url()
-
-
-def _list_scheduling_policies(req: Request) -> Response:
-    out = etree.Element("scheduling_policies")
-    for p in SCHEDULING_POLICIES:
-        out.append(_render_policy(req, p))
-    return xml_response(out)
-
-
-def _render_mac_pool(req: Request) -> Element:
-    """The engine's Default pool; its range is the one the simulator allocates VM MACs from."""
-    ident = DEFAULT_MAC_POOL_ID
-    el = etree.Element("mac_pool", {"href": f"{req.base}/macpools/{ident}", "id": ident})
-    etree.SubElement(
-        el, "link", {"href": f"{req.base}/macpools/{ident}/permissions", "rel": "permissions"}
-    )
-    etree.SubElement(el, "name").text = "Default"
-    etree.SubElement(el, "description").text = "Default MAC pool"
-    etree.SubElement(el, "allow_duplicates").text = "false"
-    etree.SubElement(el, "default_pool").text = "true"
-    prefix = mac_pool(req.reg)["prefix"]
-    ranges = etree.SubElement(el, "ranges")
-    rng = etree.SubElement(ranges, "range")
-    etree.SubElement(rng, "from").text = f"{prefix}:00:00"
-    etree.SubElement(rng, "to").text = f"{prefix}:ff:ff"
-    return el
-
-
-def _list_mac_pools(req: Request) -> Response:
-    out = etree.Element("mac_pools")
-    out.append(_render_mac_pool(req))
-    return xml_response(out)
-
-
-def _get_mac_pool(req: Request) -> Response:
-    if req.params.get("id") != DEFAULT_MAC_POOL_ID:
-        raise errors.not_found_url()
-    return xml_response(_render_mac_pool(req))
-
-
-def _policy_units(rel: str) -> Callable[[Request], Response]:
-    def handler(req: Request) -> Response:
-        _scheduling_policy(req)
-        return xml_response(etree.Element(rel))
-
-    return handler
-
-
-def _mac_pool_permissions(req: Request) -> Response:
-    _get_mac_pool(req)
-    return xml_response(etree.Element("permissions"))
-
-
-def mac_pool(reg: Registry) -> dict[str, Any]:
-    """The Default pool's state: 56:6f:XX:XX:00:00-ff:ff (XX from the seed), addresses in use."""
-    pool = reg.config.get("_vm_mac_pool")
-    if pool is None:
-        rnd = random.Random(reg.seed * 7 + 13)
-        prefix = f"56:6f:{rnd.randrange(256):02x}:{rnd.randrange(256):02x}"
-        pool = {"prefix": prefix, "next": 0, "used": set()}
-        reg.config["_vm_mac_pool"] = pool
-    return pool
-
-
 def _simple_action(description: str) -> Any:
     def handler(req: Request) -> Response:
         cl = get_or_404(req, Cluster)
@@ -734,17 +536,6 @@ def register(api: Api) -> None:
     api.route("GET", "/datacenters/{dc}/clusters/{id}", _get_in_dc)
     api.route("PUT", "/datacenters/{dc}/clusters/{id}", _in_dc(_update))
     api.route("DELETE", "/datacenters/{dc}/clusters/{id}", _in_dc(_remove))
-    api.route("GET", "/schedulingpolicies", _list_scheduling_policies)
-    api.route(
-        "GET",
-        "/schedulingpolicies/{id}",
-        lambda req: xml_response(_render_policy(req, _scheduling_policy(req))),
-    )
-    for rel in ("balances", "filters", "weights"):
-        api.route("GET", f"/schedulingpolicies/{{id}}/{rel}", _policy_units(rel))
-    api.route("GET", "/macpools", _list_mac_pools)
-    api.route("GET", "/macpools/{id}", _get_mac_pool)
-    api.route("GET", "/macpools/{id}/permissions", _mac_pool_permissions)
     api.action("/clusters/{id}", "resetemulatedmachine", _simple_action("Reset emulated machine"))
     api.action("/clusters/{id}", "syncallnetworks", _simple_action("Sync all networks of Cluster"))
     api.action("/clusters/{id}", "upgrade", _simple_action("Upgrade Cluster"))
@@ -789,41 +580,6 @@ def load_inventory(reg: Registry, inv: dict[str, Any]) -> None:
         for key in ("over_commit_percent", "transparent_hugepages", "ballooning_enabled"):
             if key in c:
                 fields[key] = c[key]
-        fields.update(_fencing_from_inventory(c.get("fencing_policy"), f"clusters[{i}]"))
+        fields.update(fencing_from_inventory(c.get("fencing_policy"), f"clusters[{i}]"))
         cl = new_cluster(reg, str(c["name"]), dc, ident=c.get("id"), **fields)
         cl.description = c.get("description")
-
-
-def _fencing_from_inventory(fp: Any, where: str) -> dict[str, Any]:
-    """An inventory cluster's `fencing_policy` (the API's shape) as Cluster fields."""
-    if fp is None:
-        return {}
-    if not isinstance(fp, dict):
-        raise InventoryError(f"{where}.fencing_policy: expected a mapping")
-    out: dict[str, Any] = {}
-    flags = {
-        "enabled": "fencing_enabled",
-        "skip_if_sd_active": "fencing_skip_if_sd_active",
-        "skip_if_gluster_bricks_up": "fencing_skip_if_gluster_bricks_up",
-        "skip_if_gluster_quorum_not_met": "fencing_skip_if_gluster_quorum_not_met",
-    }
-    for key, value in fp.items():
-        if key in flags:
-            if isinstance(value, dict):  # skip_if_sd_active: {enabled: ...} as in the API
-                value = value.get("enabled")
-            if not isinstance(value, bool):
-                raise InventoryError(f"{where}.fencing_policy.{key}: expected true or false")
-            out[flags[key]] = value
-        elif key == "skip_if_connectivity_broken":
-            if not isinstance(value, dict):
-                raise InventoryError(f"{where}.fencing_policy.{key}: expected a mapping")
-            enabled, threshold = value.get("enabled", False), value.get("threshold", 50)
-            if not isinstance(enabled, bool) or not isinstance(threshold, int):
-                raise InventoryError(
-                    f"{where}.fencing_policy.{key}: expected {{enabled: bool, threshold: int}}"
-                )
-            out["fencing_skip_if_connectivity_broken"] = enabled
-            out["fencing_connectivity_threshold"] = threshold
-        else:
-            raise InventoryError(f"{where}.fencing_policy.{key}: unknown key")
-    return out

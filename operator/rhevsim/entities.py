@@ -12,6 +12,7 @@ from types import ModuleType
 from rhevsim import (
     cluster,
     clusternetwork,
+    clusterpolicies,
     datacenter,
     disk,
     graphicsconsole,
@@ -27,7 +28,9 @@ from rhevsim import (
 MODULES: tuple[ModuleType, ...] = (
     monitoring,
     datacenter,
+    clusterpolicies,
     cluster,
+    clusterpolicies,
     network,
     clusternetwork,
     vnicprofile,

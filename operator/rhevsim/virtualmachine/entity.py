@@ -14,7 +14,8 @@ from rhevsim.api import (
     Request,
     get_or_404,
 )
-from rhevsim.cluster import Cluster, mac_pool
+from rhevsim.cluster import Cluster
+from rhevsim.clusterpolicies import mac_pool
 from rhevsim.disk.entity import DiskAttachment
 from rhevsim.event import CODES
 from rhevsim.hypervisor.actions import vms_left_host

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rhevsim import errors
-from rhevsim.cluster import Cluster, mac_pool
+from rhevsim.cluster import Cluster
+from rhevsim.clusterpolicies import mac_pool
 from rhevsim.disk.inventory import attach_from_inventory
 from rhevsim.inventory import InventoryError, find
 from rhevsim.virtualmachine.entity import (
